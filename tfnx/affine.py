@@ -1,0 +1,258 @@
+"""Dense layers: the deterministic `Affine` and the three variational ones.
+
+They differ from the other layer types only in their linear map (one 2-D
+matmul on the batch flattened to `[N, input_size]`) and in their shapes.
+"""
+
+from typing import Any, Callable, Optional, Sequence, Tuple
+
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfnx import estimators as estimators_lib
+from tfnx import inputs as inputs_lib
+from tfnx import layers as layers_lib
+from tfnx import linear_maps
+from tfnx import seeds as seeds_lib
+from tfnx import variational
+from tfnx.util import kernel_bias as kernel_bias_lib
+from tfnx.util import weights as weights_lib
+
+tfd = tfp.distributions
+
+__all__ = ['Affine', 'AffineVariationalFlipout',
+           'AffineVariationalReparameterization',
+           'AffineVariationalReparameterizationLocal']
+
+
+def _check_size(owner: str, what: str, size: Any) -> int:
+  if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+    raise ValueError(f'{owner}: expected `{what}` to be a positive int; '
+                     f'received {size!r}.')
+  return size
+
+
+def _check_dense_inputs(x: tf.Tensor, input_size: int,
+                        owner: str) -> tf.Tensor:
+  return inputs_lib.check_trailing_shape(x, 1, {-1: input_size}, owner)
+
+
+def _flatten_batch(x: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+  """`[..., n] -> [N, n]`, and the batch shape `[...]` to restore."""
+  if x.shape.rank == 2:
+    return x, None
+  return tf.reshape(x, [-1, x.shape[-1]]), tf.shape(x)[:-1]
+
+
+def _restore_batch(y: tf.Tensor, batch_shape: Optional[tf.Tensor],
+                   x: tf.Tensor) -> tf.Tensor:
+  if batch_shape is None:
+    return y
+  out = tf.reshape(y, tf.concat([batch_shape, tf.shape(y)[-1:]], axis=0))
+  out.set_shape(x.shape[:-1].concatenate(y.shape[-1:]))
+  return out
+
+
+class Affine(layers_lib.Layer):
+  """A deterministic dense layer, `activation_fn(x @ kernel + bias)`.
+
+  Args:
+    input_size: the size of the inputs' last axis.
+    output_size: the size of the outputs' last axis.
+    kernel_initializer: `init(shape, dtype, batch_ndims)`; `None` means
+      `tfnx.initializers.glorot_uniform()`.
+    bias_initializer: likewise; `None` means zeros.
+    make_kernel_bias_fn: builds `(kernel, bias)` variables; default
+      `tfnx.util.make_kernel_bias`.
+    dtype: the layer's floating dtype.
+    batch_shape: a shape of independent layers in one: the kernel has shape
+      `batch_shape + [input_size, output_size]` and inputs `[..., *batch_shape,
+      input_size]`. Default `()`: one layer.
+    activation_fn: applied to the outputs; `None` for the identity.
+    name: the layer's name; `None` means `'Affine'`.
+  """
+
+  def __init__(
+      self,
+      input_size: int,
+      output_size: int,
+      kernel_initializer: Optional[Callable] = None,
+      bias_initializer: Optional[Callable] = None,
+      make_kernel_bias_fn: Callable = kernel_bias_lib.make_kernel_bias,
+      dtype: tf.DType = tf.float32,
+      batch_shape: Sequence[int] = (),
+      activation_fn: Optional[Callable[[tf.Tensor], tf.Tensor]] = None,
+      name: Optional[str] = None):
+    super().__init__(name=name)
+    self._input_size = _check_size(self.name, 'input_size', input_size)
+    self._output_size = _check_size(self.name, 'output_size', output_size)
+    self._batch_shape = [int(d) for d in
+                         ([] if batch_shape is None else
+                          tf.nest.flatten(batch_shape))]
+    self._dtype = tf.as_dtype(dtype)
+    self._activation_fn = activation_fn
+    ndims = len(self._batch_shape)
+    with self.name_scope:
+      self._kernel, self._bias = make_kernel_bias_fn(
+          self._batch_shape + [input_size, output_size],
+          self._batch_shape + [output_size], kernel_initializer,
+          bias_initializer, ndims, ndims, self._dtype)
+
+  @property
+  def kernel(self) -> tf.Variable:
+    """The kernel, of shape `batch_shape + [input_size, output_size]`."""
+    return self._kernel
+
+  @property
+  def bias(self) -> tf.Variable:
+    """The bias, of shape `batch_shape + [output_size]`."""
+    return self._bias
+
+  @property
+  def dtype(self) -> tf.DType:
+    """The layer's floating dtype."""
+    return self._dtype
+
+  @property
+  def activation_fn(self) -> Optional[Callable[[tf.Tensor], tf.Tensor]]:
+    """The activation applied to the outputs, or `None`."""
+    return self._activation_fn
+
+  def __call__(self, inputs) -> tf.Tensor:
+    """Applies the layer to inputs of shape `[..., input_size]`."""
+    x = inputs_lib.convert_inputs(inputs, self._dtype, self.name)
+    sizes = {-1: self._input_size}
+    sizes.update({-2 - i: d for i, d in
+                  enumerate(reversed(self._batch_shape))})
+    x = inputs_lib.check_trailing_shape(x, 1 + len(self._batch_shape), sizes,
+                                        self.name)
+    if self._batch_shape:
+      y = tf.linalg.matvec(self._kernel, x, transpose_a=True)
+    else:
+      flat_x, batch_shape = _flatten_batch(x)
+      y = _restore_batch(tf.linalg.matmul(flat_x, self._kernel), batch_shape,
+                         x)
+    y += self._bias
+    return y if self._activation_fn is None else self._activation_fn(y)
+
+
+class _AffineVariational(variational.VariationalLayer):
+  """The dense variational layers' shared constructor and shapes."""
+
+  _linear_map = linear_maps.dense
+
+  def __init__(
+      self,
+      input_size: int,
+      output_size: int,
+      kernel_initializer: Optional[Callable] = None,
+      bias_initializer: Optional[Callable] = None,
+      make_posterior_fn: Callable = (
+          kernel_bias_lib.make_kernel_bias_posterior_mvn_diag),
+      make_prior_fn: Callable = (
+          kernel_bias_lib.make_kernel_bias_prior_spike_and_slab),
+      posterior_value_fn: Callable[..., Any] = tfd.Distribution.sample,
+      unpack_weights_fn: Callable[[Any], Tuple[Any, Any]] = (
+          weights_lib.unpack_kernel_and_bias),
+      dtype: tf.DType = tf.float32,
+      activation_fn: Optional[Callable[[tf.Tensor], tf.Tensor]] = None,
+      seed: Optional[seeds_lib.SeedLike] = None,
+      validate_args: bool = False,
+      name: Optional[str] = None,
+      *,
+      divergence_fn: Optional[variational.DivergenceFn] = None):
+    name = name or type(self).__name__
+    self._input_size = _check_size(name, 'input_size', input_size)
+    self._output_size = _check_size(name, 'output_size', output_size)
+    posterior, prior = variational.make_posterior_and_prior(
+        name, make_posterior_fn, make_prior_fn, [input_size, output_size],
+        [output_size], kernel_initializer, bias_initializer,
+        tf.as_dtype(dtype), seed)
+    self._make_posterior_fn = make_posterior_fn
+    self._make_prior_fn = make_prior_fn
+    super().__init__(posterior, prior, activation_fn=activation_fn,
+                     posterior_value_fn=posterior_value_fn,
+                     unpack_weights_fn=unpack_weights_fn,
+                     divergence_fn=divergence_fn, seed=seed, dtype=dtype,
+                     validate_args=validate_args, name=name)
+
+  @property
+  def input_size(self) -> int:
+    """The size of the inputs' last axis."""
+    return self._input_size
+
+  @property
+  def output_size(self) -> int:
+    """The size of the outputs' last axis."""
+    return self._output_size
+
+  def _check_inputs(self, x: tf.Tensor) -> tf.Tensor:
+    return _check_dense_inputs(x, self._input_size, self.name)
+
+  def _to_map_layout(self, x):
+    return _flatten_batch(x)
+
+  def _from_map_layout(self, y, restore, x):
+    return _restore_batch(y, restore, x)
+
+
+_ARGS_DOC = """
+  Args:
+    input_size: the size of the inputs' last axis.
+    output_size: the size of the outputs' last axis.
+    kernel_initializer: initializes the kernel posterior's mean; `None` means
+      `tfnx.initializers.glorot_uniform()` (seeded from `seed` when given).
+    bias_initializer: initializes the bias posterior's mean; `None` means
+      zeros.
+    make_posterior_fn: builds the joint `[kernel, bias]` posterior; default
+      `tfnx.util.make_kernel_bias_posterior_mvn_diag`.
+    make_prior_fn: builds the joint `[kernel, bias]` prior; default
+      `tfnx.util.make_kernel_bias_prior_spike_and_slab`.
+    posterior_value_fn: `(distribution, seed=...) -> weights`; default
+      `tfd.Distribution.sample`.
+    unpack_weights_fn: splits `[kernel, bias]` structures; default
+      `tfnx.util.unpack_kernel_and_bias`.
+    dtype: `tf.float32` (default) or `tf.float64`.
+    activation_fn: applied to the outputs; `None` for the identity.
+    seed: seeds the layer's own seed stream (used by calls without a seed)
+      and the default kernel initializer; `None` for non-deterministic.
+    validate_args: whether every call checks that inputs are finite.
+    name: the layer's name; `None` means the class name.
+    divergence_fn: keyword only: `(posterior, prior, sample) -> KL` for each
+      of kernel and bias; `None` means the closed form where TFP registers
+      one, else the Monte Carlo estimate on the call's sampled weights.
+"""
+
+
+class AffineVariationalReparameterization(_AffineVariational):
+  __doc__ = """A dense layer with a variational posterior, by reparameterization.
+
+  Each call samples one kernel and bias from the posterior and applies them
+  to the whole batch: `activation_fn(x @ kernel + bias)`. Inputs of shape
+  `[..., input_size]` give outputs `[..., output_size]`.
+""" + _ARGS_DOC
+
+  _estimator = staticmethod(estimators_lib.reparameterization)
+
+
+class AffineVariationalFlipout(_AffineVariational):
+  __doc__ = """A dense layer with a variational posterior, by Flipout.
+
+  Flipout (Wen et al., 2018) adds to the posterior-mean output one shared
+  kernel perturbation, decorrelated per example by random sign flips of
+  inputs and outputs, so examples in a batch see independent kernels at the
+  cost of two matmuls. Needs an elementwise normal kernel posterior.
+""" + _ARGS_DOC
+
+  _estimator = staticmethod(estimators_lib.flipout)
+
+
+class AffineVariationalReparameterizationLocal(_AffineVariational):
+  __doc__ = """A dense layer with a variational posterior, by local reparameterization.
+
+  Each output is drawn from its exact marginal under the posterior (Kingma et
+  al., 2015): `N(x @ mu + mu_b, x**2 @ sigma**2 + sigma_b**2)`; no kernel is
+  sampled. Needs an elementwise normal kernel posterior.
+""" + _ARGS_DOC
+
+  _estimator = staticmethod(estimators_lib.local_reparameterization)

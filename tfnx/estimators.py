@@ -1,0 +1,181 @@
+"""The three Monte Carlo estimators of a variational layer's outputs, written once.
+
+Each estimator maps inputs to outputs of `y = apply(x, W) + b` with the kernel
+`W` and bias `b` drawn from their posteriors, and works with any linear map
+(`tfnx.linear_maps`): matmul, convolution, transposed convolution.
+
+- `reparameterization`: one kernel and bias sample shared by the whole batch.
+- `flipout` (Wen et al., 2018): `apply(x, mu) + s_out * apply(x * s_in, dW)`
+  with one perturbation `dW = sigma * eps` for the batch, decorrelated per
+  example by random signs `s_in`, `s_out`.
+- `local_reparameterization` (Kingma et al., 2015): each pre-activation drawn
+  from `N(apply(x, mu) + mu_b, apply(x**2, sigma**2) + sigma_b**2)`.
+
+All randomness is stateless, driven by the `seed` argument.
+"""
+
+from typing import Callable, NamedTuple, Optional
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfnx import seeds as seeds_lib
+from tfnx.linear_maps import LinearMap
+from tfnx.util import weights as weights_lib
+
+tfd = tfp.distributions
+
+__all__ = ['Estimate', 'reparameterization', 'flipout',
+           'local_reparameterization', 'rademacher']
+
+PosteriorValueFn = Callable[..., tf.Tensor]
+
+
+class Estimate(NamedTuple):
+  """An estimator's result.
+
+  Attributes:
+    outputs: the sampled outputs `apply(x, W) + b`, before any activation.
+    kernel: the kernel sample the outputs imply, where the estimator drew one
+      (reparameterization, Flipout); `None` for local reparameterization.
+    bias: the bias sample, or `None` where there is no bias or it was
+      marginalized (local reparameterization with a normal bias posterior).
+  """
+  outputs: tf.Tensor
+  kernel: Optional[tf.Tensor]
+  bias: Optional[tf.Tensor]
+
+
+def rademacher(shape: tf.Tensor, seed: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
+  """Independent random signs, +1 or -1 with equal probability."""
+  bits = tf.random.stateless_uniform(shape, seed=seed, minval=0, maxval=2,
+                                     dtype=tf.int32)
+  return tf.cast(2 * bits - 1, dtype)
+
+
+def _normal_noise(like: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+  return tf.random.stateless_normal(tf.shape(like), seed=seed, dtype=like.dtype)
+
+
+def _add_bias(outputs: tf.Tensor, bias: Optional[tf.Tensor]) -> tf.Tensor:
+  return outputs if bias is None else outputs + bias
+
+
+def _sample_bias(bias_posterior: Optional[tfd.Distribution],
+                 posterior_value_fn: PosteriorValueFn,
+                 seed: tf.Tensor) -> Optional[tf.Tensor]:
+  if bias_posterior is None:
+    return None
+  return posterior_value_fn(bias_posterior, seed=seed)
+
+
+def reparameterization(inputs: tf.Tensor,
+                       kernel_posterior: tfd.Distribution,
+                       bias_posterior: Optional[tfd.Distribution],
+                       linear_map: LinearMap,
+                       seed: tf.Tensor,
+                       posterior_value_fn: PosteriorValueFn) -> Estimate:
+  """Samples one kernel and bias and applies them to the whole batch.
+
+  Args:
+    inputs: the inputs, in the layout `linear_map.apply` takes.
+    kernel_posterior: the distribution of the kernel.
+    bias_posterior: the distribution of the bias, or `None` for no bias.
+    linear_map: the `LinearMap` to apply.
+    seed: an `int32` seed of shape `[2]`.
+    posterior_value_fn: `(distribution, seed=...) -> value`, how a weight is
+      drawn from its posterior (e.g. `tfd.Distribution.sample`).
+
+  Returns:
+    An `Estimate` holding the outputs and the kernel and bias used.
+  """
+  kernel_seed, bias_seed = seeds_lib.split_seed(seed, 2)
+  kernel = posterior_value_fn(kernel_posterior, seed=kernel_seed)
+  bias = _sample_bias(bias_posterior, posterior_value_fn, bias_seed)
+  return Estimate(_add_bias(linear_map.apply(inputs, kernel), bias),
+                  kernel, bias)
+
+
+def flipout(inputs: tf.Tensor,
+            kernel_posterior: tfd.Distribution,
+            bias_posterior: Optional[tfd.Distribution],
+            linear_map: LinearMap,
+            seed: tf.Tensor,
+            posterior_value_fn: PosteriorValueFn) -> Estimate:
+  """Flipout: one kernel perturbation, decorrelated per example by signs.
+
+  Each example's output is distributed exactly as under a kernel sample of its
+  own, yet the batch shares one perturbation, so the gradient variance falls
+  roughly as one over the batch size. The kernel posterior must be an
+  elementwise normal (see `tfnx.util.weights.normal_loc_scale`).
+
+  Args:
+    inputs: the inputs, in the layout `linear_map.apply` takes.
+    kernel_posterior: an elementwise normal distribution of the kernel.
+    bias_posterior: the distribution of the bias, or `None` for no bias.
+    linear_map: the `LinearMap` to apply.
+    seed: an `int32` seed of shape `[2]`.
+    posterior_value_fn: how the bias is drawn from its posterior.
+
+  Returns:
+    An `Estimate`; its kernel is `mu + dW`, the perturbed kernel whose sign
+    flips give every example's kernel (a sample from the posterior).
+  """
+  noise_seed, in_seed, out_seed, bias_seed = seeds_lib.split_seed(seed, 4)
+  loc, scale = weights_lib.normal_loc_scale(kernel_posterior)
+  loc = tf.convert_to_tensor(loc)
+  delta = tf.convert_to_tensor(scale) * _normal_noise(loc, noise_seed)
+  in_signs = rademacher(linear_map.sign_shape(inputs), in_seed, inputs.dtype)
+  perturbation = linear_map.apply(inputs * in_signs, delta)
+  out_signs = rademacher(linear_map.sign_shape(perturbation), out_seed,
+                         inputs.dtype)
+  outputs = linear_map.apply(inputs, loc) + perturbation * out_signs
+  bias = _sample_bias(bias_posterior, posterior_value_fn, bias_seed)
+  return Estimate(_add_bias(outputs, bias), loc + delta, bias)
+
+
+def local_reparameterization(inputs: tf.Tensor,
+                             kernel_posterior: tfd.Distribution,
+                             bias_posterior: Optional[tfd.Distribution],
+                             linear_map: LinearMap,
+                             seed: tf.Tensor,
+                             posterior_value_fn: PosteriorValueFn) -> Estimate:
+  """Local reparameterization: samples each pre-activation from its marginal.
+
+  With an elementwise normal kernel posterior, each output is normal with
+  mean `apply(x, mu)` and variance `apply(x**2, sigma**2)`; a normal bias
+  posterior adds its mean and variance, any other bias is sampled and added.
+  No kernel is drawn.
+
+  Args:
+    inputs: the inputs, in the layout `linear_map.apply` takes.
+    kernel_posterior: an elementwise normal distribution of the kernel.
+    bias_posterior: the distribution of the bias, or `None` for no bias.
+    linear_map: the `LinearMap` to apply.
+    seed: an `int32` seed of shape `[2]`.
+    posterior_value_fn: how a non-normal bias is drawn from its posterior.
+
+  Returns:
+    An `Estimate` with no kernel sample, and a bias sample only where the bias
+    posterior is not normal.
+  """
+  noise_seed, bias_seed = seeds_lib.split_seed(seed, 2)
+  loc, scale = weights_lib.normal_loc_scale(kernel_posterior)
+  mean = linear_map.apply(inputs, loc)
+  variance = linear_map.apply(tf.square(inputs), tf.square(scale))
+  bias = None
+  bias_loc_scale = weights_lib.normal_loc_scale(bias_posterior)
+  if bias_loc_scale is not None:
+    bias_loc, bias_scale = bias_loc_scale
+    mean += bias_loc
+    variance += tf.square(bias_scale)
+  else:
+    bias = _sample_bias(bias_posterior, posterior_value_fn, bias_seed)
+    mean = _add_bias(mean, bias)
+  # A zero input row with no bias has zero variance; the floor keeps the
+  # square root's gradient finite there.
+  stddev = tf.sqrt(tf.maximum(variance, np.finfo(
+      variance.dtype.as_numpy_dtype).tiny))
+  outputs = mean + stddev * _normal_noise(mean, noise_seed)
+  return Estimate(outputs, None, bias)

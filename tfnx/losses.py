@@ -1,0 +1,77 @@
+"""Losses: KL divergences between weight distributions, and negative log likelihood."""
+
+from typing import Any, Callable
+
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+tfd = tfp.distributions
+
+__all__ = ['kl_divergence_monte_carlo', 'kl_divergence_exact', 'negloglik',
+           'compute_extra_loss']
+
+
+def kl_divergence_monte_carlo(q: tfd.Distribution, r: tfd.Distribution,
+                              w: Any) -> tf.Tensor:
+  """A one-sample Monte Carlo estimate of `KL(q || r)`: `log q(w) - log r(w)`.
+
+  Unbiased when `w` is drawn from `q`; when `w` is a reparameterized sample,
+  its gradient is an unbiased estimate of the KL's gradient.
+
+  Args:
+    q: the posterior.
+    r: the prior.
+    w: a sample from `q`.
+
+  Returns:
+    The estimate.
+  """
+  return q.log_prob(w) - r.log_prob(w)
+
+
+def kl_divergence_exact(q: tfd.Distribution, r: tfd.Distribution,
+                        w: Any = None) -> tf.Tensor:
+  """The closed-form `KL(q || r)` from TFP's KL registry.
+
+  Args:
+    q: the posterior.
+    r: the prior.
+    w: ignored (accepted for a common divergence signature).
+
+  Returns:
+    The divergence.
+
+  Raises:
+    NotImplementedError: if TFP registers no closed form for the pair.
+  """
+  del w  # The closed form needs no sample.
+  return tfd.kl_divergence(q, r)
+
+
+def negloglik(x: Any, y: Any, model_fn: Callable[[Any], tfd.Distribution],
+              axis: int = -1) -> tf.Tensor:
+  """The mean negative log likelihood of `y` under `model_fn(x)`.
+
+  Args:
+    x: the inputs.
+    y: the targets.
+    model_fn: returns a distribution over `y` given `x`.
+    axis: the axis to average over.
+
+  Returns:
+    `-mean(model_fn(x).log_prob(y), axis)`.
+  """
+  return -tf.reduce_mean(model_fn(x).log_prob(y), axis=axis)
+
+
+def compute_extra_loss(layer: Any) -> Any:
+  """The KL of a layer's last call, summed over a `Sequential`'s layers.
+
+  Args:
+    layer: a tfnx layer (or any object with `losses`).
+
+  Returns:
+    The sum of `layer.losses`; `0.` when there are none.
+  """
+  losses = list(getattr(layer, 'losses', []))
+  return tf.add_n(losses) if losses else 0.

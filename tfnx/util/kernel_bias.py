@@ -1,0 +1,215 @@
+"""Builders of a layer's weights: deterministic variables, posteriors and priors.
+
+Every builder takes the same arguments, so a layer can be handed any of them:
+`(kernel_shape, bias_shape, kernel_initializer=None, bias_initializer=None,
+kernel_batch_ndims=0, bias_batch_ndims=0, dtype=tf.float32, kernel_name=...,
+bias_name=...)`. Posteriors and priors are `JointDistributionSequential`s of
+`[kernel, bias]`.
+"""
+
+from typing import Callable, Optional, Sequence, Tuple
+
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfnx import initializers as init_lib
+
+tfb = tfp.bijectors
+tfd = tfp.distributions
+
+__all__ = ['make_kernel_bias', 'make_kernel_bias_posterior_mvn_diag',
+           'make_kernel_bias_prior_spike_and_slab',
+           'make_kernel_bias_prior_normal']
+
+Shape = Sequence[int]
+
+# Scale parameters live behind a softplus floored here, so no amount of
+# training can collapse a posterior scale to zero.
+_MIN_SCALE = 1e-5
+_INITIAL_POSTERIOR_SCALE = 1e-3
+
+
+def _initial_value(initializer: Optional[Callable], default: Callable,
+                   shape: Shape, dtype: tf.DType, batch_ndims: int):
+  return init_lib.call_initializer(initializer or default, shape, dtype,
+                                   batch_ndims)
+
+
+def make_kernel_bias(
+    kernel_shape: Shape,
+    bias_shape: Shape,
+    kernel_initializer: Optional[Callable] = None,
+    bias_initializer: Optional[Callable] = None,
+    kernel_batch_ndims: int = 0,
+    bias_batch_ndims: int = 0,
+    dtype: tf.DType = tf.float32,
+    kernel_name: str = 'kernel',
+    bias_name: str = 'bias') -> Tuple[tf.Variable, tf.Variable]:
+  """Creates a deterministic kernel and bias as `tf.Variable`s.
+
+  Args:
+    kernel_shape: the kernel's shape, batch dimensions first.
+    bias_shape: the bias's shape, batch dimensions first.
+    kernel_initializer: `init(shape, dtype, batch_ndims)` (or a Keras
+      initializer); `None` means `tfnx.initializers.glorot_uniform()`.
+    bias_initializer: likewise; `None` means zeros.
+    kernel_batch_ndims: how many leftmost kernel dimensions are batch.
+    bias_batch_ndims: how many leftmost bias dimensions are batch.
+    dtype: the variables' dtype.
+    kernel_name: the kernel variable's name.
+    bias_name: the bias variable's name.
+
+  Returns:
+    The pair `(kernel, bias)` of `tf.Variable`s.
+  """
+  kernel = tf.Variable(
+      _initial_value(kernel_initializer, init_lib.glorot_uniform(),
+                     kernel_shape, dtype, kernel_batch_ndims),
+      name=kernel_name)
+  bias = tf.Variable(
+      _initial_value(bias_initializer, init_lib.zeros(), bias_shape, dtype,
+                     bias_batch_ndims),
+      name=bias_name)
+  return kernel, bias
+
+
+def _trainable_normal(initializer: Optional[Callable], default: Callable,
+                      shape: Shape, batch_ndims: int, dtype: tf.DType,
+                      name: str) -> tfd.Distribution:
+  loc = tf.Variable(_initial_value(initializer, default, shape, dtype,
+                                   batch_ndims), name=name + '_loc')
+  scale = tfp.util.TransformedVariable(
+      tf.fill(shape, tf.constant(_INITIAL_POSTERIOR_SCALE, dtype)),
+      tfb.Softplus(low=tf.constant(_MIN_SCALE, dtype)),
+      name=name + '_scale')
+  return tfd.Independent(tfd.Normal(loc=loc, scale=scale),
+                         reinterpreted_batch_ndims=len(shape) - batch_ndims,
+                         name=name)
+
+
+def make_kernel_bias_posterior_mvn_diag(
+    kernel_shape: Shape,
+    bias_shape: Shape,
+    kernel_initializer: Optional[Callable] = None,
+    bias_initializer: Optional[Callable] = None,
+    kernel_batch_ndims: int = 0,
+    bias_batch_ndims: int = 0,
+    dtype: tf.DType = tf.float32,
+    kernel_name: str = 'posterior_kernel',
+    bias_name: str = 'posterior_bias') -> tfd.JointDistributionSequential:
+  """Creates a trainable mean-field normal posterior over kernel and bias.
+
+  Each weight has a trainable `loc` (a `tf.Variable` named `<name>_loc`,
+  initialized by the initializer) and a trainable `scale`, a
+  `tfp.util.TransformedVariable` named `<name>_scale` that users can read and
+  `assign`; it is kept above 1e-5 by a softplus and starts at 1e-3, small
+  enough that the means move first.
+
+  Args:
+    kernel_shape: the kernel's shape, batch dimensions first.
+    bias_shape: the bias's shape, batch dimensions first.
+    kernel_initializer: initializes the kernel's `loc`; `None` means
+      `tfnx.initializers.glorot_uniform()`.
+    bias_initializer: initializes the bias's `loc`; `None` means zeros.
+    kernel_batch_ndims: how many leftmost kernel dimensions are batch.
+    bias_batch_ndims: how many leftmost bias dimensions are batch.
+    dtype: the variables' dtype, `tf.float32` or `tf.float64`.
+    kernel_name: the kernel part's name.
+    bias_name: the bias part's name.
+
+  Returns:
+    A `JointDistributionSequential` of `[kernel, bias]` distributions, each an
+    `Independent(Normal)`.
+  """
+  return tfd.JointDistributionSequential([
+      _trainable_normal(kernel_initializer, init_lib.glorot_uniform(),
+                        kernel_shape, kernel_batch_ndims, dtype, kernel_name),
+      _trainable_normal(bias_initializer, init_lib.zeros(), bias_shape,
+                        bias_batch_ndims, dtype, bias_name),
+  ])
+
+
+def make_kernel_bias_prior_spike_and_slab(
+    kernel_shape: Shape,
+    bias_shape: Shape,
+    kernel_initializer: Optional[Callable] = None,
+    bias_initializer: Optional[Callable] = None,
+    kernel_batch_ndims: int = 0,
+    bias_batch_ndims: int = 0,
+    dtype: tf.DType = tf.float32,
+    kernel_name: str = 'prior_kernel',
+    bias_name: str = 'prior_bias') -> tfd.JointDistributionSequential:
+  """Creates a spike-and-slab prior: each weight from `0.5 N(0, 1) + 0.5 N(0, 2000)`.
+
+  The prior is very weak (the slab's scale, 2000, acts like an L2 weight of
+  about 1.25e-7). No KL divergence from a normal posterior to it has a closed
+  form, so layers estimate it by Monte Carlo.
+
+  Args:
+    kernel_shape: the kernel's shape.
+    bias_shape: the bias's shape.
+    kernel_initializer: ignored (accepted for a common builder signature).
+    bias_initializer: ignored.
+    kernel_batch_ndims: ignored.
+    bias_batch_ndims: ignored.
+    dtype: the distribution's dtype.
+    kernel_name: the kernel part's name.
+    bias_name: the bias part's name.
+
+  Returns:
+    A `JointDistributionSequential` of `[kernel, bias]` distributions.
+  """
+  del kernel_initializer, bias_initializer  # A prior has no variables.
+  del kernel_batch_ndims, bias_batch_ndims  # Every weight is i.i.d.
+  weight = tfd.MixtureSameFamily(
+      mixture_distribution=tfd.Categorical(
+          probs=tf.constant([0.5, 0.5], dtype)),
+      components_distribution=tfd.Normal(
+          loc=tf.zeros([], dtype), scale=tf.constant([1., 2000.], dtype)))
+  return tfd.JointDistributionSequential([
+      tfd.Sample(weight, list(kernel_shape), name=kernel_name),
+      tfd.Sample(weight, list(bias_shape), name=bias_name),
+  ])
+
+
+def make_kernel_bias_prior_normal(
+    kernel_shape: Shape,
+    bias_shape: Shape,
+    kernel_initializer: Optional[Callable] = None,
+    bias_initializer: Optional[Callable] = None,
+    kernel_batch_ndims: int = 0,
+    bias_batch_ndims: int = 0,
+    dtype: tf.DType = tf.float32,
+    kernel_name: str = 'prior_kernel',
+    bias_name: str = 'prior_bias') -> tfd.JointDistributionSequential:
+  """Creates a standard normal prior, `N(0, 1)` for every weight.
+
+  Its KL divergence from the mean-field normal posterior has a closed form,
+  which layers use by default.
+
+  Args:
+    kernel_shape: the kernel's shape.
+    bias_shape: the bias's shape.
+    kernel_initializer: ignored (accepted for a common builder signature).
+    bias_initializer: ignored.
+    kernel_batch_ndims: how many leftmost kernel dimensions are batch.
+    bias_batch_ndims: how many leftmost bias dimensions are batch.
+    dtype: the distribution's dtype.
+    kernel_name: the kernel part's name.
+    bias_name: the bias part's name.
+
+  Returns:
+    A `JointDistributionSequential` of `[kernel, bias]` distributions, each an
+    `Independent(Normal)` (the form the closed-form KL is registered for).
+  """
+  del kernel_initializer, bias_initializer  # A prior has no variables.
+
+  def standard_normal(shape, batch_ndims, name):
+    return tfd.Independent(
+        tfd.Normal(loc=tf.zeros(shape, dtype), scale=tf.ones(shape, dtype)),
+        reinterpreted_batch_ndims=len(shape) - batch_ndims, name=name)
+
+  return tfd.JointDistributionSequential([
+      standard_normal(kernel_shape, kernel_batch_ndims, kernel_name),
+      standard_normal(bias_shape, bias_batch_ndims, bias_name),
+  ])

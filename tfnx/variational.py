@@ -1,0 +1,324 @@
+"""`VariationalLayer`: a layer with a posterior over its kernel and bias.
+
+The base class owns everything the variational layers share: the posterior
+and prior, the layer's seed stream, input checks, the `tf.function` that runs
+an estimator, and the KL bookkeeping behind `losses`. A concrete layer only
+chooses an estimator (`tfnx.estimators`), a linear map (`tfnx.linear_maps`)
+and how to bring its inputs to that map's layout.
+"""
+
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfnx import estimators as estimators_lib
+from tfnx import initializers as init_lib
+from tfnx import inputs as inputs_lib
+from tfnx import layers as layers_lib
+from tfnx import losses as losses_lib
+from tfnx import seeds as seeds_lib
+from tfnx.util import weights as weights_lib
+
+tfd = tfp.distributions
+
+__all__ = ['VariationalLayer', 'make_posterior_and_prior']
+
+DivergenceFn = Callable[[tfd.Distribution, tfd.Distribution, Any], tf.Tensor]
+
+
+def make_posterior_and_prior(
+    name: str,
+    make_posterior_fn: Callable,
+    make_prior_fn: Callable,
+    kernel_shape: Sequence[int],
+    bias_shape: Sequence[int],
+    kernel_initializer: Optional[Callable],
+    bias_initializer: Optional[Callable],
+    dtype: tf.DType,
+    seed: Optional[seeds_lib.SeedLike]) -> Tuple[tfd.Distribution,
+                                                tfd.Distribution]:
+  """Builds a layer's posterior and prior inside its name scope.
+
+  Variables are named `<name>/<part>` (e.g. `<name>/posterior_kernel_loc`).
+  When the layer has a `seed` and no kernel initializer, the default
+  initializer is seeded from it, so a seeded layer is reproducible from
+  construction on.
+
+  Args:
+    name: the layer's name.
+    make_posterior_fn: a `tfnx.util` builder signature function for the
+      posterior.
+    make_prior_fn: likewise for the prior.
+    kernel_shape: the kernel's shape.
+    bias_shape: the bias's shape.
+    kernel_initializer: the kernel initializer, or `None` for the default.
+    bias_initializer: the bias initializer, or `None` for the default.
+    dtype: the weights' dtype.
+    seed: the layer's seed, or `None`.
+
+  Returns:
+    The pair `(posterior, prior)`.
+  """
+  if kernel_initializer is None and seed is not None:
+    kernel_initializer = init_lib.glorot_uniform(seeds_lib.split_seed(
+        seeds_lib.sanitize_seed(seed, name), 2)[1])
+  with tf.name_scope(name):
+    posterior = make_posterior_fn(kernel_shape, bias_shape, kernel_initializer,
+                                  bias_initializer, 0, 0, dtype)
+    prior = make_prior_fn(kernel_shape, bias_shape, kernel_initializer,
+                          bias_initializer, 0, 0, dtype)
+  return posterior, prior
+
+
+def _default_divergence(posterior: Optional[tfd.Distribution],
+                        prior: Optional[tfd.Distribution]) -> DivergenceFn:
+  """The closed-form KL where TFP registers one, else the Monte Carlo one."""
+  if posterior is None or prior is None:
+    return losses_lib.kl_divergence_exact
+  try:
+    tfd.kl_divergence(posterior, prior)
+  except NotImplementedError:
+    return losses_lib.kl_divergence_monte_carlo
+  return losses_lib.kl_divergence_exact
+
+
+class VariationalLayer(layers_lib.Layer):
+  """A layer whose kernel and bias have a learned posterior distribution.
+
+  Calling the layer samples outputs with its estimator (reparameterization
+  here; subclasses choose Flipout or local reparameterization), records the
+  KL divergence of each weight's posterior from its prior in `losses`, and
+  records the weights it sampled in `posterior_value`.
+
+  Randomness is explicit and stateless: `layer(x, seed=s)` is a pure function
+  of the variables, `x` and `s`; `layer(x)` draws a fresh seed from the
+  layer's own stream, seeded by the constructor's `seed`.
+
+  Args:
+    posterior: a joint distribution over `[kernel, bias]` with trainable
+      variables (see `tfnx.util.make_kernel_bias_posterior_mvn_diag`).
+    prior: a joint distribution over `[kernel, bias]` of the same structure.
+    activation_fn: applied to the outputs; `None` for the identity.
+    posterior_value_fn: `(distribution, seed=...) -> weights`, how a weight
+      is drawn from its posterior; applied to the kernel and to the bias
+      posteriors. Default: `tfd.Distribution.sample`.
+    unpack_weights_fn: splits a `[kernel, bias]` structure (of distributions
+      or of samples) into `(kernel, bias)`.
+    divergence_fn: `(posterior, prior, sample) -> scalar`, the divergence of
+      each of the kernel and bias posteriors from their priors. `None` (the
+      default) uses the closed-form KL where TFP registers one for the pair,
+      else the Monte Carlo estimate on the weights sampled in the call.
+    seed: the seed of the layer's own stream (see `tfnx.seeds.SeedStream`);
+      `None` for a non-deterministic one.
+    dtype: the layer's floating dtype, `tf.float32` or `tf.float64`.
+    validate_args: whether to check at every call that inputs are finite.
+    name: the layer's name; `None` means the class name.
+  """
+
+  _estimator = staticmethod(estimators_lib.reparameterization)
+
+  def __init__(
+      self,
+      posterior: tfd.Distribution,
+      prior: tfd.Distribution,
+      activation_fn: Optional[Callable[[tf.Tensor], tf.Tensor]] = None,
+      posterior_value_fn: Callable[..., Any] = tfd.Distribution.sample,
+      unpack_weights_fn: Callable[[Any], Tuple[Any, Any]] = (
+          weights_lib.unpack_kernel_and_bias),
+      divergence_fn: Optional[DivergenceFn] = None,
+      seed: Optional[seeds_lib.SeedLike] = None,
+      dtype: tf.DType = tf.float32,
+      validate_args: bool = False,
+      name: Optional[str] = None):
+    super().__init__(validate_args=validate_args, name=name)
+    self._dtype = tf.as_dtype(dtype)
+    if not self._dtype.is_floating:
+      raise ValueError(f'{self.name}: expected a floating dtype; received '
+                       f'{self._dtype.name}.')
+    self._posterior = posterior
+    self._prior = prior
+    self._activation_fn = activation_fn
+    self._posterior_value_fn = posterior_value_fn
+    self._unpack_weights_fn = unpack_weights_fn
+    self._seed = seed
+    with self.name_scope:
+      self._seed_stream = seeds_lib.SeedStream(seed, owner=self.name)
+    kernel_posterior, bias_posterior = self._posterior_parts()
+    kernel_prior, bias_prior = self._prior_parts()
+    if (self._estimator is not estimators_lib.reparameterization
+        and not weights_lib.is_normal(kernel_posterior)):
+      raise TypeError(
+          f'{self.name}: this estimator needs an elementwise normal kernel '
+          f'posterior (Normal or Independent(Normal)); received '
+          f'{type(kernel_posterior).__name__}.')
+    if divergence_fn is None:
+      self._divergence_fns = (_default_divergence(kernel_posterior,
+                                                  kernel_prior),
+                              _default_divergence(bias_posterior, bias_prior))
+    else:
+      self._divergence_fns = (divergence_fn, divergence_fn)
+    self._divergence_fn = divergence_fn
+    self._losses = []
+    self._posterior_value = None
+
+  def _posterior_parts(self) -> Tuple[Any, Any]:
+    return self._unpack_weights_fn(
+        weights_lib.joint_parts(self._posterior, self.name))
+
+  def _prior_parts(self) -> Tuple[Any, Any]:
+    return self._unpack_weights_fn(
+        weights_lib.joint_parts(self._prior, self.name))
+
+  @property
+  def dtype(self) -> tf.DType:
+    """The layer's floating dtype."""
+    return self._dtype
+
+  @property
+  def posterior(self) -> tfd.Distribution:
+    """The joint posterior over `[kernel, bias]`."""
+    return self._posterior
+
+  @property
+  def prior(self) -> tfd.Distribution:
+    """The joint prior over `[kernel, bias]`."""
+    return self._prior
+
+  @property
+  def kernel_posterior(self) -> tfd.Distribution:
+    """The kernel's posterior distribution."""
+    return self._posterior_parts()[0]
+
+  @property
+  def bias_posterior(self) -> Optional[tfd.Distribution]:
+    """The bias's posterior distribution, or `None`."""
+    return self._posterior_parts()[1]
+
+  @property
+  def kernel_prior(self) -> tfd.Distribution:
+    """The kernel's prior distribution."""
+    return self._prior_parts()[0]
+
+  @property
+  def bias_prior(self) -> Optional[tfd.Distribution]:
+    """The bias's prior distribution, or `None`."""
+    return self._prior_parts()[1]
+
+  @property
+  def activation_fn(self) -> Optional[Callable[[tf.Tensor], tf.Tensor]]:
+    """The activation applied to the outputs, or `None`."""
+    return self._activation_fn
+
+  @property
+  def posterior_value_fn(self) -> Callable[..., Any]:
+    """How a weight is drawn from its posterior."""
+    return self._posterior_value_fn
+
+  @property
+  def unpack_weights_fn(self) -> Callable[[Any], Tuple[Any, Any]]:
+    """Splits a `[kernel, bias]` structure into `(kernel, bias)`."""
+    return self._unpack_weights_fn
+
+  @property
+  def divergence_fn(self) -> Optional[DivergenceFn]:
+    """The divergence given to the constructor (`None`: the default)."""
+    return self._divergence_fn
+
+  @property
+  def seed(self) -> Optional[seeds_lib.SeedLike]:
+    """The constructor's seed of the layer's own stream."""
+    return self._seed
+
+  @property
+  def posterior_value(self) -> Optional[List[Optional[tf.Tensor]]]:
+    """`[kernel, bias]` sampled by the last call.
+
+    Flipout's kernel is the perturbed kernel `mu + dW`. A part the call did
+    not draw is `None`: local reparameterization with a closed-form KL draws
+    no kernel. `None` before the first call.
+    """
+    return self._posterior_value
+
+  @property
+  def losses(self) -> List[tf.Tensor]:
+    """`[kernel KL, bias KL]` from the last call (empty before any call)."""
+    return list(self._losses)
+
+  def __call__(self, inputs, seed: Optional[seeds_lib.SeedLike] = None):
+    """Samples the layer's outputs.
+
+    Args:
+      inputs: a tensor of the shape the layer takes (e.g. `[..., input_size]`
+        for a dense layer); integer inputs are cast to the layer's dtype.
+      seed: `None` to draw from the layer's own seed stream, or an int, a pair
+        of ints or an int tensor of shape `[2]`, making the outputs a pure
+        function of the variables, `inputs` and `seed`.
+
+    Returns:
+      The sampled outputs, after `activation_fn`.
+    """
+    x = inputs_lib.convert_inputs(inputs, self._dtype, self.name)
+    x = self._check_inputs(x)
+    if self._validate_args:
+      x = tf.debugging.assert_all_finite(
+          x, message=f'{self.name}: inputs must be finite')
+    if seed is None:
+      seed = self._seed_stream.next()
+    else:
+      seed = seeds_lib.sanitize_seed(seed, self.name)
+    outputs, losses, value = self._forward(x, seed)
+    self._losses = losses
+    self._posterior_value = value
+    return outputs
+
+  @tf.function(reduce_retracing=True, autograph=False)
+  def _forward(self, x, seed):
+    estimate_seed, kernel_seed, bias_seed = seeds_lib.split_seed(seed, 3)
+    kernel_posterior, bias_posterior = self._posterior_parts()
+    kernel_prior, bias_prior = self._prior_parts()
+    flat_x, batch_shape = self._to_map_layout(x)
+    estimate = self._estimator(flat_x, kernel_posterior, bias_posterior,
+                               self._linear_map, estimate_seed,
+                               self._posterior_value_fn)
+    outputs = self._from_map_layout(estimate.outputs, batch_shape, x)
+    if self._activation_fn is not None:
+      outputs = self._activation_fn(outputs)
+    kernel_divergence, bias_divergence = self._divergence_fns
+    kernel_kl, kernel_value = self._divergence(
+        kernel_divergence, kernel_posterior, kernel_prior, estimate.kernel,
+        kernel_seed)
+    bias_kl, bias_value = self._divergence(
+        bias_divergence, bias_posterior, bias_prior, estimate.bias, bias_seed)
+    return outputs, [kernel_kl, bias_kl], [kernel_value, bias_value]
+
+  def _divergence(self, divergence_fn: DivergenceFn,
+                  posterior: Optional[tfd.Distribution],
+                  prior: Optional[tfd.Distribution],
+                  value: Optional[tf.Tensor],
+                  seed: tf.Tensor) -> Tuple[tf.Tensor, Optional[tf.Tensor]]:
+    if posterior is None or prior is None:
+      return tf.zeros([], self._dtype), value
+    if value is None and divergence_fn is not losses_lib.kl_divergence_exact:
+      value = self._posterior_value_fn(posterior, seed=seed)
+    kl = divergence_fn(posterior, prior, value)
+    return tf.cast(kl, self._dtype), value
+
+  # Subclasses define the linear map and their input layout.
+  _linear_map = None
+
+  def _check_inputs(self, x: tf.Tensor) -> tf.Tensor:
+    """Checks the shape of converted inputs; returns them."""
+    raise NotImplementedError(
+        f'{type(self).__name__} must define how it checks its inputs.')
+
+  def _to_map_layout(self, x: tf.Tensor) -> Tuple[tf.Tensor, Any]:
+    """Brings inputs to the linear map's layout; also returns what undoes it."""
+    raise NotImplementedError(
+        f'{type(self).__name__} must define its inputs\' layout.')
+
+  def _from_map_layout(self, y: tf.Tensor, restore: Any,
+                       x: tf.Tensor) -> tf.Tensor:
+    """Brings the linear map's outputs back to the layer's output layout."""
+    raise NotImplementedError(
+        f'{type(self).__name__} must define its outputs\' layout.')
