@@ -5,8 +5,9 @@ Each estimator maps inputs to outputs of `y = apply(x, W) + b` with the kernel
 (`tfnx.linear_maps`): matmul, convolution, transposed convolution.
 
 - `reparameterization`: one kernel and bias sample shared by the whole batch.
-- `flipout` (Wen et al., 2018): `apply(x, mu) + s_out * apply(x * s_in, dW)`
-  with one perturbation `dW = sigma * eps` for the batch, decorrelated per
+- `flipout` (Wen et al., 2018):
+  `apply(x, mu) + mu_b + s_out * (apply(x * s_in, dW) + db)` with one
+  perturbation `dW = sigma * eps` (and `db`) for the batch, decorrelated per
   example by random signs `s_in`, `s_out`.
 - `local_reparameterization` (Kingma et al., 2015): each pre-activation drawn
   from `N(apply(x, mu) + mu_b, apply(x**2, sigma**2) + sigma_b**2)`.
@@ -103,12 +104,14 @@ def flipout(inputs: tf.Tensor,
             linear_map: LinearMap,
             seed: tf.Tensor,
             posterior_value_fn: PosteriorValueFn) -> Estimate:
-  """Flipout: one kernel perturbation, decorrelated per example by signs.
+  """Flipout: one weight perturbation, decorrelated per example by signs.
 
-  Each example's output is distributed exactly as under a kernel sample of its
-  own, yet the batch shares one perturbation, so the gradient variance falls
-  roughly as one over the batch size. The kernel posterior must be an
-  elementwise normal (see `tfnx.util.weights.normal_loc_scale`).
+  Each example's output is distributed exactly as under a kernel and bias
+  sample of its own, yet the batch shares one perturbation, so the gradient
+  variance falls roughly as one over the batch size. The kernel posterior
+  must be an elementwise normal (see `tfnx.util.weights.normal_loc_scale`).
+  A normal bias posterior is perturbed the same way, by the output signs; any
+  other bias is drawn once with `posterior_value_fn` and shared by the batch.
 
   Args:
     inputs: the inputs, in the layout `linear_map.apply` takes.
@@ -116,11 +119,12 @@ def flipout(inputs: tf.Tensor,
     bias_posterior: the distribution of the bias, or `None` for no bias.
     linear_map: the `LinearMap` to apply.
     seed: an `int32` seed of shape `[2]`.
-    posterior_value_fn: how the bias is drawn from its posterior.
+    posterior_value_fn: how a non-normal bias is drawn from its posterior.
 
   Returns:
-    An `Estimate`; its kernel is `mu + dW`, the perturbed kernel whose sign
-    flips give every example's kernel (a sample from the posterior).
+    An `Estimate` whose kernel and bias are `mu + dW` and `mu_b + db`: the
+    perturbed weights whose sign flips give every example's weights (samples
+    from the posterior).
   """
   noise_seed, in_seed, out_seed, bias_seed = seeds_lib.split_seed(seed, 4)
   loc, scale = weights_lib.normal_loc_scale(kernel_posterior)
@@ -128,11 +132,23 @@ def flipout(inputs: tf.Tensor,
   delta = tf.convert_to_tensor(scale) * _normal_noise(loc, noise_seed)
   in_signs = rademacher(linear_map.sign_shape(inputs), in_seed, inputs.dtype)
   perturbation = linear_map.apply(inputs * in_signs, delta)
+  mean = linear_map.apply(inputs, loc)
+  bias = None
+  bias_loc_scale = weights_lib.normal_loc_scale(bias_posterior)
+  if bias_loc_scale is not None:
+    bias_loc = tf.convert_to_tensor(bias_loc_scale[0])
+    bias_delta = (tf.convert_to_tensor(bias_loc_scale[1]) *
+                  _normal_noise(bias_loc, bias_seed))
+    perturbation += bias_delta
+    mean += bias_loc
+    bias = bias_loc + bias_delta
   out_signs = rademacher(linear_map.sign_shape(perturbation), out_seed,
                          inputs.dtype)
-  outputs = linear_map.apply(inputs, loc) + perturbation * out_signs
-  bias = _sample_bias(bias_posterior, posterior_value_fn, bias_seed)
-  return Estimate(_add_bias(outputs, bias), loc + delta, bias)
+  outputs = mean + perturbation * out_signs
+  if bias_loc_scale is None:
+    bias = _sample_bias(bias_posterior, posterior_value_fn, bias_seed)
+    outputs = _add_bias(outputs, bias)
+  return Estimate(outputs, loc + delta, bias)
 
 
 def local_reparameterization(inputs: tf.Tensor,

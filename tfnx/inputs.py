@@ -71,21 +71,22 @@ def check_trailing_shape(x: tf.Tensor, min_rank: int, sizes: Mapping[int, int],
     raise ValueError(f'{owner}: expected {what} of rank at least {min_rank} '
                      f'(shape [..., {_describe(sizes, min_rank)}]); received '
                      f'rank {rank} with shape {x.shape}.')
-  unknown = False
+  checks = []
   for axis, size in sizes.items():
     static = x.shape[axis]
     if static is None:
-      unknown = True
-      tf.debugging.assert_equal(
+      checks.append(tf.debugging.assert_equal(
           tf.shape(x)[axis], size,
-          message=f'{owner}: expected {what} with size {size} on axis {axis}')
+          message=f'{owner}: expected {what} with size {size} on axis {axis}'))
     elif static != size:
       raise ValueError(f'{owner}: expected {what} of shape [..., '
                        f'{_describe(sizes, min_rank)}]; received shape '
                        f'{x.shape} (axis {axis} has size {static}, expected '
                        f'{size}).')
-  if not unknown:
+  if not checks:
     return x
+  with tf.control_dependencies(checks):
+    x = tf.identity(x)
   expected = [None] * rank
   for axis, size in sizes.items():
     expected[axis] = size

@@ -267,30 +267,32 @@ class VariationalLayer(layers_lib.Layer):
       seed = self._seed_stream.next()
     else:
       seed = seeds_lib.sanitize_seed(seed, self.name)
-    outputs, losses, value = self._forward(x, seed)
+    map_inputs, restore = self._to_map_layout(x)
+    outputs, losses, value = self._forward(map_inputs, seed)
     self._losses = losses
     self._posterior_value = value
+    outputs = self._from_map_layout(outputs, restore, x)
+    if self._activation_fn is not None:
+      outputs = self._activation_fn(outputs)
     return outputs
 
+  # The traced function sees inputs in the linear map's layout, whose rank is
+  # fixed, so `reduce_retracing` generalizes only the batch size.
   @tf.function(reduce_retracing=True, autograph=False)
   def _forward(self, x, seed):
     estimate_seed, kernel_seed, bias_seed = seeds_lib.split_seed(seed, 3)
     kernel_posterior, bias_posterior = self._posterior_parts()
     kernel_prior, bias_prior = self._prior_parts()
-    flat_x, batch_shape = self._to_map_layout(x)
-    estimate = self._estimator(flat_x, kernel_posterior, bias_posterior,
+    estimate = self._estimator(x, kernel_posterior, bias_posterior,
                                self._linear_map, estimate_seed,
                                self._posterior_value_fn)
-    outputs = self._from_map_layout(estimate.outputs, batch_shape, x)
-    if self._activation_fn is not None:
-      outputs = self._activation_fn(outputs)
     kernel_divergence, bias_divergence = self._divergence_fns
     kernel_kl, kernel_value = self._divergence(
         kernel_divergence, kernel_posterior, kernel_prior, estimate.kernel,
         kernel_seed)
     bias_kl, bias_value = self._divergence(
         bias_divergence, bias_posterior, bias_prior, estimate.bias, bias_seed)
-    return outputs, [kernel_kl, bias_kl], [kernel_value, bias_value]
+    return estimate.outputs, [kernel_kl, bias_kl], [kernel_value, bias_value]
 
   def _divergence(self, divergence_fn: DivergenceFn,
                   posterior: Optional[tfd.Distribution],

@@ -1,0 +1,222 @@
+"""The dense layers: shapes, dtypes, input errors, tracing, gradients and speed structure."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfnx as tfn
+
+import graph_ops
+
+ESTIMATORS = [tfn.AffineVariationalReparameterization,
+              tfn.AffineVariationalFlipout,
+              tfn.AffineVariationalReparameterizationLocal]
+PRIORS = [tfn.util.make_kernel_bias_prior_spike_and_slab,
+          tfn.util.make_kernel_bias_prior_normal]
+
+
+@pytest.mark.parametrize('cls', ESTIMATORS)
+@pytest.mark.parametrize('batch_shape', [(), (4,), (2, 3), (2, 1, 5)])
+def test_any_batch_shape_maps_to_output_size(cls, batch_shape):
+  layer = cls(3, 2)
+  y = layer(tf.ones(batch_shape + (3,)), seed=1)
+  assert y.shape == batch_shape + (2,)
+
+
+@pytest.mark.parametrize('cls', ESTIMATORS)
+def test_extra_batch_dims_give_the_same_outputs_as_flat_batch(cls):
+  layer = cls(3, 2)
+  x = np.random.RandomState(1).randn(2, 3, 3).astype(np.float32)
+  flat = layer(x.reshape(6, 3), seed=4)
+  nested = layer(x, seed=4)
+  np.testing.assert_array_equal(nested.numpy().reshape(6, 2), flat)
+
+
+@pytest.mark.parametrize('cls', ESTIMATORS + [tfn.Affine])
+def test_default_name_is_the_class_name(cls):
+  assert cls(3, 2).name == cls.__name__
+  assert cls(3, 2, name='dense_1').name == 'dense_1'
+
+
+def test_variables_have_readable_names_under_the_layer():
+  layer = tfn.AffineVariationalFlipout(3, 2, name='hidden')
+  names = {v.name for v in layer.trainable_variables}
+  assert names == {'hidden/posterior_kernel_loc:0',
+                   'hidden/posterior_kernel_scale:0',
+                   'hidden/posterior_bias_loc:0',
+                   'hidden/posterior_bias_scale:0'}
+
+
+@pytest.mark.parametrize('cls', ESTIMATORS)
+def test_wrong_last_dimension_is_a_clear_error(cls):
+  layer = cls(3, 2, name='dense_in3')
+  with pytest.raises(ValueError, match=r'dense_in3.*\[\.\.\., 3\].*\(4, 5\)'):
+    layer(tf.ones([4, 5]))
+
+
+@pytest.mark.parametrize('cls', ESTIMATORS + [tfn.Affine])
+def test_rank_zero_input_is_a_clear_error(cls):
+  layer = cls(3, 2, name='dense_r0')
+  with pytest.raises(ValueError, match='dense_r0.*rank at least 1'):
+    layer(tf.constant(1.))
+
+
+@pytest.mark.parametrize('cls', ESTIMATORS + [tfn.Affine])
+@pytest.mark.parametrize('sizes', [(0, 2), (3, 0), (-1, 2), (3, 2.5)])
+def test_nonpositive_sizes_are_clear_errors(cls, sizes):
+  with pytest.raises(ValueError, match=f'{cls.__name__}.*positive int'):
+    cls(*sizes)
+
+
+def test_unknown_last_dimension_is_checked_when_the_graph_runs():
+  layer = tfn.AffineVariationalFlipout(3, 2, name='dyn')
+  call = tf.function(lambda x: layer(x, seed=1),
+                     input_signature=[tf.TensorSpec([None, None])])
+  assert call(tf.ones([4, 3])).shape == (4, 2)
+  with pytest.raises(tf.errors.InvalidArgumentError, match='dyn'):
+    call(tf.ones([4, 5]))
+
+
+@pytest.mark.parametrize('cls', ESTIMATORS)
+def test_integer_inputs_are_cast_to_the_layer_dtype(cls):
+  layer = cls(3, 2)
+  ints = layer(tf.constant([[1, 2, 3]]), seed=3)
+  floats = layer(tf.constant([[1., 2., 3.]]), seed=3)
+  assert ints.dtype == tf.float32
+  np.testing.assert_array_equal(ints, floats)
+
+
+def test_float_input_of_another_dtype_is_a_clear_error():
+  layer = tfn.AffineVariationalFlipout(3, 2, name='f32')
+  with pytest.raises(TypeError, match='f32.*float32.*float64'):
+    layer(tf.ones([1, 3], tf.float64))
+
+
+@pytest.mark.parametrize('cls', ESTIMATORS)
+def test_validate_args_rejects_non_finite_inputs(cls):
+  layer = cls(3, 2, validate_args=True, name='checked')
+  with pytest.raises(tf.errors.InvalidArgumentError, match='checked'):
+    layer(tf.constant([[1., np.nan, 0.]]))
+  unchecked = cls(3, 2)
+  assert np.isnan(unchecked(tf.constant([[1., np.nan, 0.]])).numpy()).any()
+
+
+@pytest.mark.parametrize('cls', ESTIMATORS)
+@pytest.mark.parametrize('prior', PRIORS)
+def test_float64_works_end_to_end(cls, prior):
+  layer = cls(3, 2, dtype=tf.float64, make_prior_fn=prior, seed=1)
+  assert all(v.dtype == tf.float64 for v in layer.trainable_variables)
+  with tf.GradientTape() as tape:
+    y = layer(tf.ones([4, 3], tf.float64))
+    loss = tf.reduce_sum(y) + layer.extra_loss
+  assert y.dtype == tf.float64
+  assert all(kl.dtype == tf.float64 for kl in layer.losses)
+  grads = tape.gradient(loss, layer.trainable_variables)
+  assert all(g is not None and g.dtype == tf.float64 for g in grads)
+  assert all(np.isfinite(g.numpy()).all() for g in grads)
+
+
+@pytest.mark.parametrize('cls', ESTIMATORS)
+def test_twenty_batch_sizes_trace_only_a_few_times(cls):
+  layer = cls(3, 2)
+  for n in range(1, 21):
+    layer(tf.ones([n, 3]), seed=n)
+  assert layer._forward.experimental_get_tracing_count() <= 3
+
+
+@pytest.mark.parametrize('cls', ESTIMATORS)
+def test_kl_losses_have_gradients_eagerly_under_a_tape(cls):
+  layer = cls(3, 2)
+  with tf.GradientTape() as tape:
+    layer(tf.ones([2, 3]))
+    loss = layer.extra_loss
+  grads = tape.gradient(loss, layer.trainable_variables)
+  assert all(g is not None for g in grads)
+  assert len(layer.losses) == 2
+
+
+@pytest.mark.parametrize('cls', ESTIMATORS)
+def test_kl_losses_have_gradients_inside_a_user_tf_function(cls):
+  layer = cls(3, 2)
+  optimizer = tf.keras.optimizers.SGD(0.01)
+
+  @tf.function
+  def step(x):
+    with tf.GradientTape() as tape:
+      y = layer(x)
+      loss = tf.reduce_mean(y**2) + tf.add_n(layer.losses)
+    grads = tape.gradient(loss, layer.trainable_variables)
+    optimizer.apply_gradients(zip(grads, layer.trainable_variables))
+    return grads
+
+  grads = step(tf.ones([2, 3]))
+  assert all(g is not None and np.isfinite(g.numpy()).all() for g in grads)
+
+
+@pytest.mark.parametrize('cls', ESTIMATORS)
+def test_properties_expose_posterior_prior_and_last_sample(cls):
+  layer = cls(3, 2, activation_fn=tf.nn.relu)
+  assert layer.losses == [] and layer.posterior_value is None
+  layer(tf.ones([2, 3]), seed=1)
+  kernel, bias = layer.unpack_weights_fn(layer.posterior.model)
+  assert layer.kernel_posterior is kernel and layer.bias_posterior is bias
+  kernel_prior, bias_prior = layer.unpack_weights_fn(layer.prior.model)
+  assert layer.kernel_prior is kernel_prior
+  assert layer.bias_prior is bias_prior
+  assert layer.activation_fn is tf.nn.relu
+  assert layer.dtype == tf.float32
+  assert layer.posterior_value_fn is tfn.util.kernel_bias.tfd.Distribution.sample
+  assert layer.posterior_value[1].shape == (2,)
+  assert layer.kernel_posterior.distribution.scale.trainable_variables
+
+
+def test_posterior_scale_is_a_transformed_variable_users_can_assign():
+  layer = tfn.AffineVariationalFlipout(3, 2)
+  scale = layer.kernel_posterior.distribution.scale
+  scale.assign(tf.fill([3, 2], 0.25))
+  np.testing.assert_allclose(tf.convert_to_tensor(scale), 0.25, rtol=1e-5)
+
+
+def _kernel_sized_normal_draws(layer, x):
+  concrete = graph_ops.trace(layer, x)
+  normals = graph_ops.ops_of_type(concrete, 'StatelessRandomNormalV2')
+  return len(normals)
+
+
+def test_flipout_uses_one_plain_matmul_per_kernel_term_and_no_batched_matvec():
+  layer = tfn.AffineVariationalFlipout(3, 2)
+  concrete = graph_ops.trace(layer, tf.ones([2, 5, 3]))
+  types = graph_ops.op_types(concrete)
+  assert types.count('MatMul') == 2
+  assert not {'BatchMatMulV2', 'BatchMatMulV3', 'BatchMatMul'} & set(types)
+  # One normal draw for the kernel perturbation and one for the bias's.
+  assert types.count('StatelessRandomNormalV2') == 2
+
+
+def test_local_reparameterization_samples_only_outputs_with_a_closed_form_kl():
+  layer = tfn.AffineVariationalReparameterizationLocal(
+      3, 2, make_prior_fn=tfn.util.make_kernel_bias_prior_normal)
+  types = graph_ops.op_types(graph_ops.trace(layer, tf.ones([4, 3])))
+  assert types.count('StatelessRandomNormalV2') == 1
+  assert types.count('MatMul') == 2
+
+
+def test_affine_is_a_deterministic_matmul_plus_bias():
+  layer = tfn.Affine(3, 2, activation_fn=tf.nn.relu)
+  x = np.random.RandomState(0).randn(2, 4, 3).astype(np.float32)
+  expected = np.maximum(x @ layer.kernel.numpy() + layer.bias.numpy(), 0)
+  np.testing.assert_allclose(layer(x), expected, rtol=1e-5, atol=1e-6)
+  assert layer.kernel.shape == (3, 2) and layer.bias.shape == (2,)
+
+
+def test_affine_batch_shape_holds_independent_layers():
+  layer = tfn.Affine(3, 2, batch_shape=[4])
+  assert layer.kernel.shape == (4, 3, 2)
+  x = np.random.RandomState(0).randn(5, 4, 3).astype(np.float32)
+  expected = np.einsum('nbi,bio->nbo', x, layer.kernel.numpy()) + layer.bias
+  np.testing.assert_allclose(layer(x), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_affine_wrong_input_size_is_a_clear_error():
+  with pytest.raises(ValueError, match=r'Affine.*\[\.\.\., 3\]'):
+    tfn.Affine(3, 2)(tf.ones([2, 4]))
