@@ -20,7 +20,7 @@ setuptools.setup(
         'absl-py',
     ],
     extras_require={
-        'test': ['pytest', 'scikit-learn'],
+        'test': ['pytest', 'scikit-learn', 'scipy'],
         'examples': ['scikit-learn'],
     },
     license='Apache-2.0',
