@@ -1,14 +1,38 @@
 """`Layer`, the callable `tf.Module` every tfnx layer is, and `Sequential`."""
 
+import copy
 import inspect
 from typing import Any, Callable, Iterable, List, Optional, Union
 
 import tensorflow as tf
+import tensorflow_probability as tfp
 
 from tfnx import seeds as seeds_lib
 from tfnx.util import summary as summary_lib
 
 __all__ = ['Layer', 'Sequential']
+
+tfd = tfp.distributions
+
+
+def deepcopy_value(value: Any, memo: dict) -> Any:
+  """Deep-copies layer state, rebuilding distributions from copied parameters.
+
+  TFP distributions cannot be deep-copied directly; rebuilding one from deep
+  copies of its parameters gives a distribution over the copied variables.
+  Tensors are immutable, so they are shared.
+  """
+  if isinstance(value, tfd.Distribution):
+    if id(value) not in memo:
+      parameters = {
+          key: tf.nest.map_structure(
+              lambda v: deepcopy_value(v, memo), parameter)
+          for key, parameter in value.parameters.items()}
+      memo[id(value)] = type(value)(**parameters)
+    return memo[id(value)]
+  if tf.is_tensor(value) and not isinstance(value, tf.Variable):
+    return value
+  return copy.deepcopy(value, memo)
 
 
 class Layer(tf.Module):
@@ -56,6 +80,14 @@ class Layer(tf.Module):
 
   def __repr__(self) -> str:
     return f'<{type(self).__name__}: name={self.name}>'
+
+  def __deepcopy__(self, memo: dict) -> 'Layer':
+    """A copy with its own variables, equal in value to this layer's."""
+    new = type(self).__new__(type(self))
+    memo[id(self)] = new
+    for key, value in self.__dict__.items():
+      new.__dict__[key] = deepcopy_value(value, memo)
+    return new
 
 
 def _takes_seed(fn: Callable) -> bool:

@@ -83,6 +83,35 @@ def _default_divergence(posterior: Optional[tfd.Distribution],
   return losses_lib.kl_divergence_exact
 
 
+class _Untracked:
+  """Holds the posterior and prior out of sight of automatic tracking.
+
+  TFP's joint distributions cache their parts in a dict keyed by graph id,
+  which `tf.train.Checkpoint` cannot save; the layer tracks the
+  distributions' variables itself (`_named_variables`) instead.
+  """
+
+  __slots__ = ('value',)
+
+  def __init__(self, value: Tuple[tfd.Distribution, ...]):
+    self.value = value
+
+  def __deepcopy__(self, memo: dict) -> '_Untracked':
+    return _Untracked(tuple(layers_lib.deepcopy_value(d, memo)
+                            for d in self.value))
+
+
+def _named_variables(*distributions: tfd.Distribution) -> dict:
+  """The distributions' variables by readable name (`posterior_kernel_loc`)."""
+  named = {}
+  for variable in (v for d in distributions for v in d.variables):
+    key = variable.name.split(':')[0].rsplit('/', 1)[-1]
+    while key in named:
+      key += '_'
+    named[key] = variable
+  return named
+
+
 class VariationalLayer(layers_lib.Layer):
   """A layer whose kernel and bias have a learned posterior distribution.
 
@@ -136,8 +165,8 @@ class VariationalLayer(layers_lib.Layer):
     if not self._dtype.is_floating:
       raise ValueError(f'{self.name}: expected a floating dtype; received '
                        f'{self._dtype.name}.')
-    self._posterior = posterior
-    self._prior = prior
+    self._distributions = _Untracked((posterior, prior))
+    self._weights = _named_variables(posterior, prior)
     self._activation_fn = activation_fn
     self._posterior_value_fn = posterior_value_fn
     self._unpack_weights_fn = unpack_weights_fn
@@ -164,11 +193,11 @@ class VariationalLayer(layers_lib.Layer):
 
   def _posterior_parts(self) -> Tuple[Any, Any]:
     return self._unpack_weights_fn(
-        weights_lib.joint_parts(self._posterior, self.name))
+        weights_lib.joint_parts(self.posterior, self.name))
 
   def _prior_parts(self) -> Tuple[Any, Any]:
     return self._unpack_weights_fn(
-        weights_lib.joint_parts(self._prior, self.name))
+        weights_lib.joint_parts(self.prior, self.name))
 
   @property
   def dtype(self) -> tf.DType:
@@ -178,12 +207,12 @@ class VariationalLayer(layers_lib.Layer):
   @property
   def posterior(self) -> tfd.Distribution:
     """The joint posterior over `[kernel, bias]`."""
-    return self._posterior
+    return self._distributions.value[0]
 
   @property
   def prior(self) -> tfd.Distribution:
     """The joint prior over `[kernel, bias]`."""
-    return self._prior
+    return self._distributions.value[1]
 
   @property
   def kernel_posterior(self) -> tfd.Distribution:
