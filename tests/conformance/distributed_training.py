@@ -1,0 +1,65 @@
+"""Trains a layer under `MirroredStrategy` on two logical CPUs, and on one device.
+
+Run as `python -m conformance.distributed_training CASE` from `tests/`; prints
+one JSON line with both runs' final losses. It runs in its own process because
+logical devices must be configured before TensorFlow starts its runtime.
+"""
+
+import json
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+STEPS = 300
+BATCH = 64
+
+
+def _train(case, strategy):
+  with strategy.scope():
+    layer = case.build()
+    optimizer = tf.keras.optimizers.Adam(0.02)
+    # Keras 3 optimizers must create their slots in the strategy's scope
+    # before the first distributed step.
+    optimizer.build(layer.trainable_variables)
+  rng = np.random.RandomState(0)
+  x = rng.randn(BATCH * 8, *case.input_shape).astype(np.float32)
+  w = rng.randn(int(np.prod(case.input_shape)),
+                int(np.prod(case.output_shape))).astype(np.float32)
+  y = (x.reshape(len(x), -1) @ w).reshape((len(x),) + case.output_shape)
+  dataset = tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(BATCH)
+  iterator = iter(strategy.experimental_distribute_dataset(dataset))
+
+  def replica_step(xb, yb):
+    with tf.GradientTape() as tape:
+      mse = tf.reduce_mean(tf.square(layer(xb) - yb))
+      loss = (mse + layer.extra_loss / len(x)) / strategy.num_replicas_in_sync
+    variables = layer.trainable_variables
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    return mse
+
+  @tf.function
+  def step(batch):
+    per_replica = strategy.run(replica_step, args=batch)
+    return strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica, axis=None)
+
+  losses = [float(step(next(iterator))) for _ in range(STEPS)]
+  return float(np.mean(losses[-30:])), float(np.var(y))
+
+
+def main(case_name: str) -> None:
+  cpu = tf.config.list_physical_devices('CPU')[0]
+  tf.config.set_logical_device_configuration(
+      cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+  from conformance import cases  # pylint: disable=g-import-not-at-top
+  case = {c.name: c for c in cases.VARIATIONAL}[case_name]
+  mirrored = tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
+  mirrored_loss, target_variance = _train(case, mirrored)
+  single_loss, _ = _train(case, tf.distribute.get_strategy())
+  print(json.dumps({'replicas': mirrored.num_replicas_in_sync,
+                    'mirrored': mirrored_loss, 'single': single_loss,
+                    'target_variance': target_variance}))
+
+
+if __name__ == '__main__':
+  main(sys.argv[1])

@@ -1,0 +1,50 @@
+"""XLA: `tf.function(jit_compile=True)` around a layer call."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conformance import cases
+
+NUM_CALLS = 400
+
+
+def _closed_form(layer, x):
+  """The outputs' mean and variance implied by the layer's posterior."""
+  kernel, bias = layer.kernel_posterior.distribution, layer.bias_posterior
+  flat, restore = layer._to_map_layout(x)  # pylint: disable=protected-access
+  apply = layer._linear_map.apply  # pylint: disable=protected-access
+  mean = apply(flat, kernel.loc) + bias.distribution.loc
+  variance = (apply(tf.square(flat), tf.square(kernel.scale))
+              + tf.square(bias.distribution.scale))
+  return (layer._from_map_layout(mean, restore, x).numpy(),  # pylint: disable=protected-access
+          layer._from_map_layout(variance, restore, x).numpy())  # pylint: disable=protected-access
+
+
+@pytest.mark.parametrize('case', cases.VARIATIONAL,
+                         ids=cases.ids(cases.VARIATIONAL))
+def test_jit_compiled_call_has_the_right_statistics(case):
+  layer = case.build()
+  for variable in layer.trainable_variables:
+    if 'scale' in variable.name:
+      variable.assign(tf.fill(variable.shape, 0.5))  # softplus^-1 ~ 0.47
+  x = cases.inputs(case, (1,))
+  compiled = tf.function(lambda s: layer(x, seed=s), jit_compile=True)
+  y = np.stack([compiled(tf.constant([i, 8])).numpy()
+                for i in range(NUM_CALLS)])
+  assert np.isfinite(y).all()
+  mean, variance = _closed_form(layer, x)
+  n = len(y)
+  np.testing.assert_array_less(np.abs(y.mean(0) - mean),
+                               5 * np.sqrt(variance / n))
+  np.testing.assert_array_less(np.abs(y.var(0, ddof=1) - variance),
+                               5 * variance * np.sqrt(2. / (n - 1)))
+
+
+@pytest.mark.parametrize('case', cases.CASES, ids=cases.ids(cases.CASES))
+def test_jit_compiled_call_compiles_for_every_layer(case):
+  layer = case.build()
+  x = cases.inputs(case)
+  y = tf.function(lambda x_: cases.call(layer, x_), jit_compile=True)(x)
+  assert y.shape == x.shape[:1] + case.output_shape
+  assert np.isfinite(y.numpy()).all()
