@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 files=$(find tests -name 'test_*.py' -not -path '*/__pycache__/*' | sort)
 # A py_test's srcs are the shared runner and its test file; a label such as
 # //tests:conformance/test_x.py names the path tests/conformance/test_x.py.
-targets=$(bazel query --config=offline \
+targets=$(bazel query \
     'kind("source file", labels(srcs, kind(py_test, //...)))' 2>/dev/null \
   | sed -E 's|^//||; s|^:||; s|:|/|' \
   | grep -E '(^|/)test_[^/]*\.py$' | sort || true)
