@@ -20,7 +20,7 @@ setuptools.setup(
         'absl-py',
     ],
     extras_require={
-        'test': ['pytest', 'scikit-learn', 'scipy'],
+        'test': ['pytest', 'scikit-learn', 'scipy', 'hypothesis'],
         'examples': ['scikit-learn'],
     },
     license='Apache-2.0',
