@@ -37,11 +37,29 @@ def _dense(cls, variational=True):
   return Case(cls.__name__, build, (4,), (3,), variational)
 
 
+def _convolution(cls, variational=True, transpose=False):
+  """A rank-2 case: 3x3x2 inputs; a 3x3 filter covers them (VALID)."""
+  def build(**kwargs):
+    if variational:
+      kwargs.setdefault('seed', 3)
+    return cls(2, 3, 3, rank=2, padding='VALID', **kwargs)
+  output_shape = (5, 5, 3) if transpose else (1, 1, 3)
+  return Case(cls.__name__, build, (3, 3, 2), output_shape, variational)
+
+
 CASES = [
     _dense(tfn.Affine, variational=False),
     _dense(tfn.AffineVariationalFlipout),
     _dense(tfn.AffineVariationalReparameterization),
     _dense(tfn.AffineVariationalReparameterizationLocal),
+    _convolution(tfn.Convolution, variational=False),
+    _convolution(tfn.ConvolutionVariationalFlipout),
+    _convolution(tfn.ConvolutionVariationalReparameterization),
+    _convolution(tfn.ConvolutionTranspose, variational=False,
+                 transpose=True),
+    _convolution(tfn.ConvolutionTransposeVariationalFlipout, transpose=True),
+    _convolution(tfn.ConvolutionTransposeVariationalReparameterization,
+                 transpose=True),
 ]
 
 VARIATIONAL = [c for c in CASES if c.variational]
