@@ -246,7 +246,8 @@ class VariationalLayer(keras.layers.Layer):
                                   self.name)
     seed = seeds_lib.sanitize_seed(self._seed_generator.next(), self.name)
     estimate_seed, kernel_seed, bias_seed = seeds_lib.split_seed(seed, 3)
-    estimate = self._estimator(self._to_map_layout(x), self._kernel_posterior,
+    mapped, restore = self._to_map_layout(x)
+    estimate = self._estimator(mapped, self._kernel_posterior,
                                self._bias_posterior, self._linear_map(),
                                estimate_seed, self._posterior_value)
     self._add_divergence(self.kernel_divergence_fn, self._kernel_posterior,
@@ -255,7 +256,8 @@ class VariationalLayer(keras.layers.Layer):
     self._add_divergence(self.bias_divergence_fn, self._bias_posterior,
                          self._bias_prior, estimate.bias,
                          self.bias_posterior_tensor_fn, bias_seed)
-    return self.activation(self._from_map_layout(estimate.outputs))
+    return self.activation(
+        self._from_map_layout(estimate.outputs, restore, x))
 
   def _posterior_value(self, distribution: tfd.Distribution,
                        seed: tf.Tensor) -> tf.Tensor:
@@ -320,12 +322,17 @@ class VariationalLayer(keras.layers.Layer):
     raise NotImplementedError(
         f'{type(self).__name__} must define its input spec.')
 
-  def _to_map_layout(self, x: tf.Tensor) -> tf.Tensor:
-    """Brings inputs to the layout the linear map takes; here, unchanged."""
-    return x
+  def _to_map_layout(self, x: tf.Tensor) -> Tuple[tf.Tensor, Any]:
+    """Brings inputs to the linear map's layout; also returns what undoes it.
 
-  def _from_map_layout(self, y: tf.Tensor) -> tf.Tensor:
-    """Brings the linear map's outputs to the layer's layout; unchanged."""
+    Here the inputs are taken as they are.
+    """
+    return x, None
+
+  def _from_map_layout(self, y: tf.Tensor, restore: Any,
+                       x: tf.Tensor) -> tf.Tensor:
+    """Brings the linear map's outputs `y` back to the layer's layout."""
+    del restore, x  # Nothing to undo here.
     return y
 
   def _geometry_config(self) -> dict:
