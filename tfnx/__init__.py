@@ -11,6 +11,13 @@ from tfnx.affine import Affine
 from tfnx.affine import AffineVariationalFlipout
 from tfnx.affine import AffineVariationalReparameterization
 from tfnx.affine import AffineVariationalReparameterizationLocal
+from tfnx.convolution import Convolution
+from tfnx.convolution import ConvolutionVariationalFlipout
+from tfnx.convolution import ConvolutionVariationalReparameterization
+from tfnx.convolution_transpose import ConvolutionTranspose
+from tfnx.convolution_transpose import ConvolutionTransposeVariationalFlipout
+from tfnx.convolution_transpose import (
+    ConvolutionTransposeVariationalReparameterization)
 from tfnx.layers import Layer
 from tfnx.layers import Sequential
 from tfnx.variational import VariationalLayer
@@ -22,6 +29,12 @@ __all__ = [
     'AffineVariationalFlipout',
     'AffineVariationalReparameterization',
     'AffineVariationalReparameterizationLocal',
+    'Convolution',
+    'ConvolutionTranspose',
+    'ConvolutionTransposeVariationalFlipout',
+    'ConvolutionTransposeVariationalReparameterization',
+    'ConvolutionVariationalFlipout',
+    'ConvolutionVariationalReparameterization',
     'Layer',
     'Sequential',
     'VariationalLayer',

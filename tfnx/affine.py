@@ -16,6 +16,7 @@ from tfnx import linear_maps
 from tfnx import seeds as seeds_lib
 from tfnx import variational
 from tfnx.util import kernel_bias as kernel_bias_lib
+from tfnx.util import shapes as shapes_lib
 from tfnx.util import weights as weights_lib
 
 tfd = tfp.distributions
@@ -25,35 +26,12 @@ __all__ = ['Affine', 'AffineVariationalFlipout',
            'AffineVariationalReparameterizationLocal']
 
 
-def _check_size(owner: str, what: str, size: Any) -> int:
-  if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-    raise ValueError(f'{owner}: expected `{what}` to be a positive int; '
-                     f'received {size!r}.')
-  return size
-
-
 def _check_dense_inputs(x: tf.Tensor, input_size: int,
                         owner: str) -> tf.Tensor:
   return inputs_lib.check_trailing_shape(x, 1, {-1: input_size}, owner)
 
 
-def _flatten_batch(x: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
-  """`[..., n] -> [N, n]`, and the batch shape `[...]` to restore."""
-  if x.shape.rank == 2:
-    return x, None
-  return tf.reshape(x, [-1, x.shape[-1]]), tf.shape(x)[:-1]
-
-
-def _restore_batch(y: tf.Tensor, batch_shape: Optional[tf.Tensor],
-                   x: tf.Tensor) -> tf.Tensor:
-  if batch_shape is None:
-    return y
-  out = tf.reshape(y, tf.concat([batch_shape, tf.shape(y)[-1:]], axis=0))
-  out.set_shape(x.shape[:-1].concatenate(y.shape[-1:]))
-  return out
-
-
-class Affine(layers_lib.Layer):
+class Affine(layers_lib.KernelBiasLayer):
   """A deterministic dense layer, `activation_fn(x @ kernel + bias)`.
 
   Args:
@@ -84,39 +62,17 @@ class Affine(layers_lib.Layer):
       activation_fn: Optional[Callable[[tf.Tensor], tf.Tensor]] = None,
       name: Optional[str] = None):
     super().__init__(name=name)
-    self._input_size = _check_size(self.name, 'input_size', input_size)
-    self._output_size = _check_size(self.name, 'output_size', output_size)
+    self._input_size = inputs_lib.check_size(self.name, 'input_size',
+                                             input_size)
+    self._output_size = inputs_lib.check_size(self.name, 'output_size',
+                                              output_size)
     self._batch_shape = [int(d) for d in
                          ([] if batch_shape is None else
                           tf.nest.flatten(batch_shape))]
-    self._dtype = tf.as_dtype(dtype)
-    self._activation_fn = activation_fn
-    ndims = len(self._batch_shape)
-    with self.name_scope:
-      self._kernel, self._bias = make_kernel_bias_fn(
-          self._batch_shape + [input_size, output_size],
-          self._batch_shape + [output_size], kernel_initializer,
-          bias_initializer, ndims, ndims, self._dtype)
-
-  @property
-  def kernel(self) -> tf.Variable:
-    """The kernel, of shape `batch_shape + [input_size, output_size]`."""
-    return self._kernel
-
-  @property
-  def bias(self) -> tf.Variable:
-    """The bias, of shape `batch_shape + [output_size]`."""
-    return self._bias
-
-  @property
-  def dtype(self) -> tf.DType:
-    """The layer's floating dtype."""
-    return self._dtype
-
-  @property
-  def activation_fn(self) -> Optional[Callable[[tf.Tensor], tf.Tensor]]:
-    """The activation applied to the outputs, or `None`."""
-    return self._activation_fn
+    self._init_kernel_bias(
+        make_kernel_bias_fn, self._batch_shape + [input_size, output_size],
+        self._batch_shape + [output_size], kernel_initializer,
+        bias_initializer, len(self._batch_shape), dtype, activation_fn)
 
   def __call__(self, inputs) -> tf.Tensor:
     """Applies the layer to inputs of shape `[..., input_size]`."""
@@ -129,11 +85,10 @@ class Affine(layers_lib.Layer):
     if self._batch_shape:
       y = tf.linalg.matvec(self._kernel, x, transpose_a=True)
     else:
-      flat_x, batch_shape = _flatten_batch(x)
-      y = _restore_batch(tf.linalg.matmul(flat_x, self._kernel), batch_shape,
-                         x)
-    y += self._bias
-    return y if self._activation_fn is None else self._activation_fn(y)
+      flat_x, batch_shape = shapes_lib.flatten_batch(x, 1)
+      y = shapes_lib.restore_batch(tf.linalg.matmul(flat_x, self._kernel),
+                                   batch_shape, x, 1)
+    return self._activate(y + self._bias)
 
 
 class _AffineVariational(variational.VariationalLayer):
@@ -162,8 +117,9 @@ class _AffineVariational(variational.VariationalLayer):
       *,
       divergence_fn: Optional[variational.DivergenceFn] = None):
     name = name or type(self).__name__
-    self._input_size = _check_size(name, 'input_size', input_size)
-    self._output_size = _check_size(name, 'output_size', output_size)
+    self._input_size = inputs_lib.check_size(name, 'input_size', input_size)
+    self._output_size = inputs_lib.check_size(name, 'output_size',
+                                              output_size)
     posterior, prior = variational.make_posterior_and_prior(
         name, make_posterior_fn, make_prior_fn, [input_size, output_size],
         [output_size], kernel_initializer, bias_initializer,
@@ -190,10 +146,10 @@ class _AffineVariational(variational.VariationalLayer):
     return _check_dense_inputs(x, self._input_size, self.name)
 
   def _to_map_layout(self, x):
-    return _flatten_batch(x)
+    return shapes_lib.flatten_batch(x, 1)
 
   def _from_map_layout(self, y, restore, x):
-    return _restore_batch(y, restore, x)
+    return shapes_lib.restore_batch(y, restore, x, 1)
 
 
 _ARGS_DOC = """

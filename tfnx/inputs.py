@@ -1,10 +1,30 @@
-"""Input checks shared by every layer: dtype conversion and trailing-shape checks."""
+"""Input checks shared by every layer: sizes, dtype conversion and trailing-shape checks."""
 
-from typing import Mapping
+from typing import Any, Mapping
 
 import tensorflow as tf
 
-__all__ = ['convert_inputs', 'check_trailing_shape']
+__all__ = ['check_size', 'convert_inputs', 'check_trailing_shape']
+
+
+def check_size(owner: str, what: str, size: Any) -> int:
+  """Checks that a layer's size argument is a positive int; returns it.
+
+  Args:
+    owner: the layer's name, for errors.
+    what: the argument's name, for errors.
+    size: the value received.
+
+  Returns:
+    `size`.
+
+  Raises:
+    ValueError: if `size` is not a positive int (a `bool` is not one).
+  """
+  if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+    raise ValueError(f'{owner}: expected `{what}` to be a positive int; '
+                     f'received {size!r}.')
+  return size
 
 
 def convert_inputs(x, dtype: tf.DType, owner: str) -> tf.Tensor:

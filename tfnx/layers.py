@@ -1,14 +1,15 @@
-"""`Layer`, the callable `tf.Module` every tfnx layer is, and `Sequential`."""
+"""`Layer`, the callable `tf.Module` every tfnx layer is, `KernelBiasLayer` and `Sequential`."""
 
 import inspect
-from typing import Any, Callable, Iterable, List, Optional, Union
+from typing import (Any, Callable, Iterable, List, Optional, Sequence,
+                    Union)
 
 import tensorflow as tf
 
 from tfnx import seeds as seeds_lib
 from tfnx.util import summary as summary_lib
 
-__all__ = ['Layer', 'Sequential']
+__all__ = ['Layer', 'KernelBiasLayer', 'Sequential']
 
 
 class Layer(tf.Module):
@@ -56,6 +57,52 @@ class Layer(tf.Module):
 
   def __repr__(self) -> str:
     return f'<{type(self).__name__}: name={self.name}>'
+
+
+class KernelBiasLayer(Layer):
+  """A deterministic layer with a kernel and a bias, such as `Affine`.
+
+  Subclasses create the weights in their constructor with
+  `_init_kernel_bias`, and in `__call__` apply them, then `_activate`.
+  """
+
+  def _init_kernel_bias(self, make_kernel_bias_fn: Callable,
+                        kernel_shape: Sequence[int],
+                        bias_shape: Sequence[int],
+                        kernel_initializer: Optional[Callable],
+                        bias_initializer: Optional[Callable],
+                        batch_ndims: int, dtype: tf.DType,
+                        activation_fn: Optional[Callable]) -> None:
+    """Creates the kernel and bias under the layer's name scope."""
+    self._dtype = tf.as_dtype(dtype)
+    self._activation_fn = activation_fn
+    with self.name_scope:
+      self._kernel, self._bias = make_kernel_bias_fn(
+          list(kernel_shape), list(bias_shape), kernel_initializer,
+          bias_initializer, batch_ndims, batch_ndims, self._dtype)
+
+  @property
+  def kernel(self) -> tf.Variable:
+    """The kernel variable."""
+    return self._kernel
+
+  @property
+  def bias(self) -> tf.Variable:
+    """The bias variable."""
+    return self._bias
+
+  @property
+  def dtype(self) -> tf.DType:
+    """The layer's floating dtype."""
+    return self._dtype
+
+  @property
+  def activation_fn(self) -> Optional[Callable[[tf.Tensor], tf.Tensor]]:
+    """The activation applied to the outputs, or `None`."""
+    return self._activation_fn
+
+  def _activate(self, y: tf.Tensor) -> tf.Tensor:
+    return y if self._activation_fn is None else self._activation_fn(y)
 
 
 def _takes_seed(fn: Callable) -> bool:

@@ -1,0 +1,506 @@
+"""Convolution layers, plain and transposed: shapes, statistics, errors, a CNN."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+import tfnx as tfn
+
+tfd = tfp.distributions
+
+CONVOLUTIONS = [tfn.ConvolutionVariationalFlipout,
+                tfn.ConvolutionVariationalReparameterization]
+TRANSPOSES = [tfn.ConvolutionTransposeVariationalFlipout,
+              tfn.ConvolutionTransposeVariationalReparameterization]
+VARIATIONAL = CONVOLUTIONS + TRANSPOSES
+DETERMINISTIC = [tfn.Convolution, tfn.ConvolutionTranspose]
+ALL = VARIATIONAL + DETERMINISTIC
+FLIPOUTS = [tfn.ConvolutionVariationalFlipout,
+            tfn.ConvolutionTransposeVariationalFlipout]
+
+# (strides, dilations): TF's convolutions take one or the other above 1.
+GEOMETRIES = [(1, 1), (3, 1), (1, 2)]
+CHANNELS_LAST = {1: 'NWC', 2: 'NHWC', 3: 'NDHWC'}
+STATEFUL_RANDOM_OPS = frozenset({
+    'RandomStandardNormal', 'RandomUniform', 'RandomUniformInt',
+    'TruncatedNormal', 'RandomGamma', 'RandomPoisson', 'RandomPoissonV2',
+    'RandomShuffle', 'Multinomial', 'ParameterizedTruncatedNormal',
+    'StatefulStandardNormal', 'StatefulStandardNormalV2', 'StatefulUniform',
+    'StatefulUniformInt', 'StatefulUniformFullInt', 'StatefulTruncatedNormal',
+    'StatefulRandomBinomial', 'RngSkip', 'RngReadAndSkip',
+    'NonDeterministicInts'})
+
+
+def _is_transposed(cls) -> bool:
+  return 'Transpose' in cls.__name__
+
+
+def _call(layer, x, seed=1):
+  if isinstance(layer, tfn.VariationalLayer):
+    return layer(x, seed=seed)
+  return layer(x)
+
+
+def _posterior_mean(distribution, seed=None):
+  del seed  # The mean is not random.
+  return distribution.mean()
+
+
+def _inputs(shape, dtype=np.float32, seed=0):
+  return np.random.RandomState(seed).randn(*shape).astype(dtype)
+
+
+def _filter_shape(rank):
+  return (3, 2, 2)[:rank]
+
+
+def _conv(x, kernel, layer):
+  """`tf.nn.convolution` with the layer's geometry, channels last."""
+  return tf.nn.convolution(x, kernel, strides=layer.strides,
+                           padding=layer.padding, dilations=layer.dilations,
+                           data_format=CHANNELS_LAST[layer.rank])
+
+
+def _conv_adjoint(x, kernel, layer, output_shape):
+  """The transposed convolution, as the gradient of `tf.nn.convolution`."""
+  z = tf.zeros(output_shape, x.dtype)
+  with tf.GradientTape() as tape:
+    tape.watch(z)
+    inner = tf.reduce_sum(_conv(z, kernel, layer) * x)
+  return tape.gradient(inner, z)
+
+
+def _reference(x, kernel, layer, output_shape):
+  if _is_transposed(type(layer)):
+    return _conv_adjoint(x, kernel, layer, output_shape)
+  return _conv(x, kernel, layer)
+
+
+def _op_types(concrete_function):
+  graph_def = concrete_function.graph.as_graph_def()
+  types = {node.op for node in graph_def.node}
+  for function in graph_def.library.function:
+    types.update(node.op for node in function.node_def)
+  return types
+
+
+# Shapes and values ----------------------------------------------------------
+
+
+@pytest.mark.parametrize('rank', [1, 2, 3])
+@pytest.mark.parametrize('strides,dilations', GEOMETRIES)
+@pytest.mark.parametrize('padding', ['VALID', 'same'])
+def test_convolution_matches_tf_convolution_on_the_posterior_mean(
+    rank, strides, dilations, padding):
+  x = _inputs([2] + [7] * rank + [3])
+  kwargs = dict(rank=rank, strides=strides, padding=padding,
+                dilations=dilations)
+  mean_layer = tfn.ConvolutionVariationalReparameterization(
+      3, 4, _filter_shape(rank), posterior_value_fn=_posterior_mean, **kwargs)
+  expected = (_conv(x, mean_layer.kernel_posterior.mean(), mean_layer)
+              + mean_layer.bias_posterior.mean())
+  np.testing.assert_allclose(mean_layer(x, seed=1), expected, rtol=1e-5,
+                             atol=1e-5)
+  flipout = tfn.ConvolutionVariationalFlipout(3, 4, _filter_shape(rank),
+                                              **kwargs)
+  assert flipout(x, seed=1).shape == expected.shape
+  plain = tfn.Convolution(3, 4, _filter_shape(rank), **kwargs)
+  np.testing.assert_allclose(plain(x), _conv(x, plain.kernel, plain)
+                             + plain.bias, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('rank', [1, 2, 3])
+@pytest.mark.parametrize('strides,dilations', GEOMETRIES)
+@pytest.mark.parametrize('padding', ['VALID', 'Same'])
+def test_transpose_is_the_adjoint_of_the_convolution(rank, strides,
+                                                      dilations, padding):
+  x = _inputs([2] + [4] * rank + [3])
+  kwargs = dict(rank=rank, strides=strides, padding=padding,
+                dilations=dilations)
+  mean_layer = tfn.ConvolutionTransposeVariationalReparameterization(
+      3, 4, _filter_shape(rank), posterior_value_fn=_posterior_mean, **kwargs)
+  y = mean_layer(x, seed=1)
+  expected = (_conv_adjoint(x, mean_layer.kernel_posterior.mean(), mean_layer,
+                            y.shape) + mean_layer.bias_posterior.mean())
+  np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
+  flipout = tfn.ConvolutionTransposeVariationalFlipout(
+      3, 4, _filter_shape(rank), **kwargs)
+  assert flipout(x, seed=1).shape == y.shape
+  plain = tfn.ConvolutionTranspose(3, 4, _filter_shape(rank), **kwargs)
+  np.testing.assert_allclose(
+      plain(x), _conv_adjoint(x, plain.kernel, plain, y.shape) + plain.bias,
+      rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('cls', TRANSPOSES + [tfn.ConvolutionTranspose])
+@pytest.mark.parametrize('rank', [1, 2, 3])
+def test_same_transpose_multiplies_spatial_size_by_the_stride(cls, rank):
+  strides = (2, 3, 1)[:rank]
+  layer = cls(3, 2, 3, rank=rank, strides=strides, padding='SAME')
+  y = _call(layer, tf.ones([2] + [5] * rank + [3]))
+  assert y.shape == (2,) + tuple(5 * s for s in strides) + (2,)
+
+
+@pytest.mark.parametrize('padding,filter_size,expected', [
+    ('VALID', 2, [(4 - 1) * 3 + 2 + p for p in range(3)]),
+    ('VALID', 5, [(4 - 1) * 3 + 5 + p for p in range(3)]),
+    ('SAME', 2, [(4 - 1) * 3 + 1 + p for p in range(3)]),
+])
+def test_output_padding_picks_each_length_the_convolution_maps_back(
+    padding, filter_size, expected):
+  for output_padding, length in zip(range(3), expected):
+    layer = tfn.ConvolutionTranspose(1, 1, filter_size, rank=1, strides=3,
+                                     padding=padding,
+                                     output_padding=output_padding)
+    y = layer(tf.ones([1, 4, 1]))
+    assert y.shape == (1, length, 1)
+    back = tf.nn.convolution(y, tf.ones([filter_size, 1, 1]), strides=3,
+                             padding=padding)
+    assert back.shape == (1, 4, 1)
+
+
+def test_default_transpose_lengths_follow_keras():
+  valid = tfn.ConvolutionTranspose(1, 1, 2, rank=1, strides=3)
+  assert valid(tf.ones([1, 4, 1])).shape == (1, 4 * 3 + max(2 - 3, 0), 1)
+  wide = tfn.ConvolutionTranspose(1, 1, 5, rank=1, strides=3)
+  assert wide(tf.ones([1, 4, 1])).shape == (1, 4 * 3 + 5 - 3, 1)
+
+
+@pytest.mark.parametrize('cls', ALL)
+def test_kernel_shape_is_what_tf_ops_take(cls):
+  layer = cls(3, 5, (2, 4))
+  kernel = layer.kernel if cls in DETERMINISTIC else layer.kernel_posterior
+  shape = kernel.shape if cls in DETERMINISTIC else kernel.event_shape
+  assert shape == ((2, 4, 5, 3) if _is_transposed(cls) else (2, 4, 3, 5))
+
+
+@pytest.mark.parametrize('cls', ALL)
+def test_default_kernel_is_glorot_uniform_over_the_receptive_field(cls):
+  layer = cls(6, 10, (3, 3), seed=4) if cls in VARIATIONAL else cls(
+      6, 10, (3, 3))
+  kernel = (layer.kernel if cls in DETERMINISTIC
+            else layer.kernel_posterior.distribution.loc)
+  limit = np.sqrt(6. / ((6 + 10) * 9))
+  assert np.max(np.abs(kernel)) <= limit
+  assert np.max(np.abs(kernel)) > 0.9 * limit
+
+
+@pytest.mark.parametrize('cls', ALL)
+def test_extra_batch_dims_give_the_same_outputs_as_a_flat_batch(cls):
+  layer = cls(3, 2, 2, rank=2)
+  x = _inputs([2, 3, 5, 5, 3])
+  nested = _call(layer, x, seed=7)
+  flat = _call(layer, x.reshape([6, 5, 5, 3]), seed=7)
+  assert nested.shape[:2] == (2, 3)
+  np.testing.assert_array_equal(nested.numpy().reshape(flat.shape), flat)
+
+
+@pytest.mark.parametrize('cls', ALL)
+def test_unbatched_inputs_give_unbatched_outputs(cls):
+  layer = cls(3, 2, 2, rank=2)
+  x = _inputs([5, 5, 3])
+  single = _call(layer, x, seed=7)
+  batch = _call(layer, x[None], seed=7)
+  np.testing.assert_array_equal(single, batch[0])
+
+
+@pytest.mark.parametrize('cls', FLIPOUTS + DETERMINISTIC)
+@pytest.mark.parametrize('rank', [1, 2, 3])
+def test_channels_first_is_channels_last_transposed(cls, rank):
+  def build(data_format):
+    kwargs = dict(rank=rank, strides=2, padding='SAME',
+                  data_format=data_format)
+    if cls in VARIATIONAL:
+      kwargs['seed'] = 3
+    else:
+      kwargs['kernel_initializer'] = tfn.initializers.glorot_uniform(3)
+    return cls(3, 2, 2, **kwargs)
+
+  x_last = _inputs([2] + [4] * rank + [3])
+  to_first = [0, rank + 1] + list(range(1, rank + 1))
+  to_last = [0] + list(range(2, rank + 2)) + [1]
+  y_last = _call(build('channels_last'), x_last, seed=5)
+  y_first = _call(build('channels_first'), np.transpose(x_last, to_first),
+                  seed=5)
+  np.testing.assert_allclose(np.transpose(y_first, to_last), y_last,
+                             rtol=1e-6, atol=1e-6)
+
+
+# The estimators' statistics -------------------------------------------------
+
+
+def _set_posterior(layer, kernel_scale=(0.3, 1.), bias_scale=0.5, seed=0):
+  rng = np.random.RandomState(seed)
+  kernel = layer.kernel_posterior.distribution
+  kernel.loc.assign(rng.randn(*kernel.loc.shape))
+  kernel.scale.assign(rng.uniform(*kernel_scale, size=kernel.loc.shape))
+  bias = layer.bias_posterior.distribution
+  bias.loc.assign(rng.randn(*bias.loc.shape))
+  bias.scale.assign(np.full(bias.loc.shape, bias_scale))
+
+
+def _samples(layer, x, n):
+  return np.stack([layer(x, seed=[i, 17]).numpy() for i in range(n)])
+
+
+@pytest.mark.parametrize('cls', VARIATIONAL)
+def test_outputs_have_the_closed_form_mean_variance_and_covariance(cls):
+  """Mean `conv(x, mu) + mu_b`, variance `conv(x**2, sigma**2) + sigma_b**2`.
+
+  Covariances across spatial positions are `J diag(sigma**2) J^T +
+  sigma_b**2` (J the Jacobian in the kernel): Flipout's signs, shared across
+  positions, make each example's output that of one kernel sample.
+  """
+  n = 1000
+  layer = cls(2, 2, 2, rank=2, padding='VALID')
+  _set_posterior(layer)
+  x = _inputs([1, 3, 3, 2], seed=1)
+  y = _samples(layer, x, n)[:, 0].reshape(n, -1)
+  kernel = layer.kernel_posterior.distribution
+  mu, sigma = kernel.loc, tf.convert_to_tensor(kernel.scale)
+  bias = layer.bias_posterior.distribution
+  mu_b, sigma_b = bias.loc.numpy(), tf.convert_to_tensor(bias.scale).numpy()
+  out_shape = (1,) + layer(x, seed=0).shape[1:]
+  mean = (_reference(x, mu, layer, out_shape) + mu_b).numpy().ravel()
+  variance = (_reference(x ** 2, sigma ** 2, layer, out_shape)
+              + sigma_b ** 2).numpy().ravel()
+  with tf.GradientTape() as tape:
+    tape.watch(mu)
+    outputs = tf.reshape(_reference(x, mu, layer, out_shape), [-1])
+  jacobian = tf.reshape(tape.jacobian(outputs, mu), [outputs.shape[0], -1])
+  # Outputs are flattened channels last: a bias is shared by its channel.
+  channel = np.arange(len(mean)) % layer.output_size
+  bias_covariance = np.where(np.equal.outer(channel, channel),
+                             sigma_b[channel] ** 2, 0.)
+  covariance = ((jacobian * tf.reshape(sigma ** 2, [-1])) @ tf.transpose(
+      jacobian)).numpy() + bias_covariance
+  np.testing.assert_allclose(np.diag(covariance), variance, rtol=1e-5)
+
+  mean_se = np.sqrt(variance / n)
+  assert np.max(np.abs(y.mean(0) - mean) / mean_se) < 5
+  sample_cov = np.cov(y, rowvar=False)
+  var_pairs = np.outer(variance, variance)
+  cov_se = np.sqrt((var_pairs + covariance ** 2) / (n - 1))
+  assert np.max(np.abs(sample_cov - covariance) / cov_se) < 5
+  # The test needs correlated positions to tell shared signs from others.
+  assert np.max(np.abs(covariance - np.diag(variance)) / cov_se) > 10
+
+
+@pytest.mark.parametrize('cls', FLIPOUTS)
+def test_flipout_examples_in_a_batch_are_uncorrelated(cls):
+  n = 600
+  layer = cls(2, 2, 2, rank=2)
+  _set_posterior(layer, kernel_scale=(0.5, 1.), bias_scale=1e-5)
+  x = np.repeat(_inputs([1, 3, 3, 2], seed=2), 2, axis=0)
+  y = _samples(layer, x, n).reshape(n, 2, -1)
+  centered = y - y.mean(0)
+  correlation = (np.sum(centered[:, 0] * centered[:, 1], 0) / np.sqrt(
+      np.sum(centered[:, 0] ** 2, 0) * np.sum(centered[:, 1] ** 2, 0)))
+  assert np.max(np.abs(correlation)) < 5 / np.sqrt(n)
+
+
+# Seeds, tracing, dtypes, losses ---------------------------------------------
+
+
+@pytest.mark.parametrize('cls', VARIATIONAL)
+def test_same_seed_gives_bit_identical_outputs(cls):
+  layer = cls(3, 2, 2)
+  x = _inputs([2, 5, 5, 3])
+  first = layer(x, seed=[3, 4]).numpy()
+  np.testing.assert_array_equal(layer(x, seed=[3, 4]), first)
+  np.testing.assert_array_equal(layer(x, seed=tf.constant([3, 4])), first)
+  assert not np.array_equal(layer(x, seed=[3, 5]), first)
+
+
+@pytest.mark.parametrize('cls', VARIATIONAL)
+def test_seeded_call_has_no_stateful_random_op(cls):
+  layer = cls(3, 2, 2, rank=2, padding='SAME')
+  x = tf.constant(_inputs([2, 5, 5, 3]))
+  seed = tf.constant([1, 2])
+  forward = layer._forward.get_concrete_function(x, seed)
+  call = tf.function(lambda x_: layer(x_, seed=seed)).get_concrete_function(x)
+  for concrete in (forward, call):
+    types = _op_types(concrete)
+    assert not types & STATEFUL_RANDOM_OPS
+    assert any(t.startswith('Stateless') for t in types)
+
+
+@pytest.mark.parametrize('cls', VARIATIONAL)
+def test_new_batch_sizes_do_not_retrace(cls):
+  layer = cls(3, 2, 2)
+  for batch in range(1, 6):
+    layer(tf.ones([batch, 5, 5, 3]), seed=batch)
+  assert layer._forward.experimental_get_tracing_count() <= 2
+
+
+@pytest.mark.parametrize('cls', ALL)
+def test_float64_runs_and_has_gradients(cls):
+  # Dilated: TF's CPU kernels run dilated transposed convolutions in float32
+  # only.
+  layer = cls(2, 3, 2, dilations=2, padding='SAME', dtype=tf.float64)
+  x = _inputs([2, 4, 4, 2], dtype=np.float64)
+  with tf.GradientTape() as tape:
+    y = _call(layer, x)
+    loss = tf.reduce_sum(y ** 2) + getattr(layer, 'extra_loss', 0.)
+  grads = tape.gradient(loss, layer.trainable_variables)
+  assert y.dtype == tf.float64
+  assert len(grads) == len(layer.trainable_variables) > 0
+  assert all(g is not None and np.all(np.isfinite(g)) for g in grads)
+
+
+@pytest.mark.parametrize('cls', ALL)
+def test_rank3_layers_have_gradients_under_an_eager_tape(cls):
+  layer = cls(2, 3, (2, 3, 2), rank=3, strides=(1, 2, 1), padding='SAME')
+  with tf.GradientTape() as tape:
+    loss = tf.reduce_sum(_call(layer, tf.ones([2, 3, 4, 3, 2])) ** 2)
+  grads = tape.gradient(loss, layer.trainable_variables)
+  assert all(g is not None and np.all(np.isfinite(g)) for g in grads)
+
+
+@pytest.mark.parametrize('cls', VARIATIONAL)
+def test_losses_hold_the_kernel_and_bias_kl(cls):
+  layer = cls(3, 2, 2,
+              make_prior_fn=tfn.util.make_kernel_bias_prior_normal)
+  assert layer.losses == []
+  with tf.GradientTape() as tape:
+    layer(tf.ones([2, 5, 5, 3]), seed=1)
+    extra = layer.extra_loss
+  kernel_kl, bias_kl = layer.losses
+  np.testing.assert_allclose(
+      kernel_kl, tfd.kl_divergence(layer.kernel_posterior,
+                                   layer.kernel_prior), rtol=1e-5)
+  np.testing.assert_allclose(
+      bias_kl, tfd.kl_divergence(layer.bias_posterior, layer.bias_prior),
+      rtol=1e-5)
+  np.testing.assert_allclose(extra, kernel_kl + bias_kl, rtol=1e-6)
+  grads = tape.gradient(extra, layer.trainable_variables)
+  assert all(g is not None for g in grads)
+
+
+@pytest.mark.parametrize('cls', VARIATIONAL)
+def test_variables_have_readable_names_under_the_layer(cls):
+  layer = cls(3, 2, 2, name='conv_1')
+  assert {v.name for v in layer.trainable_variables} == {
+      'conv_1/posterior_kernel_loc:0', 'conv_1/posterior_kernel_scale:0',
+      'conv_1/posterior_bias_loc:0', 'conv_1/posterior_bias_scale:0'}
+
+
+def test_properties_report_normalized_arguments():
+  layer = tfn.ConvolutionTransposeVariationalFlipout(
+      3, 2, 3, rank=3, strides=(2, 2, 3), padding='same', output_padding=1,
+      data_format='channels_first')
+  assert (layer.input_size, layer.output_size, layer.rank) == (3, 2, 3)
+  assert layer.filter_shape == (3, 3, 3)
+  assert layer.strides == (2, 2, 3)
+  assert layer.dilations == (1, 1, 1)
+  assert layer.padding == 'SAME'
+  assert layer.output_padding == (1, 1, 1)
+  assert layer.data_format == 'channels_first'
+
+
+# Errors ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('cls', ALL)
+def test_wrong_channel_count_is_a_clear_error(cls):
+  layer = cls(3, 2, 2, name='conv_in3')
+  with pytest.raises(ValueError,
+                     match=r'conv_in3.*\[\.\.\., \?, \?, 3\].*\(4, 5, 5, 2\)'):
+    _call(layer, tf.ones([4, 5, 5, 2]))
+  first = cls(3, 2, 2, name='conv_cf', data_format='channels_first')
+  with pytest.raises(ValueError, match=r'conv_cf.*\[\.\.\., 3, \?, \?\]'):
+    _call(first, tf.ones([4, 5, 5, 3]))
+
+
+@pytest.mark.parametrize('cls', ALL)
+def test_strides_with_dilations_is_a_clear_error(cls):
+  with pytest.raises(ValueError, match=f'{cls.__name__}.*strides.*dilations'):
+    cls(3, 2, 3, strides=2, dilations=(1, 2))
+
+
+@pytest.mark.parametrize('cls', ALL)
+@pytest.mark.parametrize('kwargs,message', [
+    (dict(filter_shape=(2, 2, 2)), 'filter_shape'),
+    (dict(filter_shape=0), 'filter_shape'),
+    (dict(strides=(1,)), 'strides'),
+    (dict(dilations='2'), 'dilations'),
+    (dict(padding='FULL'), 'padding'),
+    (dict(padding='CAUSAL'), 'padding'),
+    (dict(rank=4), 'rank'),
+    (dict(data_format='NHWC'), 'data_format'),
+    (dict(output_size=0), 'output_size'),
+])
+def test_bad_arguments_are_clear_errors(cls, kwargs, message):
+  args = dict(input_size=3, output_size=2, filter_shape=2)
+  args.update(kwargs)
+  with pytest.raises(ValueError, match=f'{cls.__name__}.*{message}'):
+    cls(**args)
+
+
+@pytest.mark.parametrize('cls', TRANSPOSES + [tfn.ConvolutionTranspose])
+def test_output_padding_must_be_below_the_stride(cls):
+  with pytest.raises(ValueError, match='output_padding'):
+    cls(3, 2, 2, strides=2, output_padding=2)
+  with pytest.raises(ValueError, match='method'):
+    cls(3, 2, 2, method='fft')
+
+
+@pytest.mark.parametrize('cls', CONVOLUTIONS + [tfn.Convolution])
+def test_inputs_smaller_than_a_valid_filter_are_a_clear_error(cls):
+  layer = cls(3, 2, 3, dilations=2, name='small')
+  with pytest.raises(ValueError, match=r'small.*at least \(5, 5\)'):
+    _call(layer, tf.ones([1, 4, 6, 3]))
+
+
+@pytest.mark.parametrize('cls', ALL)
+def test_too_low_a_rank_is_a_clear_error(cls):
+  with pytest.raises(ValueError, match='rank at least 3'):
+    _call(cls(3, 2, 2), tf.ones([5, 3]))
+
+
+def test_batched_deterministic_convolution_is_not_supported():
+  with pytest.raises(NotImplementedError, match='batch_shape'):
+    tfn.Convolution(3, 2, 2, batch_shape=[2])
+  assert tfn.Convolution(3, 2, 2, batch_shape=None).kernel.shape == (2, 2, 3, 2)
+
+
+# A Bayesian CNN -------------------------------------------------------------
+
+
+def test_bayesian_cnn_learns_digits():
+  datasets = pytest.importorskip('sklearn.datasets')
+  model_selection = pytest.importorskip('sklearn.model_selection')
+  digits = datasets.load_digits()
+  images = (digits.images[..., None] / 16.).astype(np.float32)
+  x_train, x_test, y_train, y_test = model_selection.train_test_split(
+      images, digits.target, test_size=0.25, random_state=0,
+      stratify=digits.target)
+  model = tfn.Sequential([
+      tfn.ConvolutionVariationalFlipout(1, 16, 3, strides=2, padding='SAME',
+                                        activation_fn=tf.nn.relu, seed=1),
+      tfn.util.flatten_rightmost(ndims=3),
+      tfn.AffineVariationalFlipout(4 * 4 * 16, 10, seed=2),
+  ])
+  optimizer = tf.keras.optimizers.Adam(0.01)
+  num_train = len(x_train)
+
+  @tf.function
+  def train_step(x, y, seed):
+    with tf.GradientTape() as tape:
+      logits = model(x, seed=seed)
+      nll = tf.reduce_mean(
+          tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
+      loss = nll + model.extra_loss / num_train
+    grads = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
+
+  rng = np.random.RandomState(0)
+  for step in range(300):
+    batch = rng.choice(num_train, 64, replace=False)
+    train_step(x_train[batch], y_train[batch], tf.constant([step, 0]))
+  probs = np.mean([tf.nn.softmax(model(x_test, seed=[s, 1])).numpy()
+                   for s in range(5)], axis=0)
+  accuracy = np.mean(np.argmax(probs, -1) == y_test)
+  assert accuracy > 0.9

@@ -1,0 +1,260 @@
+"""Convolution arguments and layouts, shared by every convolution layer and linear map.
+
+Normalizes the int-or-tuple arguments (`filter_shape`, `strides`,
+`dilations`, `output_padding`), the padding and the data format once, with
+errors naming their owner; computes a transposed convolution's output length;
+and brings inputs of any batch shape and either data format to the one layout
+TF's convolutions run in on every device, `[N, *spatial, channels]`.
+"""
+
+import numbers
+from typing import Any, NamedTuple, Optional, Tuple, Union
+
+import tensorflow as tf
+
+from tfnx.util import shapes as shapes_lib
+
+__all__ = ['ConvolutionArgs', 'CHANNELS_LAST', 'prepare_arguments',
+           'prepare_geometry', 'prepare_tuple_argument',
+           'prepare_output_padding', 'dilated_filter_shape',
+           'transpose_output_length', 'to_map_layout', 'from_map_layout']
+
+# TF's names of the channels-last layouts, by rank. The convolution ops are
+# always given one explicitly: the eager gradient of a 3-D convolution made
+# without it fails reading the attribute.
+CHANNELS_LAST = {1: 'NWC', 2: 'NHWC', 3: 'NDHWC'}
+
+_DATA_FORMATS = ('channels_last', 'channels_first')
+_PADDINGS = ('VALID', 'SAME')
+
+Length = Union[int, tf.Tensor]
+
+
+class ConvolutionArgs(NamedTuple):
+  """A convolution's normalized arguments.
+
+  Attributes:
+    rank: 1, 2 or 3, the number of spatial axes.
+    filter_shape: `rank` positive ints.
+    strides: `rank` positive ints.
+    padding: `'VALID'` or `'SAME'`.
+    dilations: `rank` positive ints; all 1 where any stride exceeds 1.
+    data_format: `'channels_last'` or `'channels_first'`.
+    output_padding: `rank` ints below the strides, or `None` (transposed
+      convolutions only).
+  """
+  rank: int
+  filter_shape: Tuple[int, ...]
+  strides: Tuple[int, ...]
+  padding: str
+  dilations: Tuple[int, ...]
+  data_format: str
+  output_padding: Optional[Tuple[int, ...]]
+
+
+def prepare_tuple_argument(value: Any, rank: int, what: str, owner: str,
+                           minimum: int = 1) -> Tuple[int, ...]:
+  """Expands an int to `rank` copies, or checks a sequence of `rank` ints.
+
+  Args:
+    value: an int, or a sequence of `rank` ints.
+    rank: the number of spatial axes.
+    what: the argument's name, for errors.
+    owner: the caller's name, for errors.
+    minimum: the smallest value allowed.
+
+  Returns:
+    A tuple of `rank` Python ints.
+
+  Raises:
+    ValueError: on a wrong length, a non-int, or a value below `minimum`.
+  """
+  values = (value,) * rank if _is_int(value) else value
+  try:
+    values = tuple(values)
+  except TypeError:
+    values = None
+  if (values is None or len(values) != rank
+      or not all(_is_int(v) and v >= minimum for v in values)):
+    raise ValueError(f'{owner}: expected `{what}` to be an int >= {minimum} or '
+                     f'a sequence of {rank} of them; received {value!r}.')
+  return tuple(int(v) for v in values)
+
+
+def _is_int(value: Any) -> bool:
+  return not isinstance(value, bool) and isinstance(value, numbers.Integral)
+
+
+def prepare_geometry(owner: str, rank: Any, strides: Any, padding: Any,
+                     dilations: Any) -> Tuple[int, Tuple[int, ...], str,
+                                              Tuple[int, ...]]:
+  """Normalizes what a convolution op needs besides its kernel.
+
+  Args:
+    owner: the caller's name, for errors.
+    rank: 1, 2 or 3.
+    strides: an int or `rank` ints.
+    padding: `'VALID'` or `'SAME'`, in any case.
+    dilations: an int or `rank` ints.
+
+  Returns:
+    `(rank, strides, padding, dilations)`, with `padding` upper-case.
+
+  Raises:
+    ValueError: on a bad value, or on strides and dilations both above 1,
+      which TF's convolutions cannot combine.
+  """
+  if not _is_int(rank) or rank not in CHANNELS_LAST:
+    raise ValueError(f'{owner}: expected `rank` 1, 2 or 3; received {rank!r}.')
+  strides = prepare_tuple_argument(strides, rank, 'strides', owner)
+  dilations = prepare_tuple_argument(dilations, rank, 'dilations', owner)
+  if max(strides) > 1 and max(dilations) > 1:
+    raise ValueError(f'{owner}: strides > 1 cannot be combined with dilations '
+                     f'> 1 (TF\'s convolutions support one or the other); '
+                     f'received strides={strides}, dilations={dilations}.')
+  if not isinstance(padding, str) or padding.upper() not in _PADDINGS:
+    raise ValueError(f'{owner}: expected `padding` \'VALID\' or \'SAME\' (in '
+                     f'any case); received {padding!r}.')
+  return rank, strides, padding.upper(), dilations
+
+
+def prepare_output_padding(output_padding: Any, strides: Tuple[int, ...],
+                           owner: str) -> Optional[Tuple[int, ...]]:
+  """Checks a transposed convolution's `output_padding` against its strides.
+
+  Args:
+    output_padding: `None`, an int or `len(strides)` ints.
+    strides: the normalized strides.
+    owner: the caller's name, for errors.
+
+  Returns:
+    `None`, or a tuple of ints, each in `[0, stride)`.
+
+  Raises:
+    ValueError: on a negative value, or one not below its stride.
+  """
+  if output_padding is None:
+    return None
+  padding = prepare_tuple_argument(output_padding, len(strides),
+                                   'output_padding', owner, minimum=0)
+  if any(p >= s for p, s in zip(padding, strides)):
+    raise ValueError(f'{owner}: expected each `output_padding` below its '
+                     f'stride {strides}; received {output_padding!r}.')
+  return padding
+
+
+def prepare_arguments(owner: str, rank: Any, filter_shape: Any, strides: Any,
+                      padding: Any, dilations: Any, data_format: Any,
+                      output_padding: Any = None) -> ConvolutionArgs:
+  """Normalizes and checks a convolution layer's arguments.
+
+  Args:
+    owner: the layer's name, for errors.
+    rank: 1, 2 or 3.
+    filter_shape: an int or `rank` ints.
+    strides: an int or `rank` ints.
+    padding: `'VALID'` or `'SAME'`, in any case.
+    dilations: an int or `rank` ints.
+    data_format: `'channels_last'` or `'channels_first'`.
+    output_padding: `None`, an int or `rank` ints below the strides.
+
+  Returns:
+    The `ConvolutionArgs`.
+
+  Raises:
+    ValueError: on any bad argument.
+  """
+  rank, strides, padding, dilations = prepare_geometry(owner, rank, strides,
+                                                       padding, dilations)
+  if data_format not in _DATA_FORMATS:
+    raise ValueError(f'{owner}: expected `data_format` \'channels_last\' or '
+                     f'\'channels_first\'; received {data_format!r}.')
+  return ConvolutionArgs(
+      rank=rank,
+      filter_shape=prepare_tuple_argument(filter_shape, rank, 'filter_shape',
+                                          owner),
+      strides=strides,
+      padding=padding,
+      dilations=dilations,
+      data_format=data_format,
+      output_padding=prepare_output_padding(output_padding, strides, owner))
+
+
+def dilated_filter_shape(filter_shape: Tuple[int, ...],
+                         dilations: Tuple[int, ...]) -> Tuple[int, ...]:
+  """Each filter axis's extent once `dilations - 1` gaps separate its taps."""
+  return tuple((k - 1) * d + 1 for k, d in zip(filter_shape, dilations))
+
+
+def transpose_output_length(length: Length, stride: int, dilated_filter: int,
+                            padding: str,
+                            output_padding: Optional[int]) -> Length:
+  """The output length of a transposed convolution along one spatial axis.
+
+  A transposed convolution's output of length `L` must be one that the
+  forward convolution maps back to `length`; `stride` lengths qualify. The
+  shortest is `(length - 1) * stride + 1` for 'SAME' padding and
+  `(length - 1) * stride + dilated_filter` for 'VALID'; `output_padding`
+  adds to it. Without `output_padding`, 'SAME' gives `length * stride` and
+  'VALID' `(length - 1) * stride + max(dilated_filter, stride)`, as Keras
+  does.
+
+  Args:
+    length: the input length, a Python int or a scalar int tensor.
+    stride: the stride.
+    dilated_filter: the dilated filter's extent.
+    padding: `'VALID'` or `'SAME'`.
+    output_padding: an int in `[0, stride)`, or `None`.
+
+  Returns:
+    The output length, of the type of `length`.
+  """
+  shortest = (length - 1) * stride + (1 if padding == 'SAME'
+                                      else dilated_filter)
+  if output_padding is not None:
+    return shortest + output_padding
+  if padding == 'SAME':
+    return shortest + stride - 1
+  return shortest + max(stride - dilated_filter, 0)
+
+
+def to_map_layout(x: tf.Tensor, rank: int,
+                  data_format: str) -> Tuple[tf.Tensor, Optional[tf.Tensor]]:
+  """`[..., *spatial, C]` or `[..., C, *spatial]` to `[N, *spatial, C]`.
+
+  TF's CPU kernels have no channels-first convolution, so channels-first
+  inputs are transposed rather than handed to the op as they are.
+
+  Args:
+    x: inputs with `rank` spatial axes and one channel axis, after any
+      number of batch axes.
+    rank: the number of spatial axes.
+    data_format: `'channels_last'` or `'channels_first'`.
+
+  Returns:
+    `(inputs, batch_shape)`: the inputs in the convolution ops' layout, and
+    what `from_map_layout` needs to restore the batch shape.
+  """
+  flat, batch_shape = shapes_lib.flatten_batch(x, rank + 1)
+  if data_format == 'channels_first':
+    flat = tf.transpose(flat, [0] + list(range(2, rank + 2)) + [1])
+  return flat, batch_shape
+
+
+def from_map_layout(y: tf.Tensor, batch_shape: Optional[tf.Tensor],
+                    x: tf.Tensor, rank: int, data_format: str) -> tf.Tensor:
+  """Undoes `to_map_layout` on outputs `y` of shape `[N, *spatial, C]`.
+
+  Args:
+    y: the convolution's outputs.
+    batch_shape: what `to_map_layout` returned with the inputs.
+    x: the inputs given to `to_map_layout`.
+    rank: the number of spatial axes.
+    data_format: `'channels_last'` or `'channels_first'`.
+
+  Returns:
+    The outputs with `x`'s batch shape, in `data_format`.
+  """
+  if data_format == 'channels_first':
+    y = tf.transpose(y, [0, rank + 1] + list(range(1, rank + 1)))
+  return shapes_lib.restore_batch(y, batch_shape, x, rank + 1)
