@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+import keras_testing
 import tfnx
 import tfnx.keras as tfpl
 from tfnx import estimators
@@ -20,23 +21,11 @@ tfd = tfp.distributions
 DENSE = (tfpl.DenseReparameterization, tfpl.DenseFlipout,
          tfpl.DenseLocalReparameterization)
 
-_STATEFUL_RANDOM_OPS = {
-    'RandomStandardNormal', 'RandomUniform', 'RandomUniformInt',
-    'TruncatedNormal', 'RandomShuffle', 'RandomGamma', 'RandomPoisson',
-    'RandomPoissonV2', 'Multinomial', 'StatefulUniform',
-    'StatefulStandardNormalV2', 'StatefulUniformInt',
-    'StatefulUniformFullInt', 'StatefulTruncatedNormal',
-    'StatefulRandomBinomial', 'RngSkip', 'RngReadAndSkip'}
 
 
 def _inputs(shape=(5, 3), seed=(1, 2)):
   return tf.random.stateless_normal(shape, seed=seed)
 
-
-def posterior_mean(distribution, seed=None):
-  """A deterministic `*_posterior_tensor_fn`."""
-  del seed
-  return distribution.mean()
 
 
 @pytest.mark.parametrize('cls', DENSE)
@@ -109,13 +98,7 @@ def test_default_kl_is_the_exact_kl(cls):
   layer = cls(4, bias_posterior_fn=tfpl.default_mean_field_normal_fn(),
               bias_prior_fn=tfpl.default_multivariate_normal_fn)
   layer(_inputs())
-  kernel_kl, bias_kl = layer.losses
-  np.testing.assert_allclose(
-      kernel_kl, tfd.kl_divergence(layer.kernel_posterior, layer.kernel_prior),
-      rtol=1e-6)
-  np.testing.assert_allclose(
-      bias_kl, tfd.kl_divergence(layer.bias_posterior, layer.bias_prior),
-      rtol=1e-6)
+  keras_testing.assert_losses_are_exact_kls(layer)
 
 
 def test_kernel_divergence_fn_scales_the_kl():
@@ -146,9 +129,9 @@ def test_fit_minimizes_the_kl_terms():
 
 def test_evaluate_loss_is_data_loss_plus_kl():
   layer = tfpl.DenseReparameterization(
-      2, kernel_posterior_tensor_fn=posterior_mean,
+      2, kernel_posterior_tensor_fn=keras_testing.posterior_mean,
       bias_posterior_fn=tfpl.default_mean_field_normal_fn(),
-      bias_posterior_tensor_fn=posterior_mean,
+      bias_posterior_tensor_fn=keras_testing.posterior_mean,
       bias_prior_fn=tfpl.default_multivariate_normal_fn, seed=2)
   model = keras.Sequential([keras.Input((3,)), layer])
   model.compile(loss='mse')
@@ -195,24 +178,12 @@ def test_stochastic_in_inference_as_in_training(cls):
   assert not np.allclose(model(x, training=False), model(x, training=False))
 
 
-def _graph_op_types(concrete_function):
-  graph_def = concrete_function.graph.as_graph_def()
-  types = {node.op for node in graph_def.node}
-  for function in graph_def.library.function:
-    types |= {node.op for node in function.node_def}
-  return types
-
-
 @pytest.mark.parametrize('cls', DENSE)
 def test_calls_contain_no_stateful_random_op(cls):
   layer = cls(4, bias_posterior_fn=tfpl.default_mean_field_normal_fn(),
               bias_prior_fn=tfpl.default_multivariate_normal_fn, seed=1)
   layer.build((None, 3))
-  traced = tf.function(layer).get_concrete_function(
-      tf.TensorSpec([None, 3], tf.float32))
-  types = _graph_op_types(traced)
-  assert any(t.startswith('StatelessRandom') for t in types)
-  assert not types & _STATEFUL_RANDOM_OPS
+  keras_testing.assert_only_stateless_random_ops(layer, [None, 3])
 
 
 @pytest.mark.parametrize('cls, estimator', [
@@ -250,9 +221,9 @@ def test_perturbation_estimators_need_a_normal_kernel_posterior(cls):
 
 def test_reparameterization_draws_with_the_posterior_tensor_fns():
   layer = tfpl.DenseReparameterization(
-      4, kernel_posterior_tensor_fn=posterior_mean,
+      4, kernel_posterior_tensor_fn=keras_testing.posterior_mean,
       bias_posterior_fn=tfpl.default_mean_field_normal_fn(),
-      bias_posterior_tensor_fn=posterior_mean)
+      bias_posterior_tensor_fn=keras_testing.posterior_mean)
   x = _inputs()
   y = layer(x)
   expected = (x @ layer.kernel_posterior.mean()

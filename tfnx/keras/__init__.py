@@ -21,12 +21,36 @@ from tfnx.keras.builders import kl_divergence
 from tfnx.keras.builders import LocScaleFn
 from tfnx.keras.builders import MeanFieldNormalFn
 from tfnx.keras.builders import posterior_sample
+from tfnx.keras.conv import Conv1DFlipout
+from tfnx.keras.conv import Conv1DReparameterization
+from tfnx.keras.conv import Conv2DFlipout
+from tfnx.keras.conv import Conv2DReparameterization
+from tfnx.keras.conv import Conv3DFlipout
+from tfnx.keras.conv import Conv3DReparameterization
+from tfnx.keras.conv import Convolution1DFlipout
+from tfnx.keras.conv import Convolution1DReparameterization
+from tfnx.keras.conv import Convolution2DFlipout
+from tfnx.keras.conv import Convolution2DReparameterization
+from tfnx.keras.conv import Convolution3DFlipout
+from tfnx.keras.conv import Convolution3DReparameterization
 from tfnx.keras.dense import DenseFlipout
 from tfnx.keras.dense import DenseLocalReparameterization
 from tfnx.keras.dense import DenseReparameterization
 from tfnx.keras.variational import VariationalLayer
 
 __all__ = [
+    'Conv1DFlipout',
+    'Conv1DReparameterization',
+    'Conv2DFlipout',
+    'Conv2DReparameterization',
+    'Conv3DFlipout',
+    'Conv3DReparameterization',
+    'Convolution1DFlipout',
+    'Convolution1DReparameterization',
+    'Convolution2DFlipout',
+    'Convolution2DReparameterization',
+    'Convolution3DFlipout',
+    'Convolution3DReparameterization',
     'DenseFlipout',
     'DenseLocalReparameterization',
     'DenseReparameterization',

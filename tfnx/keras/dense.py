@@ -8,8 +8,8 @@ from typing import Sequence, Tuple
 
 import keras
 
-from tfnx import affine
 from tfnx import estimators as estimators_lib
+from tfnx import inputs as inputs_lib
 from tfnx import linear_maps
 from tfnx.keras import variational
 
@@ -22,7 +22,7 @@ class _DenseVariational(variational.VariationalLayer):
 
   def __init__(self, units: int, *args, **kwargs):
     super().__init__(*args, **kwargs)
-    self.units = affine._check_size(self.name, 'units', units)  # pylint: disable=protected-access
+    self.units = inputs_lib.check_size(self.name, 'units', units)
 
   def _input_size(self, input_shape: Tuple) -> int:
     if len(input_shape) < 2 or input_shape[-1] is None:

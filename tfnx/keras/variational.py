@@ -81,18 +81,21 @@ class VariationalLayer(keras.layers.Layer):
   kernel_prior, kernel_sample)` (and the bias's, when there is a bias prior)
   to the layer's `losses` with `add_loss`, so `model.fit` minimizes them.
 
-  How `*_posterior_tensor_fn` maps onto the estimators: reparameterization
-  draws the kernel with `kernel_posterior_tensor_fn` and the bias with
-  `bias_posterior_tensor_fn`. Flipout and local reparameterization read the
-  kernel posterior's `loc` and `scale` and draw the perturbation themselves
-  (as `tfp.layers` does), so they use `kernel_posterior_tensor_fn` only to
-  draw the sample passed to a custom `kernel_divergence_fn` when the call
-  drew no kernel (local reparameterization); the bias is drawn with
-  `bias_posterior_tensor_fn` unless local reparameterization marginalizes a
-  normal one. The sample given to a divergence function is the weight the
-  call used (Flipout: `loc + dW`, a posterior sample). A tensor function
-  taking a `seed` keyword gets the call's stateless seed; one that does not
-  (`lambda d: d.sample()`) draws its own, statefully.
+  The `*_posterior_tensor_fn`s and the estimators: reparameterization draws
+  the kernel with `kernel_posterior_tensor_fn` and the bias with
+  `bias_posterior_tensor_fn`. Flipout and local reparameterization use the
+  kernel posterior's `loc` and `scale` and draw the perturbation (Flipout) or
+  the pre-activations (local reparameterization) themselves from the call's
+  seed, so `kernel_posterior_tensor_fn` does not shape their outputs (where
+  `tfp.layers`' Flipout applies it to `Normal(0, scale)`, a `d.mean()` there
+  switches the noise off; here it does not). Local reparameterization, which
+  draws no kernel, uses it only for the sample it passes to a custom
+  `kernel_divergence_fn`. The bias is drawn with `bias_posterior_tensor_fn`,
+  except a normal bias that local reparameterization marginalizes. A
+  divergence function receives the weight the call used (Flipout:
+  `loc + dW`, itself a posterior sample). A tensor function with a `seed`
+  keyword gets the call's stateless seed; one without (`lambda d:
+  d.sample()`) draws its own, statefully.
 
   Randomness: every call takes a fresh stateless seed from the layer's
   `keras.random.SeedGenerator(seed)`, so two layers built with the same `seed`
