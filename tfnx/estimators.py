@@ -28,7 +28,7 @@ from tfnx.util import weights as weights_lib
 tfd = tfp.distributions
 
 __all__ = ['Estimate', 'reparameterization', 'flipout',
-           'local_reparameterization', 'rademacher']
+           'local_reparameterization', 'rademacher', 'check_kernel_posterior']
 
 PosteriorValueFn = Callable[..., tf.Tensor]
 
@@ -195,3 +195,29 @@ def local_reparameterization(inputs: tf.Tensor,
       variance.dtype.as_numpy_dtype).tiny))
   outputs = mean + stddev * _normal_noise(mean, noise_seed)
   return Estimate(outputs, None, bias)
+
+
+def check_kernel_posterior(estimator: Callable[..., Estimate],
+                           kernel_posterior: tfd.Distribution,
+                           owner: str) -> None:
+  """Checks that `estimator` can use `kernel_posterior`.
+
+  Flipout and local reparameterization read the posterior's `loc` and
+  `scale`, so they need an elementwise normal; reparameterization takes any.
+
+  Args:
+    estimator: one of this module's estimators.
+    kernel_posterior: the kernel's posterior distribution.
+    owner: the layer's name, for errors.
+
+  Raises:
+    TypeError: if the estimator needs an elementwise normal and the
+      posterior is not one.
+  """
+  if estimator is reparameterization or weights_lib.is_normal(
+      kernel_posterior):
+    return
+  raise TypeError(
+      f'{owner}: the {estimator.__name__} estimator needs an elementwise '
+      'normal kernel posterior (Normal, MultivariateNormalDiag or '
+      f'Independent of either); received {type(kernel_posterior).__name__}.')

@@ -175,12 +175,8 @@ class VariationalLayer(layers_lib.Layer):
       self._seed_stream = seeds_lib.SeedStream(seed, owner=self.name)
     kernel_posterior, bias_posterior = self._posterior_parts()
     kernel_prior, bias_prior = self._prior_parts()
-    if (self._estimator is not estimators_lib.reparameterization
-        and not weights_lib.is_normal(kernel_posterior)):
-      raise TypeError(
-          f'{self.name}: this estimator needs an elementwise normal kernel '
-          f'posterior (Normal or Independent(Normal)); received '
-          f'{type(kernel_posterior).__name__}.')
+    estimators_lib.check_kernel_posterior(self._estimator, kernel_posterior,
+                                          self.name)
     if divergence_fn is None:
       self._divergence_fns = (_default_divergence(kernel_posterior,
                                                   kernel_prior),

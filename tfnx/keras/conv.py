@@ -1,0 +1,206 @@
+"""The convolutional variational Keras layers: `tfp.layers`' `Convolution{1,2,3}D{Reparameterization,Flipout}`.
+
+They are `tfnx.keras.VariationalLayer`s whose linear map is
+`tfnx.linear_maps.convolution`; channels-first inputs are brought to the
+map's channels-last layout and back. `Conv1DFlipout` and the like are aliases,
+as in `tfp.layers`.
+"""
+
+import math
+from typing import Any, Optional, Sequence, Tuple
+
+import keras
+
+from tfnx import estimators as estimators_lib
+from tfnx import inputs as inputs_lib
+from tfnx import linear_maps
+from tfnx.keras import variational
+from tfnx.util import convolution as conv_lib
+
+__all__ = [
+    'Convolution1DReparameterization', 'Convolution2DReparameterization',
+    'Convolution3DReparameterization', 'Convolution1DFlipout',
+    'Convolution2DFlipout', 'Convolution3DFlipout',
+    'Conv1DReparameterization', 'Conv2DReparameterization',
+    'Conv3DReparameterization', 'Conv1DFlipout', 'Conv2DFlipout',
+    'Conv3DFlipout']
+
+
+def _output_length(length: Optional[int], kernel: int, stride: int,
+                   padding: str) -> Optional[int]:
+  """A convolution's output length along one axis, `kernel` already dilated."""
+  if length is None:
+    return None
+  if padding == 'SAME':
+    return math.ceil(length / stride)
+  return max(length - kernel, -1) // stride + 1
+
+
+class _ConvVariational(variational.VariationalLayer):
+  """The convolution layers' arguments, shapes, linear map and layout."""
+
+  _rank = None
+
+  def __init__(self, filters: int, kernel_size: Any, strides: Any = 1,
+               padding: str = 'valid', data_format: str = 'channels_last',
+               dilation_rate: Any = 1, *args, **kwargs):
+    super().__init__(*args, **kwargs)
+    self.rank = self._rank
+    self.filters = inputs_lib.check_size(self.name, 'filters', filters)
+    # Checked under the Keras names first, so errors say what users wrote.
+    kernel_size = conv_lib.prepare_tuple_argument(
+        kernel_size, self.rank, 'kernel_size', self.name)
+    dilation_rate = conv_lib.prepare_tuple_argument(
+        dilation_rate, self.rank, 'dilation_rate', self.name)
+    args = conv_lib.prepare_arguments(self.name, self.rank, kernel_size,
+                                      strides, padding, dilation_rate,
+                                      data_format)
+    self.kernel_size = args.filter_shape
+    self.strides = args.strides
+    self.padding = args.padding.lower()
+    self.data_format = args.data_format
+    self.dilation_rate = args.dilations
+
+  @property
+  def _channel_axis(self) -> int:
+    return 1 if self.data_format == 'channels_first' else -1
+
+  def _in_channels(self, input_shape: Tuple) -> int:
+    if (len(input_shape) != self.rank + 2
+        or input_shape[self._channel_axis] is None):
+      raise ValueError(
+          f'{self.name}: expected inputs of rank {self.rank + 2} '
+          f'({self.data_format}) with a known channel axis; received shape '
+          f'{input_shape}.')
+    return int(input_shape[self._channel_axis])
+
+  def _weight_shapes(self, input_shape: Tuple) -> Tuple[Sequence[int],
+                                                        Sequence[int]]:
+    kernel_shape = self.kernel_size + (self._in_channels(input_shape),
+                                       self.filters)
+    return kernel_shape, [self.filters]
+
+  def _linear_map(self) -> linear_maps.LinearMap:
+    return linear_maps.convolution(self.rank, self.strides, self.padding,
+                                   self.dilation_rate)
+
+  def _make_input_spec(self, input_shape: Tuple) -> keras.layers.InputSpec:
+    return keras.layers.InputSpec(
+        ndim=self.rank + 2,
+        axes={self._channel_axis: self._in_channels(input_shape)})
+
+  def _to_map_layout(self, x):
+    return conv_lib.to_map_layout(x, self.rank, self.data_format)
+
+  def _from_map_layout(self, y, restore, x):
+    return conv_lib.from_map_layout(y, restore, x, self.rank,
+                                    self.data_format)
+
+  def compute_output_shape(self, input_shape: Tuple) -> Tuple:
+    """The outputs' shape: spatial axes convolved, channels `filters`."""
+    input_shape = tuple(input_shape)
+    self._in_channels(input_shape)
+    if self.data_format == 'channels_first':
+      spatial = input_shape[2:]
+    else:
+      spatial = input_shape[1:-1]
+    kernel = conv_lib.dilated_filter_shape(self.kernel_size,
+                                           self.dilation_rate)
+    out = tuple(_output_length(n, k, s, self.padding.upper())
+                for n, k, s in zip(spatial, kernel, self.strides))
+    if self.data_format == 'channels_first':
+      return (input_shape[0], self.filters) + out
+    return (input_shape[0],) + out + (self.filters,)
+
+  def _geometry_config(self) -> dict:
+    return {'filters': self.filters, 'kernel_size': self.kernel_size,
+            'strides': self.strides, 'padding': self.padding,
+            'data_format': self.data_format,
+            'dilation_rate': self.dilation_rate}
+
+
+_ESTIMATOR_DOCS = {
+    estimators_lib.reparameterization: (
+        'by reparameterization',
+        'Each call draws one kernel and bias from the posterior for the whole '
+        'batch\n  (Kingma and Welling, 2014).'),
+    estimators_lib.flipout: (
+        'by Flipout',
+        'Flipout (Wen et al., 2018) adds to the posterior-mean output one '
+        'kernel\n  perturbation shared by the batch and decorrelated per '
+        'example by random\n  signs, one per example and channel, so each '
+        'example sees its own kernel\n  sample. Needs an elementwise normal '
+        'kernel posterior.'),
+}
+
+
+def _doc(rank: int, estimator) -> str:
+  how, details = _ESTIMATOR_DOCS[estimator]
+  spatial = ('length', 'height, width', 'depth, height, width')[rank - 1]
+  return f"""A {rank}-D convolution with a variational posterior, {how}.
+
+  {details}
+
+  Inputs of shape `[batch, {spatial}, channels]` (`channels_last`) or
+  `[batch, channels, {spatial}]` (`channels_first`) give outputs with
+  `filters` channels; the KL terms go to `losses` (see
+  `tfnx.keras.VariationalLayer`).
+
+  Args:
+    filters: the number of output channels.
+    kernel_size: an int or {rank} ints, the convolution window.
+    strides: an int or {rank} ints; strides above 1 exclude dilation rates
+      above 1.
+    padding: `'valid'` or `'same'` (any case).
+    data_format: `'channels_last'` (default) or `'channels_first'`.
+    dilation_rate: an int or {rank} ints.""" + variational.ARGS_DOC
+
+
+@keras.saving.register_keras_serializable(package='tfnx')
+class Convolution1DReparameterization(_ConvVariational):
+  __doc__ = _doc(1, estimators_lib.reparameterization)
+  _rank = 1
+  _estimator = staticmethod(estimators_lib.reparameterization)
+
+
+@keras.saving.register_keras_serializable(package='tfnx')
+class Convolution2DReparameterization(_ConvVariational):
+  __doc__ = _doc(2, estimators_lib.reparameterization)
+  _rank = 2
+  _estimator = staticmethod(estimators_lib.reparameterization)
+
+
+@keras.saving.register_keras_serializable(package='tfnx')
+class Convolution3DReparameterization(_ConvVariational):
+  __doc__ = _doc(3, estimators_lib.reparameterization)
+  _rank = 3
+  _estimator = staticmethod(estimators_lib.reparameterization)
+
+
+@keras.saving.register_keras_serializable(package='tfnx')
+class Convolution1DFlipout(_ConvVariational):
+  __doc__ = _doc(1, estimators_lib.flipout)
+  _rank = 1
+  _estimator = staticmethod(estimators_lib.flipout)
+
+
+@keras.saving.register_keras_serializable(package='tfnx')
+class Convolution2DFlipout(_ConvVariational):
+  __doc__ = _doc(2, estimators_lib.flipout)
+  _rank = 2
+  _estimator = staticmethod(estimators_lib.flipout)
+
+
+@keras.saving.register_keras_serializable(package='tfnx')
+class Convolution3DFlipout(_ConvVariational):
+  __doc__ = _doc(3, estimators_lib.flipout)
+  _rank = 3
+  _estimator = staticmethod(estimators_lib.flipout)
+
+
+Conv1DReparameterization = Convolution1DReparameterization
+Conv2DReparameterization = Convolution2DReparameterization
+Conv3DReparameterization = Convolution3DReparameterization
+Conv1DFlipout = Convolution1DFlipout
+Conv2DFlipout = Convolution2DFlipout
+Conv3DFlipout = Convolution3DFlipout

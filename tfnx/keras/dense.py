@@ -1,0 +1,96 @@
+"""The dense variational Keras layers: `tfp.layers`' `DenseReparameterization`, `DenseFlipout` and `DenseLocalReparameterization`.
+
+They are `tfnx.keras.VariationalLayer`s whose linear map is
+`tfnx.linear_maps.dense`, applied to inputs of shape `[..., input_size]`.
+"""
+
+from typing import Sequence, Tuple
+
+import keras
+
+from tfnx import estimators as estimators_lib
+from tfnx import inputs as inputs_lib
+from tfnx import linear_maps
+from tfnx.keras import variational
+
+__all__ = ['DenseReparameterization', 'DenseFlipout',
+           'DenseLocalReparameterization']
+
+
+class _DenseVariational(variational.VariationalLayer):
+  """The dense layers' shapes, linear map and configuration."""
+
+  def __init__(self, units: int, *args, **kwargs):
+    super().__init__(*args, **kwargs)
+    self.units = inputs_lib.check_size(self.name, 'units', units)
+
+  def _input_size(self, input_shape: Tuple) -> int:
+    if len(input_shape) < 2 or input_shape[-1] is None:
+      raise ValueError(f'{self.name}: expected inputs of shape [batch, ..., '
+                       f'input_size] with a known input_size; received shape '
+                       f'{input_shape}.')
+    return int(input_shape[-1])
+
+  def _weight_shapes(self, input_shape: Tuple) -> Tuple[Sequence[int],
+                                                        Sequence[int]]:
+    return [self._input_size(input_shape), self.units], [self.units]
+
+  def _linear_map(self) -> linear_maps.LinearMap:
+    return linear_maps.dense
+
+  def _make_input_spec(self, input_shape: Tuple) -> keras.layers.InputSpec:
+    return keras.layers.InputSpec(
+        min_ndim=2, axes={-1: self._input_size(input_shape)})
+
+  def compute_output_shape(self, input_shape: Tuple) -> Tuple:
+    """`input_shape` with its last axis replaced by `units`."""
+    self._input_size(tuple(input_shape))
+    return tuple(input_shape)[:-1] + (self.units,)
+
+  def _geometry_config(self) -> dict:
+    return {'units': self.units}
+
+
+_DENSE_ARGS_DOC = """
+  Inputs of shape `[batch, ..., input_size]` give outputs
+  `[batch, ..., units]`; the KL terms go to `losses` (see
+  `tfnx.keras.VariationalLayer`).
+
+  Args:
+    units: the size of the outputs' last axis.""" + variational.ARGS_DOC
+
+
+@keras.saving.register_keras_serializable(package='tfnx')
+class DenseReparameterization(_DenseVariational):
+  __doc__ = """A dense layer with a variational posterior, by reparameterization.
+
+  Each call draws one kernel and bias from the posterior for the whole batch:
+  `activation(x @ kernel + bias)` (Kingma and Welling, 2014).
+""" + _DENSE_ARGS_DOC
+
+  _estimator = staticmethod(estimators_lib.reparameterization)
+
+
+@keras.saving.register_keras_serializable(package='tfnx')
+class DenseFlipout(_DenseVariational):
+  __doc__ = """A dense layer with a variational posterior, by Flipout.
+
+  Flipout (Wen et al., 2018) adds to the posterior-mean output one kernel
+  perturbation shared by the batch and decorrelated per example by random
+  sign flips, so each example sees its own kernel sample, at the cost of two
+  matmuls. Needs an elementwise normal kernel posterior.
+""" + _DENSE_ARGS_DOC
+
+  _estimator = staticmethod(estimators_lib.flipout)
+
+
+@keras.saving.register_keras_serializable(package='tfnx')
+class DenseLocalReparameterization(_DenseVariational):
+  __doc__ = """A dense layer with a variational posterior, by local reparameterization.
+
+  Each pre-activation is drawn from its exact marginal under the posterior,
+  `N(x @ mu, x**2 @ sigma**2)` plus the bias (Kingma et al., 2015); no kernel
+  is drawn. Needs an elementwise normal kernel posterior.
+""" + _DENSE_ARGS_DOC
+
+  _estimator = staticmethod(estimators_lib.local_reparameterization)

@@ -1,0 +1,344 @@
+"""`VariationalLayer`: the Keras 3 base of `tfnx.keras`' variational layers.
+
+It owns everything the Keras layers share: building the kernel and bias
+distributions through `tfp.layers`-style builders onto Keras variables, the
+per-call stateless seed, running a `tfnx.estimators` estimator with the
+layer's linear map, adding the KL terms with `add_loss`, and the config. A
+layer family (dense, convolution) adds its weight shapes, linear map and
+input spec; a concrete layer only picks its estimator.
+"""
+
+import zlib
+from typing import Any, Callable, Optional, Sequence, Tuple
+
+import keras
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfnx import estimators as estimators_lib
+from tfnx import inputs as inputs_lib
+from tfnx import layers as layers_lib
+from tfnx import seeds as seeds_lib
+from tfnx.keras import builders
+from tfnx.linear_maps import LinearMap
+
+tfd = tfp.distributions
+
+__all__ = ['VariationalLayer', 'ARGS_DOC']
+
+ARGS_DOC = """
+    activation: a Keras activation or its name; `None` for the identity.
+    activity_regularizer: a Keras regularizer of the outputs, or `None`.
+    trainable: whether the posterior's variables are trainable.
+    kernel_posterior_fn: `(dtype, shape, name, trainable, add_variable_fn) ->
+      tfd.Distribution`, the kernel's posterior; default
+      `default_mean_field_normal_fn()`.
+    kernel_posterior_tensor_fn: `(distribution, seed=...) -> tensor`, how a
+      kernel is drawn (see `VariationalLayer`); default `posterior_sample`.
+    kernel_prior_fn: builds the kernel's prior, like `kernel_posterior_fn`;
+      default `default_multivariate_normal_fn` (standard normal); `None` for
+      no prior and no kernel KL.
+    kernel_divergence_fn: `(posterior, prior, sample) -> scalar`; default
+      `kl_divergence`, the closed-form KL. Scale it here, e.g. by one over
+      the number of training examples.
+    bias_posterior_fn: builds the bias's posterior; default
+      `default_mean_field_normal_fn(is_singular=True)` (a point mass);
+      `None` for no bias.
+    bias_posterior_tensor_fn: how a bias is drawn; default
+      `posterior_sample`.
+    bias_prior_fn: builds the bias's prior; default `None` (no bias KL).
+    bias_divergence_fn: as `kernel_divergence_fn`, for the bias.
+    seed: a Python int seeding the layer's calls and its unseeded random
+      initializers; `None` draws one from Python's `random` (so
+      `keras.utils.set_random_seed` makes it reproducible).
+    **kwargs: Keras layer arguments (`name`, `dtype`).
+"""
+"""The arguments every variational layer takes, for the layers' docstrings."""
+
+_FUNCTION_KEYS = (
+    'kernel_posterior_fn', 'kernel_posterior_tensor_fn', 'kernel_prior_fn',
+    'kernel_divergence_fn', 'bias_posterior_fn', 'bias_posterior_tensor_fn',
+    'bias_prior_fn', 'bias_divergence_fn')
+
+_INT31 = 2**31
+
+
+def _tensor_fn_value(tensor_fn: Callable, distribution: tfd.Distribution,
+                     seed: tf.Tensor) -> tf.Tensor:
+  # `tfp.layers` users write `lambda d: d.sample()`; only a function that
+  # takes a `seed` can be given the call's stateless one.
+  if layers_lib._takes_seed(tensor_fn):  # pylint: disable=protected-access
+    return tensor_fn(distribution, seed=seed)
+  return tensor_fn(distribution)
+
+
+class VariationalLayer(keras.layers.Layer):
+  __doc__ = """A Keras layer whose kernel and bias have learned posterior distributions.
+
+  Each call draws its outputs with the layer's estimator (reparameterization,
+  Flipout or local reparameterization from `tfnx.estimators`), in training and
+  inference alike, and adds `kernel_divergence_fn(kernel_posterior,
+  kernel_prior, kernel_sample)` (and the bias's, when there is a bias prior)
+  to the layer's `losses` with `add_loss`, so `model.fit` minimizes them.
+
+  The `*_posterior_tensor_fn`s and the estimators: reparameterization draws
+  the kernel with `kernel_posterior_tensor_fn` and the bias with
+  `bias_posterior_tensor_fn`. Flipout and local reparameterization use the
+  kernel posterior's `loc` and `scale` and draw the perturbation (Flipout) or
+  the pre-activations (local reparameterization) themselves from the call's
+  seed, so `kernel_posterior_tensor_fn` does not shape their outputs (where
+  `tfp.layers`' Flipout applies it to `Normal(0, scale)`, a `d.mean()` there
+  switches the noise off; here it does not). Local reparameterization, which
+  draws no kernel, uses it only for the sample it passes to a custom
+  `kernel_divergence_fn`. The bias is drawn with `bias_posterior_tensor_fn`,
+  except a normal bias that local reparameterization marginalizes. A
+  divergence function receives the weight the call used (Flipout:
+  `loc + dW`, itself a posterior sample). A tensor function with a `seed`
+  keyword gets the call's stateless seed; one without (`lambda d:
+  d.sample()`) draws its own, statefully.
+
+  Randomness: every call takes a fresh stateless seed from the layer's
+  `keras.random.SeedGenerator(seed)`, so two layers built with the same `seed`
+  give the same initial weights and the same sequence of outputs. The
+  generator's state is a layer variable that Keras does not save: a loaded
+  model restarts the sequence from `seed`.
+
+  Args:""" + ARGS_DOC
+
+  _estimator = staticmethod(estimators_lib.reparameterization)
+
+  def __init__(
+      self,
+      activation: Any = None,
+      activity_regularizer: Any = None,
+      trainable: bool = True,
+      kernel_posterior_fn: Optional[Callable] = (
+          builders.default_mean_field_normal_fn()),
+      kernel_posterior_tensor_fn: Callable = builders.posterior_sample,
+      kernel_prior_fn: Optional[Callable] = (
+          builders.default_multivariate_normal_fn),
+      kernel_divergence_fn: Optional[Callable] = builders.kl_divergence,
+      bias_posterior_fn: Optional[Callable] = (
+          builders.default_mean_field_normal_fn(is_singular=True)),
+      bias_posterior_tensor_fn: Callable = builders.posterior_sample,
+      bias_prior_fn: Optional[Callable] = None,
+      bias_divergence_fn: Optional[Callable] = builders.kl_divergence,
+      seed: Optional[int] = None,
+      **kwargs):
+    super().__init__(activity_regularizer=activity_regularizer,
+                     trainable=trainable, **kwargs)
+    if self.compute_dtype != self.variable_dtype:
+      raise ValueError(
+          f'{self.name}: expected one dtype for weights and computations; '
+          f'received the mixed policy {self.dtype_policy.name!r}.')
+    if not tf.as_dtype(self.variable_dtype).is_floating:
+      raise ValueError(f'{self.name}: expected a floating dtype; received '
+                       f'{self.variable_dtype}.')
+    if kernel_posterior_fn is None:
+      raise ValueError(f'{self.name}: expected a `kernel_posterior_fn`; '
+                       'received None.')
+    if seed is not None and (isinstance(seed, bool)
+                             or not isinstance(seed, int)):
+      raise TypeError(f'{self.name}: expected `seed` to be a Python int or '
+                      f'None; received {seed!r}.')
+    self.activation = keras.activations.get(activation)
+    self.kernel_posterior_fn = kernel_posterior_fn
+    self.kernel_posterior_tensor_fn = kernel_posterior_tensor_fn
+    self.kernel_prior_fn = kernel_prior_fn
+    self.kernel_divergence_fn = kernel_divergence_fn
+    self.bias_posterior_fn = bias_posterior_fn
+    self.bias_posterior_tensor_fn = bias_posterior_tensor_fn
+    self.bias_prior_fn = bias_prior_fn
+    self.bias_divergence_fn = bias_divergence_fn
+    self.seed = seed
+    self._seed_generator = keras.random.SeedGenerator(
+        None if seed is None else seed % _INT31)
+    self._kernel_posterior = None
+    self._kernel_prior = None
+    self._bias_posterior = None
+    self._bias_prior = None
+
+  @property
+  def kernel_posterior(self) -> Optional[tfd.Distribution]:
+    """The kernel's posterior (`None` before the layer is built)."""
+    return self._kernel_posterior
+
+  @property
+  def kernel_prior(self) -> Optional[tfd.Distribution]:
+    """The kernel's prior, or `None` (also before the layer is built)."""
+    return self._kernel_prior
+
+  @property
+  def bias_posterior(self) -> Optional[tfd.Distribution]:
+    """The bias's posterior, or `None` (no bias, or not built)."""
+    return self._bias_posterior
+
+  @property
+  def bias_prior(self) -> Optional[tfd.Distribution]:
+    """The bias's prior, or `None` (no bias prior, or not built)."""
+    return self._bias_prior
+
+  def build(self, input_shape) -> None:
+    """Creates the posteriors, priors and their variables."""
+    kernel_shape, bias_shape = self._weight_shapes(tuple(input_shape))
+    dtype = tf.as_dtype(self.variable_dtype)
+    # Lifted out of any `tf.function` being traced (as Keras 2 did), so
+    # constant tensors inside the distributions (a prior's zeros) outlive the
+    # trace that happened to build the layer.
+    with tf.init_scope():
+      self._kernel_posterior = self._make(
+          self.kernel_posterior_fn, dtype, kernel_shape, 'kernel_posterior')
+      self._kernel_prior = self._make(
+          self.kernel_prior_fn, dtype, kernel_shape, 'kernel_prior')
+      self._bias_posterior = self._make(
+          self.bias_posterior_fn, dtype, bias_shape, 'bias_posterior')
+      self._bias_prior = self._make(
+          self.bias_prior_fn, dtype, bias_shape, 'bias_prior')
+    estimators_lib.check_kernel_posterior(
+        self._estimator, self._kernel_posterior, self.name)
+    self.input_spec = self._make_input_spec(tuple(input_shape))
+
+  def _make(self, fn: Optional[Callable], dtype: tf.DType,
+            shape: Sequence[int], name: str) -> Optional[tfd.Distribution]:
+    if fn is None:
+      return None
+    return fn(dtype, list(shape), name, self.trainable, self._add_variable)
+
+  def _add_variable(self, name: str, shape: Sequence[int],
+                    initializer: Any = None, regularizer: Any = None,
+                    constraint: Any = None, dtype: Any = None,
+                    trainable: bool = True) -> tf.Variable:
+    """`tfp.layers`' `add_variable_fn`, creating a Keras weight.
+
+    Returns the weight's backing `tf.Variable`, which a TFP distribution keeps
+    by reference (a Keras variable it would convert to a constant tensor).
+    An unseeded Keras random initializer gets a seed of its own, derived from
+    the layer's `seed` and the variable's name: without it, one shared
+    default initializer would give every weight of a shape the same values.
+    """
+    weight = self.add_weight(
+        name=name, shape=tuple(shape),
+        initializer=self._seeded_initializer(initializer, name),
+        regularizer=regularizer, constraint=constraint,
+        dtype=dtype or self.variable_dtype, trainable=trainable,
+        autocast=False)
+    variable = weight.value
+    if not isinstance(variable, tf.Variable):
+      raise RuntimeError(
+          f'{self.name}: expected the weight {name!r} to be backed by a '
+          f'tf.Variable; received {type(variable).__name__}. tfnx.keras '
+          'needs the TensorFlow backend and layers built outside a stateless '
+          'scope.')
+    return variable
+
+  def _seeded_initializer(self, initializer: Any, name: str) -> Any:
+    initializer = keras.initializers.get(initializer)
+    if not isinstance(initializer, keras.initializers.Initializer):
+      return initializer
+    config = initializer.get_config()
+    if 'seed' not in config or config['seed'] is not None:
+      return initializer
+    seed = None
+    if self.seed is not None:
+      seed = (self.seed * 1_000_003 + zlib.crc32(name.encode())) % _INT31
+    return type(initializer).from_config(dict(config, seed=seed))
+
+  def call(self, inputs) -> tf.Tensor:
+    """Samples the outputs and adds the KL terms to `losses`."""
+    x = inputs_lib.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
+                                  self.name)
+    seed = seeds_lib.sanitize_seed(self._seed_generator.next(), self.name)
+    estimate_seed, kernel_seed, bias_seed = seeds_lib.split_seed(seed, 3)
+    mapped, restore = self._to_map_layout(x)
+    estimate = self._estimator(mapped, self._kernel_posterior,
+                               self._bias_posterior, self._linear_map(),
+                               estimate_seed, self._posterior_value)
+    self._add_divergence(self.kernel_divergence_fn, self._kernel_posterior,
+                         self._kernel_prior, estimate.kernel,
+                         self.kernel_posterior_tensor_fn, kernel_seed)
+    self._add_divergence(self.bias_divergence_fn, self._bias_posterior,
+                         self._bias_prior, estimate.bias,
+                         self.bias_posterior_tensor_fn, bias_seed)
+    return self.activation(
+        self._from_map_layout(estimate.outputs, restore, x))
+
+  def _posterior_value(self, distribution: tfd.Distribution,
+                       seed: tf.Tensor) -> tf.Tensor:
+    """The estimators' `posterior_value_fn`: the kernel's or the bias's."""
+    if distribution is self._kernel_posterior:
+      return _tensor_fn_value(self.kernel_posterior_tensor_fn, distribution,
+                              seed)
+    return _tensor_fn_value(self.bias_posterior_tensor_fn, distribution, seed)
+
+  def _add_divergence(self, divergence_fn: Optional[Callable],
+                      posterior: Optional[tfd.Distribution],
+                      prior: Optional[tfd.Distribution],
+                      sample: Optional[tf.Tensor], tensor_fn: Callable,
+                      seed: tf.Tensor) -> None:
+    if divergence_fn is None or posterior is None or prior is None:
+      return
+    if sample is None and divergence_fn is not builders.kl_divergence:
+      sample = _tensor_fn_value(tensor_fn, posterior, seed)
+    self.add_loss(tf.cast(divergence_fn(posterior, prior, sample),
+                          self.compute_dtype))
+
+  def get_config(self) -> dict:
+    """The constructor's arguments; callables Keras-serialized."""
+    config = super().get_config()
+    config.update(self._geometry_config())
+    config['activation'] = keras.activations.serialize(self.activation)
+    for key in _FUNCTION_KEYS:
+      fn = getattr(self, key)
+      config[key] = (None if fn is None
+                     else keras.saving.serialize_keras_object(fn))
+    config['seed'] = self.seed
+    return config
+
+  @classmethod
+  def from_config(cls, config: dict) -> 'VariationalLayer':
+    """Rebuilds a layer from `get_config()`.
+
+    Named functions and builders registered with Keras (every default) load
+    as they are; others need `custom_objects`, and lambdas `safe_mode=False`.
+    """
+    config = dict(config)
+    for key in _FUNCTION_KEYS:
+      if config.get(key) is not None:
+        config[key] = keras.saving.deserialize_keras_object(config[key])
+    return super().from_config(config)
+
+  # A layer family defines its weights' shapes, linear map and input spec.
+
+  def _weight_shapes(self, input_shape: Tuple) -> Tuple[Sequence[int],
+                                                        Sequence[int]]:
+    """`(kernel_shape, bias_shape)` for inputs of this shape."""
+    raise NotImplementedError(
+        f'{type(self).__name__} must define its weights\' shapes.')
+
+  def _linear_map(self) -> LinearMap:
+    """The `tfnx.linear_maps.LinearMap` the estimator applies."""
+    raise NotImplementedError(
+        f'{type(self).__name__} must define its linear map.')
+
+  def _make_input_spec(self, input_shape: Tuple) -> keras.layers.InputSpec:
+    """What inputs the built layer accepts."""
+    raise NotImplementedError(
+        f'{type(self).__name__} must define its input spec.')
+
+  def _to_map_layout(self, x: tf.Tensor) -> Tuple[tf.Tensor, Any]:
+    """Brings inputs to the linear map's layout; also returns what undoes it.
+
+    Here the inputs are taken as they are.
+    """
+    return x, None
+
+  def _from_map_layout(self, y: tf.Tensor, restore: Any,
+                       x: tf.Tensor) -> tf.Tensor:
+    """Brings the linear map's outputs `y` back to the layer's layout."""
+    del restore, x  # Nothing to undo here.
+    return y
+
+  def _geometry_config(self) -> dict:
+    """The family's own constructor arguments (units, filters, ...)."""
+    raise NotImplementedError(
+        f'{type(self).__name__} must define its configuration.')
