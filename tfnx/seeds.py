@@ -13,7 +13,8 @@ from typing import Optional, Union
 import numpy as np
 import tensorflow as tf
 
-__all__ = ['SeedLike', 'sanitize_seed', 'split_seed', 'SeedStream']
+__all__ = ['SeedLike', 'sanitize_seed', 'split_seed', 'SeedStream',
+           'fold_in_replica']
 
 SeedLike = Union[int, tuple, list, np.ndarray, tf.Tensor]
 
@@ -105,10 +106,26 @@ class SeedStream(tf.Module):
   def next(self) -> tf.Tensor:
     """Advances the stream and returns a fresh `int32` seed of shape `[2]`."""
     count = tf.convert_to_tensor(self._count.assign_add(1))
-    seed = tf.random.experimental.stateless_fold_in(
-        tf.convert_to_tensor(self._base), count)
-    context = tf.distribute.get_replica_context()
-    if context is not None and context.num_replicas_in_sync > 1:
-      seed = tf.random.experimental.stateless_fold_in(
-          seed, context.replica_id_in_sync_group)
-    return seed
+    return fold_in_replica(tf.random.experimental.stateless_fold_in(
+        tf.convert_to_tensor(self._base), count))
+
+
+def fold_in_replica(seed: tf.Tensor) -> tf.Tensor:
+  """Gives each replica of a distribution strategy its own seed.
+
+  A layer's own seed (a stream's next value) is the same on every replica of
+  a `MirroredStrategy`; folding in the replica id makes replicas draw
+  different numbers, as their examples would on one device.
+
+  Args:
+    seed: an `int32` seed of shape `[2]`.
+
+  Returns:
+    `seed` with the replica id folded in under a strategy with more than one
+    replica in sync; `seed` itself otherwise.
+  """
+  context = tf.distribute.get_replica_context()
+  if context is not None and context.num_replicas_in_sync > 1:
+    return tf.random.experimental.stateless_fold_in(
+        seed, context.replica_id_in_sync_group)
+  return seed

@@ -1,6 +1,7 @@
 """The registry every conformance test runs over: one case per public layer class.
 
-Adding a layer class to tfnx without a case here makes
+It holds the `tf.Module` layers of `tfnx` and the Keras layers of
+`tfnx.keras`. Adding a layer class to either without a case here makes
 `test_coverage.py` fail, so every layer goes through the same machinery.
 """
 
@@ -9,6 +10,7 @@ from typing import Callable, NamedTuple, Tuple
 import tensorflow as tf
 
 import tfnx as tfn
+import tfnx.keras as tfpl
 
 
 class Case(NamedTuple):
@@ -20,13 +22,19 @@ class Case(NamedTuple):
       constructor, e.g. `validate_args`).
     input_shape: one example's input shape (callers add batch dimensions).
     output_shape: one example's output shape.
-    variational: whether the layer is a `tfn.VariationalLayer`.
+    variational: whether the layer learns a posterior (and takes a `seed`
+      in its calls).
+    keras: whether the layer is a built `tfnx.keras` layer.
+    batch_dims: the least and the most batch dimensions the tests give the
+      layer (Keras layers need at least one; Keras convolutions exactly one).
   """
   name: str
   build: Callable[..., tf.Module]
   input_shape: Tuple[int, ...]
   output_shape: Tuple[int, ...]
   variational: bool
+  keras: bool = False
+  batch_dims: Tuple[int, int] = (0, 3)
 
 
 def _dense(cls, variational=True):
@@ -47,7 +55,40 @@ def _convolution(cls, variational=True, transpose=False):
   return Case(cls.__name__, build, (3, 3, 2), output_shape, variational)
 
 
-CASES = [
+def _keras(cls, input_shape, output_shape, *args):
+  """A built Keras layer: `cls(*args, seed=3)` on `[None, *input_shape]`.
+
+  Dense layers take any number of batch dimensions from one; convolutions,
+  as Keras', exactly one.
+  """
+  def build(**kwargs):
+    kwargs.setdefault('seed', 3)
+    layer = cls(*args, **kwargs)
+    layer.build((None,) + input_shape)
+    return layer
+  batch_dims = (1, 3) if len(input_shape) == 1 else (1, 1)
+  return Case(cls.__name__, build, input_shape, output_shape, True,
+              keras=True, batch_dims=batch_dims)
+
+
+def _keras_convolution(cls, rank):
+  """Inputs of 3**rank positions and 2 channels; a 3**rank filter covers them."""
+  return _keras(cls, (3,) * rank + (2,), (1,) * rank + (3,), 3, 3)
+
+
+KERAS_CASES = [
+    _keras(tfpl.DenseFlipout, (4,), (3,), 3),
+    _keras(tfpl.DenseReparameterization, (4,), (3,), 3),
+    _keras(tfpl.DenseLocalReparameterization, (4,), (3,), 3),
+    _keras_convolution(tfpl.Convolution1DFlipout, 1),
+    _keras_convolution(tfpl.Convolution2DFlipout, 2),
+    _keras_convolution(tfpl.Convolution3DFlipout, 3),
+    _keras_convolution(tfpl.Convolution1DReparameterization, 1),
+    _keras_convolution(tfpl.Convolution2DReparameterization, 2),
+    _keras_convolution(tfpl.Convolution3DReparameterization, 3),
+]
+
+MODULE_CASES = [
     _dense(tfn.Affine, variational=False),
     _dense(tfn.AffineVariationalFlipout),
     _dense(tfn.AffineVariationalReparameterization),
@@ -62,8 +103,12 @@ CASES = [
                  transpose=True),
 ]
 
+CASES = MODULE_CASES + KERAS_CASES
 VARIATIONAL = [c for c in CASES if c.variational]
-DENSE_VARIATIONAL = [c for c in VARIATIONAL if len(c.input_shape) == 1]
+MODULE_VARIATIONAL = [c for c in VARIATIONAL if not c.keras]
+DENSE_VARIATIONAL = [c for c in MODULE_VARIATIONAL
+                     if len(c.input_shape) == 1]
+KERAS_DENSE = [c for c in KERAS_CASES if len(c.input_shape) == 1]
 
 
 def ids(cases):
@@ -72,9 +117,23 @@ def ids(cases):
 
 def call(layer, x, seed=(1, 2)):
   """Calls a layer, with `seed` where it takes one."""
-  if isinstance(layer, tfn.VariationalLayer):
+  if isinstance(layer, (tfn.VariationalLayer, tfpl.VariationalLayer)):
     return layer(x, seed=seed)
   return layer(x)
+
+
+def divergence(layer) -> tf.Tensor:
+  """The KL terms a variational layer's last call added, summed."""
+  if isinstance(layer, tfpl.VariationalLayer):
+    return tf.add_n(layer.losses)
+  return layer.extra_loss
+
+
+def linear_map(layer):
+  """The `tfnx.linear_maps.LinearMap` a variational layer applies."""
+  if isinstance(layer, tfpl.VariationalLayer):
+    return layer._linear_map()  # pylint: disable=protected-access
+  return layer._linear_map  # pylint: disable=protected-access
 
 
 def inputs(case: Case, batch: Tuple[int, ...] = (5,), seed=(0, 1)):

@@ -1,7 +1,8 @@
 """Trains a layer under `MirroredStrategy` on two logical CPUs, and on one device.
 
 Run as `python -m conformance.distributed_training CASE` from `tests/`; prints
-one JSON line with both runs' first and last losses. It runs in its own process because
+one JSON line with both runs' first and last losses, and whether replicas'
+unseeded calls draw different noise. It runs in its own process because
 logical devices must be configured before TensorFlow starts its runtime.
 """
 
@@ -15,7 +16,7 @@ STEPS = 300
 BATCH = 64
 
 
-def _train(case, strategy):
+def _train(cases, case, strategy):
   with strategy.scope():
     layer = case.build()
     optimizer = tf.keras.optimizers.Adam(0.02)
@@ -32,7 +33,8 @@ def _train(case, strategy):
   def replica_step(xb, yb):
     with tf.GradientTape() as tape:
       mse = tf.reduce_mean(tf.square(layer(xb) - yb))
-      loss = (mse + layer.extra_loss / len(x)) / strategy.num_replicas_in_sync
+      loss = ((mse + cases.divergence(layer) / len(x))
+              / strategy.num_replicas_in_sync)
     variables = layer.trainable_variables
     optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
     return mse
@@ -46,6 +48,16 @@ def _train(case, strategy):
   return float(np.mean(losses[:5])), float(np.mean(losses[-30:]))
 
 
+def _replicas_draw_different_noise(case, strategy) -> bool:
+  """Whether unseeded calls on the same inputs differ between replicas."""
+  with strategy.scope():
+    layer = case.build()
+  x = tf.ones((4,) + case.input_shape)
+  outputs = strategy.experimental_local_results(
+      tf.function(lambda: strategy.run(lambda: layer(x)))())
+  return not np.array_equal(outputs[0], outputs[1])
+
+
 def main(case_name: str) -> None:
   cpu = tf.config.list_physical_devices('CPU')[0]
   tf.config.set_logical_device_configuration(
@@ -53,9 +65,11 @@ def main(case_name: str) -> None:
   from conformance import cases  # pylint: disable=g-import-not-at-top
   case = {c.name: c for c in cases.VARIATIONAL}[case_name]
   mirrored = tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
-  mirrored_start, mirrored_end = _train(case, mirrored)
-  single_start, single_end = _train(case, tf.distribute.get_strategy())
+  mirrored_start, mirrored_end = _train(cases, case, mirrored)
+  single_start, single_end = _train(cases, case, tf.distribute.get_strategy())
   print(json.dumps({'replicas': mirrored.num_replicas_in_sync,
+                    'replicas_differ': _replicas_draw_different_noise(
+                        case, mirrored),
                     'mirrored_start': mirrored_start,
                     'mirrored': mirrored_end,
                     'single_start': single_start, 'single': single_end}))

@@ -32,11 +32,23 @@ def test_restore_carries_the_unseeded_stream_position(case, tmp_path):
   np.testing.assert_array_equal(fresh(x), expected)
 
 
-def test_restoring_into_a_differently_shaped_layer_is_a_clear_error(tmp_path):
+def test_restoring_into_a_differently_shaped_module_is_a_clear_error(tmp_path):
   import tfnx as tfn  # pylint: disable=g-import-not-at-top
   layer = tfn.AffineVariationalFlipout(4, 3, name='source')
   path = tf.train.Checkpoint(layer=layer).save(str(tmp_path / 'ckpt'))
   other = tfn.AffineVariationalFlipout(5, 3, name='target')
   with pytest.raises(ValueError,
                      match=r'shape \(4, 3\).*shape \(5, 3\).*target/'):
+    tf.train.Checkpoint(layer=other).restore(path)
+
+
+def test_restoring_into_a_differently_shaped_keras_layer_is_a_clear_error(
+    tmp_path):
+  import tfnx.keras as tfpl  # pylint: disable=g-import-not-at-top
+  layer = tfpl.DenseFlipout(3, name='source')
+  layer.build((None, 4))
+  path = tf.train.Checkpoint(layer=layer).save(str(tmp_path / 'ckpt'))
+  other = tfpl.DenseFlipout(3, name='target')
+  other.build((None, 5))
+  with pytest.raises(ValueError, match=r'shape \(4, 3\).*shape \(5, 3\)'):
     tf.train.Checkpoint(layer=other).restore(path)

@@ -24,11 +24,21 @@ def test_deepcopy_gives_equal_outputs_and_independent_variables(case):
           [v.name for v in layer.variables])
 
 
-@pytest.mark.parametrize('case', cases.VARIATIONAL,
-                         ids=cases.ids(cases.VARIATIONAL))
+@pytest.mark.parametrize('case', cases.MODULE_VARIATIONAL,
+                         ids=cases.ids(cases.MODULE_VARIATIONAL))
 def test_variables_have_stable_readable_names(case):
   layer = case.build(name='net')
   names = sorted(v.name for v in layer.trainable_variables)
   assert names == ['net/posterior_bias_loc:0', 'net/posterior_bias_scale:0',
                    'net/posterior_kernel_loc:0',
                    'net/posterior_kernel_scale:0']
+
+
+@pytest.mark.parametrize('case', cases.KERAS_CASES,
+                         ids=cases.ids(cases.KERAS_CASES))
+def test_keras_variables_have_tfp_layers_names(case):
+  layer = case.build(name='net')
+  # The default bias posterior is a point mass: a location and no scale.
+  assert sorted(v.path for v in layer.trainable_variables) == [
+      'net/bias_posterior_loc', 'net/kernel_posterior_loc',
+      'net/kernel_posterior_untransformed_scale']

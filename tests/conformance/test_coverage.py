@@ -1,16 +1,25 @@
-"""Every public layer class of tfnx is in the conformance registry."""
+"""Every public layer class of tfnx and tfnx.keras is in the conformance registry."""
 
 import inspect
 
+import keras
+
 import tfnx as tfn
+import tfnx.keras as tfpl
 
 from conformance import cases
 
-_BASES = {tfn.Layer, tfn.Sequential, tfn.VariationalLayer}
+_BASES = {tfn.Layer, tfn.Sequential, tfn.VariationalLayer,
+          tfpl.VariationalLayer}
+
+
+def _public_layer_classes(module, base):
+  return {obj for _, obj in inspect.getmembers(module, inspect.isclass)
+          if issubclass(obj, base) and obj not in _BASES}
 
 
 def test_every_public_layer_class_has_a_conformance_case():
-  public = {obj for _, obj in inspect.getmembers(tfn, inspect.isclass)
-            if issubclass(obj, tfn.Layer) and obj not in _BASES}
+  public = (_public_layer_classes(tfn, tfn.Layer)
+            | _public_layer_classes(tfpl, keras.layers.Layer))
   covered = {type(case.build()) for case in cases.CASES}
   assert not public - covered, sorted(c.__name__ for c in public - covered)

@@ -24,9 +24,13 @@ def test_mirrored_training_converges_like_single_device(case):
   assert result.returncode == 0, result.stderr[-3000:]
   report = json.loads(result.stdout.strip().splitlines()[-1])
   assert report['replicas'] == 2
+  # Unseeded calls work per replica, each drawing its own noise.
+  assert report['replicas_differ'], report
   # Both runs learn: the posterior noise the KL keeps sets each layer's own
-  # floor, so progress is measured against each run's starting loss...
-  assert report['single'] < 0.2 * report['single_start'], report
-  assert report['mirrored'] < 0.2 * report['mirrored_start'], report
-  # ...and the mirrored run ends within a factor of the single-device one.
-  assert report['mirrored'] < 3 * report['single'] + 0.01, report
+  # floor (with tfp.layers' small initial weights, a Keras teacher's targets
+  # sit near it, at about a quarter of the start), so progress is measured
+  # against each run's starting loss...
+  assert report['single'] < 0.4 * report['single_start'], report
+  assert report['mirrored'] < 0.4 * report['mirrored_start'], report
+  # ...and the mirrored run ends where the single-device one does.
+  assert report['mirrored'] < 1.5 * report['single'] + 0.01, report

@@ -23,7 +23,7 @@ def test_1500_steps_at_learning_rate_0_05_stay_finite(case):
   def step():
     with tf.GradientTape() as tape:
       loss = (tf.reduce_mean(tf.square(layer(x) - target))
-              + layer.extra_loss / 32.)
+              + cases.divergence(layer) / 32.)
     optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
     return loss
 
@@ -32,7 +32,9 @@ def test_1500_steps_at_learning_rate_0_05_stay_finite(case):
   for variable in layer.variables:
     assert np.isfinite(variable.numpy()).all(), variable.name
   scales = [v for v in variables if 'scale' in v.name]
+  assert scales
   for pretransformed in scales:
-    # The scale is softplus(v) + 1e-5: finite v keeps it in (1e-5, inf).
+    # The scale is softplus(v) + 1e-5 (tfp.layers' untransformed scale too):
+    # finite v keeps it in (1e-5, inf).
     scale = tf.nn.softplus(pretransformed) + 1e-5
     assert np.all(scale.numpy() >= 1e-5) and np.isfinite(scale.numpy()).all()

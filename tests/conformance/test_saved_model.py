@@ -23,4 +23,4 @@ def test_reloaded_saved_model_serves_any_batch_size_identically(case,
     x = cases.inputs(case, (batch,))
     seed = tf.constant([batch, 4], tf.int32)
     np.testing.assert_array_equal(loaded.serve(x, seed),
-                                  cases.call(layer, x, seed))
+                                  module.serve(x, seed))

@@ -11,12 +11,11 @@ NUM_CALLS = 400
 
 def _closed_form(layer, x):
   """The outputs' mean and variance implied by the layer's posterior."""
-  kernel, bias = layer.kernel_posterior.distribution, layer.bias_posterior
+  kernel, bias = layer.kernel_posterior, layer.bias_posterior
   flat, restore = layer._to_map_layout(x)  # pylint: disable=protected-access
-  apply = layer._linear_map.apply  # pylint: disable=protected-access
-  mean = apply(flat, kernel.loc) + bias.distribution.loc
-  variance = (apply(tf.square(flat), tf.square(kernel.scale))
-              + tf.square(bias.distribution.scale))
+  apply = cases.linear_map(layer).apply
+  mean = apply(flat, kernel.mean()) + bias.mean()
+  variance = apply(tf.square(flat), kernel.variance()) + bias.variance()
   return (layer._from_map_layout(mean, restore, x).numpy(),  # pylint: disable=protected-access
           layer._from_map_layout(variance, restore, x).numpy())  # pylint: disable=protected-access
 

@@ -97,11 +97,14 @@ class VariationalLayer(keras.layers.Layer):
   keyword gets the call's stateless seed; one without (`lambda d:
   d.sample()`) draws its own, statefully.
 
-  Randomness: every call takes a fresh stateless seed from the layer's
+  Randomness: `layer(x, seed=s)` is a pure function of the weights, `x` and
+  `s`. A call without a seed (as Keras makes them in `fit` and `predict`)
+  takes a fresh stateless seed from the layer's
   `keras.random.SeedGenerator(seed)`, so two layers built with the same `seed`
-  give the same initial weights and the same sequence of outputs. The
-  generator's state is a layer variable that Keras does not save: a loaded
-  model restarts the sequence from `seed`.
+  give the same initial weights and the same sequence of outputs; under a
+  distribution strategy each replica folds in its id. The generator's state
+  is a layer variable that a `tf.train.Checkpoint` carries but a `.keras`
+  file does not: a loaded model restarts the sequence from `seed`.
 
   Args:""" + ARGS_DOC
 
@@ -153,6 +156,9 @@ class VariationalLayer(keras.layers.Layer):
     self.seed = seed
     self._seed_generator = keras.random.SeedGenerator(
         None if seed is None else seed % _INT31)
+    # Keras leaves a generator out of `tf.train.Checkpoint`s; as an attribute
+    # its state is saved, so a restored layer continues the sequence.
+    self._seed_state = self._seed_generator.state.value
     self._kernel_posterior = None
     self._kernel_prior = None
     self._bias_posterior = None
@@ -243,11 +249,27 @@ class VariationalLayer(keras.layers.Layer):
       seed = (self.seed * 1_000_003 + zlib.crc32(name.encode())) % _INT31
     return type(initializer).from_config(dict(config, seed=seed))
 
-  def call(self, inputs) -> tf.Tensor:
-    """Samples the outputs and adds the KL terms to `losses`."""
+  def call(self, inputs,
+           seed: Optional[seeds_lib.SeedLike] = None) -> tf.Tensor:
+    """Samples the outputs and adds the KL terms to `losses`.
+
+    Args:
+      inputs: the layer's inputs.
+      seed: `None` (what Keras passes) for the next seed of the layer's
+        generator, each replica of a distribution strategy folding in its
+        id; or an int, a pair or an `int32` tensor of shape `[2]`, making
+        the call a pure function of the weights, `inputs` and `seed`.
+
+    Returns:
+      The sampled outputs.
+    """
     x = inputs_lib.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
                                   self.name)
-    seed = seeds_lib.sanitize_seed(self._seed_generator.next(), self.name)
+    if seed is None:
+      seed = seeds_lib.fold_in_replica(seeds_lib.sanitize_seed(
+          self._seed_generator.next(), self.name))
+    else:
+      seed = seeds_lib.sanitize_seed(seed, self.name)
     estimate_seed, kernel_seed, bias_seed = seeds_lib.split_seed(seed, 3)
     mapped, restore = self._to_map_layout(x)
     estimate = self._estimator(mapped, self._kernel_posterior,
