@@ -32,7 +32,7 @@ def measure(dataset: str, kind: str, steps: int, seed: int,
 
 
 def main():
-  p = protocol.parser(__doc__)
+  p = protocol.parser(__doc__, figures=False)
   p.add_argument('--datasets', nargs='+', default=['digits'],
                  choices=protocol.DATASETS)
   p.add_argument('--kinds', nargs='+', default=list(protocol.LAYERS),

@@ -147,12 +147,13 @@ def figures_dir(path: str) -> str:
   return path
 
 
-def parser(doc: str, steps: int = 3000) -> argparse.ArgumentParser:
-  """The command line the examples share."""
+def parser(doc: str, figures: bool = True) -> argparse.ArgumentParser:
+  """The command line the examples share (`--figures` where they draw)."""
   p = argparse.ArgumentParser(description=doc.splitlines()[0])
-  p.add_argument('--steps', type=int, default=steps)
+  p.add_argument('--steps', type=int, default=3000)
   p.add_argument('--seed', type=int, default=0)
-  p.add_argument('--figures', default=os.path.join(
-      os.path.dirname(os.path.abspath(__file__)), 'figures'),
-                 help='folder for the PNG figures')
+  if figures:
+    p.add_argument('--figures', default=os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), 'figures'),
+                   help='folder for the PNG figures')
   return p
