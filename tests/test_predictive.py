@@ -94,6 +94,14 @@ def test_unseeded_passes_are_reproducible_from_python_random():
                                 first)
 
 
+def test_nested_lists_are_one_input():
+  model = _model(tfn.AffineVariationalFlipout)
+  x = [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]
+  np.testing.assert_allclose(
+      tfn.predictive.sample_outputs(model, x, 2, seed=1),
+      tfn.predictive.sample_outputs(model, np.float32(x), 2, seed=1))
+
+
 def test_bad_number_of_passes_is_a_clear_error():
   with pytest.raises(ValueError, match='num_samples'):
     tfn.predictive.sample_outputs(_model(tfn.AffineVariationalFlipout),

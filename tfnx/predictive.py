@@ -70,7 +70,7 @@ def sample_outputs(model: Callable, inputs: Any, num_samples: int = 50,
   Args:
     model: a tfnx layer or `Sequential`, or any callable taking
       `(inputs, seed=...)`.
-    inputs: the model's inputs.
+    inputs: the model's inputs, a tensor or anything convertible to one.
     num_samples: how many passes, a positive int.
     seed: the seed of the passes (an int, a pair or an int tensor of shape
       `[2]`); `None` draws one from Python's `random`.
@@ -89,7 +89,7 @@ def sample_outputs(model: Callable, inputs: Any, num_samples: int = 50,
   seed = seeds_lib.sanitize_seed(
       seeds_lib.python_random_seed() if seed is None else seed,
       'sample_outputs')
-  inputs = tf.nest.map_structure(tf.convert_to_tensor, inputs)
+  inputs = tf.convert_to_tensor(inputs)
   with variational.last_call_kept(model):
     return _sample_passes(model, inputs, tf.constant(num_samples, tf.int32),
                           seed, output_fn)
