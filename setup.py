@@ -21,7 +21,7 @@ setuptools.setup(
     ],
     extras_require={
         'test': ['pytest', 'scikit-learn', 'scipy', 'hypothesis'],
-        'examples': ['scikit-learn'],
+        'examples': ['scikit-learn', 'matplotlib', 'tqdm'],
     },
     license='Apache-2.0',
 )

@@ -43,7 +43,7 @@ def test_variational_layers_take_a_keyword_divergence_fn():
 
 @pytest.mark.parametrize('module, names', [
     (tfn, ['Layer', 'Sequential', 'VariationalLayer', 'util', 'initializers',
-           'losses'] + DENSE),
+           'losses', 'metrics', 'predictive'] + DENSE),
     (tfn.util, ['make_kernel_bias', 'make_kernel_bias_posterior_mvn_diag',
                 'make_kernel_bias_prior_spike_and_slab',
                 'make_kernel_bias_prior_normal', 'unpack_kernel_and_bias',
@@ -52,7 +52,11 @@ def test_variational_layers_take_a_keyword_divergence_fn():
     (tfn.initializers, ['glorot_uniform', 'glorot_normal', 'he_uniform',
                         'he_normal']),
     (tfn.losses, ['kl_divergence_monte_carlo', 'kl_divergence_exact',
-                  'negloglik', 'compute_extra_loss']),
+                  'negloglik', 'compute_extra_loss', 'negative_elbo']),
+    (tfn.metrics, ['negative_log_likelihood', 'expected_calibration_error',
+                   'calibration_bins', 'predictive_entropy']),
+    (tfn.predictive, ['sample_outputs', 'class_probabilities',
+                      'mean_and_stddev', 'pass_seed']),
 ])
 def test_public_names_exist(module, names):
   missing = [n for n in names if not hasattr(module, n)]

@@ -124,3 +124,13 @@ def test_kl_divergence_exact_and_monte_carlo_agree_in_expectation():
   mc = tfn.losses.kl_divergence_monte_carlo(q, r, w).numpy()
   exact = tfn.losses.kl_divergence_exact(q, r, None).numpy()
   assert abs(mc.mean() - exact) < 5 * mc.std() / np.sqrt(mc.size)
+
+
+def test_negative_elbo_weighs_the_kl_per_example():
+  np.testing.assert_allclose(
+      tfn.losses.negative_elbo(tf.constant(0.5), 200., 100), 2.5)
+  np.testing.assert_allclose(
+      tfn.losses.negative_elbo(tf.constant(0.5), 200., 100, kl_weight=0.1),
+      0.7, rtol=1e-6)
+  with pytest.raises(ValueError, match='num_examples'):
+    tfn.losses.negative_elbo(0.5, 1., 0)

@@ -6,6 +6,8 @@ A drop-in for `tfp.experimental.nn`: write `import tfnx as tfn` where you wrote
 
 from tfnx import initializers
 from tfnx import losses
+from tfnx import metrics
+from tfnx import predictive
 from tfnx import util
 from tfnx.affine import Affine
 from tfnx.affine import AffineVariationalFlipout
@@ -40,5 +42,7 @@ __all__ = [
     'VariationalLayer',
     'initializers',
     'losses',
+    'metrics',
+    'predictive',
     'util',
 ]

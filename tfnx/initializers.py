@@ -8,7 +8,6 @@ convolution's receptive field, which multiplies both fans.
 
 import inspect
 import math
-import random
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -40,11 +39,9 @@ def _variance_scaling(scale: float, mode: str, distribution: str,
     fan_in, fan_out = fans(shape, batch_ndims)
     fan = fan_in if mode == 'fan_in' else (fan_in + fan_out) / 2.
     variance = scale / max(1., fan)
-    # Without a seed each call draws a fresh one from Python's `random`, so
-    # `random.seed` (or `keras.utils.set_random_seed`) makes it reproducible.
     call_seed = seeds_lib.sanitize_seed(
-        (random.getrandbits(31), random.getrandbits(31)) if seed is None
-        else seed, 'initializer')
+        seeds_lib.python_random_seed() if seed is None else seed,
+        'initializer')
     if distribution == 'uniform':
       limit = math.sqrt(3. * variance)
       return tf.random.stateless_uniform(shape, call_seed, minval=-limit,

@@ -1,4 +1,4 @@
-"""Losses: KL divergences between weight distributions, and negative log likelihood."""
+"""Losses: KL divergences between weight distributions, negative log likelihood, the ELBO."""
 
 from typing import Any, Callable
 
@@ -8,7 +8,7 @@ import tensorflow_probability as tfp
 tfd = tfp.distributions
 
 __all__ = ['kl_divergence_monte_carlo', 'kl_divergence_exact', 'negloglik',
-           'compute_extra_loss']
+           'compute_extra_loss', 'negative_elbo']
 
 
 def kl_divergence_monte_carlo(q: tfd.Distribution, r: tfd.Distribution,
@@ -75,3 +75,35 @@ def compute_extra_loss(layer: Any) -> Any:
   """
   losses = list(getattr(layer, 'losses', []))
   return tf.add_n(losses) if losses else 0.
+
+
+def negative_elbo(nll: Any, kl: Any, num_examples: int,
+                  kl_weight: Any = 1.) -> tf.Tensor:
+  """The per-example negative ELBO, `nll + kl_weight * kl / num_examples`.
+
+  With `kl_weight=1` (the default) this is the evidence lower bound of
+  variational inference, negated and divided by the data set's size: its
+  minimum is the posterior closest to Bayes' rule within the layers'
+  family. `kl_weight < 1` tempers the posterior (a "cold" posterior, or
+  equivalently data counted `1 / kl_weight` times): the weights' noise
+  shrinks and predictions grow more confident. A `kl_weight` rising from 0 to
+  1 over the first steps ("KL warm-up") lets the means fit before the noise
+  grows; it ends at the true ELBO.
+
+  Args:
+    nll: the mean negative log likelihood of a batch.
+    kl: the KL divergence of the posterior from the prior, e.g.
+      `model.extra_loss` after the call that gave `nll`.
+    num_examples: the number of training examples (not the batch size).
+    kl_weight: the KL's weight, a float or a scalar tensor (for schedules).
+
+  Returns:
+    The scalar loss to minimize.
+  """
+  if (isinstance(num_examples, bool) or not isinstance(num_examples, int)
+      or num_examples < 1):
+    raise ValueError('negative_elbo: expected `num_examples` to be a positive '
+                     f'int; received {num_examples!r}.')
+  nll = tf.convert_to_tensor(nll)
+  kl = tf.cast(kl, nll.dtype)
+  return nll + tf.cast(kl_weight, nll.dtype) * kl / num_examples

@@ -13,8 +13,8 @@ from typing import Optional, Union
 import numpy as np
 import tensorflow as tf
 
-__all__ = ['SeedLike', 'sanitize_seed', 'split_seed', 'SeedStream',
-           'fold_in_replica']
+__all__ = ['SeedLike', 'sanitize_seed', 'split_seed', 'python_random_seed',
+           'SeedStream', 'fold_in_replica']
 
 SeedLike = Union[int, tuple, list, np.ndarray, tf.Tensor]
 
@@ -73,6 +73,15 @@ def split_seed(seed: tf.Tensor, n: int) -> list:
   return tf.unstack(tf.random.experimental.stateless_split(seed, num=n))
 
 
+def python_random_seed() -> tuple:
+  """A fresh pair of seed words from Python's `random` module.
+
+  What tfnx uses where no seed is given, so `random.seed` (or
+  `keras.utils.set_random_seed`) makes even unseeded code reproducible.
+  """
+  return (random.getrandbits(31), random.getrandbits(31))
+
+
 class SeedStream(tf.Module):
   """A layer's own stream of stateless seeds for calls made without a seed.
 
@@ -94,7 +103,7 @@ class SeedStream(tf.Module):
                name: str = 'seed_stream'):
     super().__init__(name=name)
     if seed is None:
-      seed = (random.getrandbits(31), random.getrandbits(31))
+      seed = python_random_seed()
     base = sanitize_seed(seed, owner)
     with self.name_scope:
       self._base = tf.Variable(base, trainable=False, name='base_seed')

@@ -7,7 +7,8 @@ chooses an estimator (`tfnx.estimators`), a linear map (`tfnx.linear_maps`)
 and how to bring its inputs to that map's layout.
 """
 
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+import contextlib
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 
 import tensorflow as tf
 import tensorflow_probability as tfp
@@ -22,7 +23,7 @@ from tfnx.util import weights as weights_lib
 
 tfd = tfp.distributions
 
-__all__ = ['VariationalLayer', 'make_posterior_and_prior']
+__all__ = ['VariationalLayer', 'make_posterior_and_prior', 'last_call_kept']
 
 DivergenceFn = Callable[[tfd.Distribution, tfd.Distribution, Any], tf.Tensor]
 
@@ -349,3 +350,28 @@ class VariationalLayer(layers_lib.Layer):
     """Brings the linear map's outputs back to the layer's output layout."""
     raise NotImplementedError(
         f'{type(self).__name__} must define its outputs\' layout.')
+
+
+@contextlib.contextmanager
+def last_call_kept(module: Any) -> Iterator[None]:
+  """Restores, on exit, what the variational layers in `module` recorded last.
+
+  Calls made inside (such as the passes of a traced predictive loop) then
+  leave each layer's `losses` and `posterior_value` as they were, instead of
+  pointing at tensors of a graph the caller cannot reach.
+
+  Args:
+    module: a `tf.Module` (a layer or a `Sequential`); other objects hold no
+      variational layers and are left alone.
+  """
+  modules = []
+  if isinstance(module, tf.Module):
+    modules = [module, *module.submodules]
+  saved = [(m, m._losses, m._posterior_value) for m in modules
+           if isinstance(m, VariationalLayer)]
+  try:
+    yield
+  finally:
+    for layer, losses, value in saved:
+      layer._losses = losses
+      layer._posterior_value = value
