@@ -12,6 +12,11 @@ STATEFUL_RANDOM_OPS = frozenset({
     'RngSkip', 'RngReadAndSkip', 'NonDeterministicInts',
 })
 
+# One of each per float32 draw of tfnx.sampling: standard normals (the cosine
+# of Box-Muller) and random signs (the mask picking one bit of each word).
+NORMAL_DRAW = 'Cos'
+SIGN_DRAW = 'BitwiseAnd'
+
 
 def op_types(concrete_function) -> list:
   """Every op type in a concrete function's graph and its nested functions."""

@@ -177,27 +177,25 @@ def test_posterior_scale_is_a_transformed_variable_users_can_assign():
   np.testing.assert_allclose(tf.convert_to_tensor(scale), 0.25, rtol=1e-5)
 
 
-def _kernel_sized_normal_draws(layer, x):
-  concrete = graph_ops.trace(layer, x)
-  normals = graph_ops.ops_of_type(concrete, 'StatelessRandomNormalV2')
-  return len(normals)
-
-
 def test_flipout_uses_one_plain_matmul_per_kernel_term_and_no_batched_matvec():
   layer = tfn.AffineVariationalFlipout(3, 2)
   concrete = graph_ops.trace(layer, tf.ones([2, 5, 3]))
   types = graph_ops.op_types(concrete)
   assert types.count('MatMul') == 2
   assert not {'BatchMatMulV2', 'BatchMatMulV3', 'BatchMatMul'} & set(types)
-  # One normal draw for the kernel perturbation and one for the bias's.
-  assert types.count('StatelessRandomNormalV2') == 2
+  # One normal draw each for the kernel's and the bias's perturbation, one
+  # sign draw each for the inputs and the outputs.
+  assert types.count(graph_ops.NORMAL_DRAW) == 2
+  assert types.count(graph_ops.SIGN_DRAW) == 2
+  assert not {'StatelessRandomNormalV2', 'StatelessRandomUniformIntV2'} & set(
+      types)
 
 
 def test_local_reparameterization_samples_only_outputs_with_a_closed_form_kl():
   layer = tfn.AffineVariationalReparameterizationLocal(
       3, 2, make_prior_fn=tfn.util.make_kernel_bias_prior_normal)
   types = graph_ops.op_types(graph_ops.trace(layer, tf.ones([4, 3])))
-  assert types.count('StatelessRandomNormalV2') == 1
+  assert types.count(graph_ops.NORMAL_DRAW) == 1  # The outputs' noise.
   assert types.count('MatMul') == 2
 
 

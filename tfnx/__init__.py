@@ -4,6 +4,7 @@ A drop-in for `tfp.experimental.nn`: write `import tfnx as tfn` where you wrote
 `tfn = tfp.experimental.nn`.
 """
 
+from tfnx import distributions
 from tfnx import initializers
 from tfnx import losses
 from tfnx import metrics

@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfnx import sampling
 from tfnx import seeds as seeds_lib
 from tfnx.linear_maps import LinearMap
 from tfnx.util import weights as weights_lib
@@ -28,7 +29,8 @@ from tfnx.util import weights as weights_lib
 tfd = tfp.distributions
 
 __all__ = ['Estimate', 'reparameterization', 'flipout',
-           'local_reparameterization', 'rademacher', 'check_kernel_posterior']
+           'local_reparameterization', 'rademacher', 'draw',
+           'check_kernel_posterior']
 
 PosteriorValueFn = Callable[..., tf.Tensor]
 
@@ -48,15 +50,36 @@ class Estimate(NamedTuple):
   bias: Optional[tf.Tensor]
 
 
-def rademacher(shape: tf.Tensor, seed: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
-  """Independent random signs, +1 or -1 with equal probability."""
-  bits = tf.random.stateless_uniform(shape, seed=seed, minval=0, maxval=2,
-                                     dtype=tf.int32)
-  return tf.cast(2 * bits - 1, dtype)
+rademacher = sampling.rademacher
 
 
 def _normal_noise(like: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-  return tf.random.stateless_normal(tf.shape(like), seed=seed, dtype=like.dtype)
+  return sampling.standard_normal(tf.shape(like), seed, like.dtype)
+
+
+def draw(distribution: tfd.Distribution, posterior_value_fn: PosteriorValueFn,
+         seed: tf.Tensor) -> tf.Tensor:
+  """`posterior_value_fn(distribution, seed=seed)`, faster for a normal's sample.
+
+  With the default `tfd.Distribution.sample` and an elementwise normal, draws
+  `loc + scale * eps` with `tfnx.sampling.standard_normal`: the same
+  distribution as TFP's sampler, at a fraction of its cost for a kernel.
+
+  Args:
+    distribution: the weight's posterior.
+    posterior_value_fn: `(distribution, seed=...) -> value`.
+    seed: an `int32` seed of shape `[2]`.
+
+  Returns:
+    The weight's value.
+  """
+  if posterior_value_fn is tfd.Distribution.sample:
+    loc_scale = weights_lib.normal_loc_scale(distribution)
+    if loc_scale is not None:
+      loc, scale = (tf.convert_to_tensor(t) for t in loc_scale)
+      shape = tf.broadcast_dynamic_shape(tf.shape(loc), tf.shape(scale))
+      return loc + scale * sampling.standard_normal(shape, seed, loc.dtype)
+  return posterior_value_fn(distribution, seed=seed)
 
 
 def _add_bias(outputs: tf.Tensor, bias: Optional[tf.Tensor]) -> tf.Tensor:
@@ -68,7 +91,7 @@ def _sample_bias(bias_posterior: Optional[tfd.Distribution],
                  seed: tf.Tensor) -> Optional[tf.Tensor]:
   if bias_posterior is None:
     return None
-  return posterior_value_fn(bias_posterior, seed=seed)
+  return draw(bias_posterior, posterior_value_fn, seed)
 
 
 def reparameterization(inputs: tf.Tensor,
@@ -92,7 +115,7 @@ def reparameterization(inputs: tf.Tensor,
     An `Estimate` holding the outputs and the kernel and bias used.
   """
   kernel_seed, bias_seed = seeds_lib.split_seed(seed, 2)
-  kernel = posterior_value_fn(kernel_posterior, seed=kernel_seed)
+  kernel = draw(kernel_posterior, posterior_value_fn, kernel_seed)
   bias = _sample_bias(bias_posterior, posterior_value_fn, bias_seed)
   return Estimate(_add_bias(linear_map.apply(inputs, kernel), bias),
                   kernel, bias)

@@ -74,13 +74,21 @@ def make_posterior_and_prior(
 
 def _default_divergence(posterior: Optional[tfd.Distribution],
                         prior: Optional[tfd.Distribution]) -> DivergenceFn:
-  """The closed-form KL where TFP registers one, else the Monte Carlo one."""
+  """The closed-form KL where TFP registers one, else a Monte Carlo one.
+
+  The Monte Carlo estimate uses the posterior's closed-form entropy where it
+  has one (`kl_divergence_entropy_monte_carlo`), else `log q(w) - log r(w)`.
+  """
   if posterior is None or prior is None:
     return losses_lib.kl_divergence_exact
   try:
     tfd.kl_divergence(posterior, prior)
   except NotImplementedError:
-    return losses_lib.kl_divergence_monte_carlo
+    try:
+      posterior.entropy()
+    except NotImplementedError:
+      return losses_lib.kl_divergence_monte_carlo
+    return losses_lib.kl_divergence_entropy_monte_carlo
   return losses_lib.kl_divergence_exact
 
 
@@ -307,7 +315,8 @@ class VariationalLayer(layers_lib.Layer):
   @tf.function(reduce_retracing=True, autograph=False)
   def _forward(self, x, seed):
     estimate_seed, kernel_seed, bias_seed = seeds_lib.split_seed(seed, 3)
-    kernel_posterior, bias_posterior = self._posterior_parts()
+    kernel_posterior, bias_posterior = map(weights_lib.materialize,
+                                           self._posterior_parts())
     kernel_prior, bias_prior = self._prior_parts()
     estimate = self._estimator(x, kernel_posterior, bias_posterior,
                                self._linear_map, estimate_seed,
@@ -328,7 +337,7 @@ class VariationalLayer(layers_lib.Layer):
     if posterior is None or prior is None:
       return tf.zeros([], self._dtype), value
     if value is None and divergence_fn is not losses_lib.kl_divergence_exact:
-      value = self._posterior_value_fn(posterior, seed=seed)
+      value = estimators_lib.draw(posterior, self._posterior_value_fn, seed)
     kl = divergence_fn(posterior, prior, value)
     return tf.cast(kl, self._dtype), value
 

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfnx import estimators as estimators_lib
 from tfnx import losses as losses_lib
 from tfnx import seeds as seeds_lib
 
@@ -53,9 +54,12 @@ def posterior_sample(distribution: tfd.Distribution,
     seed: a stateless seed (an `int32` tensor of shape `[2]`).
 
   Returns:
-    `distribution.sample(seed=seed)`.
+    A sample of `distribution` (see `tfnx.estimators.draw`).
   """
-  return distribution.sample(seed=seed)
+  if seed is None:
+    return distribution.sample()
+  return estimators_lib.draw(distribution, tfd.Distribution.sample,
+                             seeds_lib.sanitize_seed(seed))
 
 
 def _positive(dtype: tf.DType) -> Callable[[tf.Tensor], tf.Tensor]:

@@ -12,6 +12,7 @@ from typing import Callable, Optional, Sequence, Tuple
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfnx import distributions
 from tfnx import initializers as init_lib
 
 tfb = tfp.bijectors
@@ -142,8 +143,10 @@ def make_kernel_bias_prior_spike_and_slab(
   """Creates a spike-and-slab prior: each weight from `0.5 N(0, 1) + 0.5 N(0, 2000)`.
 
   The prior is very weak (the slab's scale, 2000, acts like an L2 weight of
-  about 1.25e-7). No KL divergence from a normal posterior to it has a closed
-  form, so layers estimate it by Monte Carlo.
+  about 1.25e-7). Each weight is a `tfnx.distributions.SpikeAndSlabNormal`,
+  whose log density is one closed-form log-sum-exp. No KL divergence from a
+  normal posterior to it has a closed form, so layers estimate it by Monte
+  Carlo.
 
   Args:
     kernel_shape: the kernel's shape.
@@ -161,11 +164,9 @@ def make_kernel_bias_prior_spike_and_slab(
   """
   del kernel_initializer, bias_initializer  # A prior has no variables.
   del kernel_batch_ndims, bias_batch_ndims  # Every weight is i.i.d.
-  weight = tfd.MixtureSameFamily(
-      mixture_distribution=tfd.Categorical(
-          probs=tf.constant([0.5, 0.5], dtype)),
-      components_distribution=tfd.Normal(
-          loc=tf.zeros([], dtype), scale=tf.constant([1., 2000.], dtype)))
+  weight = distributions.SpikeAndSlabNormal(
+      spike_probability=tf.constant(0.5, dtype),
+      spike_scale=tf.constant(1., dtype), slab_scale=tf.constant(2000., dtype))
   return tfd.JointDistributionSequential([
       tfd.Sample(weight, list(kernel_shape), name=kernel_name),
       tfd.Sample(weight, list(bias_shape), name=bias_name),

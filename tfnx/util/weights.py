@@ -9,7 +9,7 @@ import tensorflow_probability as tfp
 tfd = tfp.distributions
 
 __all__ = ['unpack_kernel_and_bias', 'joint_parts', 'normal_loc_scale',
-           'is_normal']
+           'is_normal', 'materialize']
 
 
 def unpack_kernel_and_bias(weights: Any) -> Tuple[Any, Any]:
@@ -57,8 +57,10 @@ def joint_parts(joint: tfd.Distribution, owner: str) -> Any:
     TypeError: if a part depends on another (the parts must be independent
       for the estimators to use them one by one).
   """
-  if isinstance(joint, (tfd.JointDistributionSequential,
-                        tfd.JointDistributionNamed)):
+  # Any joint distribution with a list or dict model, including the
+  # non-composite-tensor variants TFP builds around custom parts.
+  if isinstance(joint, tfd.JointDistribution) and isinstance(
+      getattr(joint, 'model', None), (list, tuple, dict)):
     model = joint.model
     parts = list(model.values()) if isinstance(model, dict) else list(model)
     if not all(isinstance(p, tfd.Distribution) for p in parts):
@@ -93,3 +95,35 @@ def is_normal(dist: Optional[tfd.Distribution]) -> bool:
   """Whether `normal_loc_scale` can read `dist`."""
   return normal_loc_scale(dist) is not None
 
+
+
+def materialize(dist: Optional[tfd.Distribution]
+                ) -> Optional[tfd.Distribution]:
+  """The same elementwise normal, with its `loc` and `scale` computed once.
+
+  A posterior's scale is a transformed variable: every use of the
+  distribution (the estimator's noise, the KL's entropy, a sample) would
+  recompute the transform over all of the kernel's elements. Within one call
+  a layer uses this copy instead, whose parameters are tensors computed once
+  and whose gradients still reach the variables.
+
+  Args:
+    dist: a distribution, or `None`.
+
+  Returns:
+    For a `Normal`, or an `Independent` of one, the same distribution over
+    converted parameters; any other distribution (or `None`) unchanged.
+  """
+  if isinstance(dist, tfd.Independent) and type(dist.distribution) is tfd.Normal:
+    inner = dist.distribution
+    return tfd.Independent(
+        tfd.Normal(tf.convert_to_tensor(inner.loc),
+                   tf.convert_to_tensor(inner.scale),
+                   validate_args=inner.validate_args, name=inner.name),
+        reinterpreted_batch_ndims=dist.reinterpreted_batch_ndims,
+        validate_args=dist.validate_args, name=dist.name)
+  if type(dist) is tfd.Normal:
+    return tfd.Normal(tf.convert_to_tensor(dist.loc),
+                      tf.convert_to_tensor(dist.scale),
+                      validate_args=dist.validate_args, name=dist.name)
+  return dist
