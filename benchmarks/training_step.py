@@ -13,7 +13,8 @@ whole step (forward pass, cross entropy + KL / N, gradients, update) is one
 are interleaved (A B C ... A B C ...) so that drift of the machine hits all
 models alike; the table gives each model's median milliseconds per step over
 the rounds, its ratio to the plain TF model of its kind, and the peak memory
-its training adds to a fresh process (measured in a subprocess per model).
+its training adds to a fresh process (measured in a subprocess per model,
+Linux only).
 
     python benchmarks/training_step.py              # the table
     python benchmarks/training_step.py --scaling    # Flipout vs plain dense
@@ -26,10 +27,10 @@ its training adds to a fresh process (measured in a subprocess per model).
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from typing import Callable, Dict, List, NamedTuple, Tuple
 
@@ -272,15 +273,36 @@ def peak_memory_mb(name: str) -> float:
   return json.loads(result.stdout.strip().splitlines()[-1])['mb']
 
 
+def _resident_mb() -> float:
+  with open('/proc/self/statm') as statm:
+    return int(statm.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
+
+
 def _measure_memory(name: str) -> None:
+  """Prints the peak of resident memory above the level before the model.
+
+  A thread samples the resident set every millisecond while the model is
+  built, traced and trained for 20 steps (Linux's `/proc/self/statm`).
+  """
   kind, build = registry()[name]
   x, y = batch_for(kind)
-  before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+  baseline = _resident_mb()
+  peak = [baseline]
+  done = threading.Event()
+
+  def sample():
+    while not done.is_set():
+      peak[0] = max(peak[0], _resident_mb())
+      time.sleep(1e-3)
+
+  sampler = threading.Thread(target=sample)
+  sampler.start()
   step = training_step(build())
   for _ in range(20):
     step(x, y).numpy()
-  after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-  print(json.dumps({'mb': (after - before) / 1024.}))  # ru_maxrss is in KiB.
+  done.set()
+  sampler.join()
+  print(json.dumps({'mb': max(peak[0], _resident_mb()) - baseline}))
 
 
 def _table(times: Dict[str, float], kinds: Dict[str, str],
