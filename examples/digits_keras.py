@@ -13,6 +13,7 @@ predictions.
 """
 
 import os
+from typing import Callable
 
 import keras
 import numpy as np
@@ -54,7 +55,7 @@ def build_model(seed: int) -> keras.Sequential:
   return model
 
 
-def seeded(model: keras.Sequential):
+def seeded(model: keras.Sequential) -> Callable:
   """`model` as a pure function `(x, seed) -> logits`.
 
   A Keras model drops a `seed` argument, but each variational layer takes
