@@ -32,9 +32,13 @@ TITLES = {'deterministic': 'deterministic (Affine)',
 
 
 def reliability_figure(results, labels, path):
-  """One reliability diagram per model, with its ECE."""
+  """One reliability diagram per model, with its ECE.
+
+  Each is titled by `TITLES`, or by its key for other models.
+  """
   fig, axes = plt.subplots(1, len(results), figsize=(3.4 * len(results), 3.6),
-                           sharey=True)
+                           sharey=True, squeeze=False)
+  axes = axes[0]
   for ax, (kind, result) in zip(axes, results.items()):
     bins = tfn.metrics.calibration_bins(result['probs'], labels)
     edges, counts = bins.edges.numpy(), bins.counts.numpy()
@@ -49,7 +53,7 @@ def reliability_figure(results, labels, path):
     for center, count in zip(centers[full], counts[full]):
       ax.text(center, 0.02, str(int(count)), ha='center', va='bottom',
               rotation=90, fontsize=7, color='white')
-    ax.set(title=f"{TITLES[kind]}\nECE {result['ece']:.3f}",
+    ax.set(title=f"{TITLES.get(kind, kind)}\nECE {result['ece']:.3f}",
            xlabel='confidence', xlim=(0, 1), ylim=(0, 1))
   axes[0].set_ylabel('accuracy')
   axes[0].legend(loc='upper left', fontsize=8)

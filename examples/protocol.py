@@ -118,24 +118,35 @@ def evaluate(model: tfn.Sequential, x: np.ndarray, y: np.ndarray,
              seed: int = 0) -> Dict[str, float]:
   """Accuracy, NLL, ECE (15 bins) and, given noise inputs, the noise AUROC.
 
+  Predictions average the softmax over `num_samples` passes of `model`; see
+  `scores` for what is returned.
+  """
+  probs = tfn.predictive.class_probabilities(model, x, num_samples, seed)
+  noise_probs = None
+  if noise is not None:
+    noise_probs = tfn.predictive.class_probabilities(model, noise, num_samples,
+                                                     seed)
+  return scores(probs, y, noise_probs)
+
+
+def scores(probs, y: np.ndarray, noise_probs=None) -> Dict[str, float]:
+  """Accuracy, NLL, ECE (15 bins) and, given noise predictions, the noise AUROC.
+
   The AUROC is how often a noise input gets higher predictive entropy than a
   test input (1: always). Also returns the probabilities and entropies.
   """
-  probs = tfn.predictive.class_probabilities(model, x, num_samples, seed)
   result = {
-      'probs': probs.numpy(),
+      'probs': np.asarray(probs),
       'entropy': tfn.metrics.predictive_entropy(probs).numpy(),
       'accuracy': float(np.mean(np.argmax(probs, -1) == y)),
       'nll': float(tfn.metrics.negative_log_likelihood(probs, y)),
       'ece': float(tfn.metrics.expected_calibration_error(probs, y)),
   }
-  if noise is not None:
-    noise_probs = tfn.predictive.class_probabilities(model, noise, num_samples,
-                                                     seed)
+  if noise_probs is not None:
     result['noise_entropy'] = tfn.metrics.predictive_entropy(
         noise_probs).numpy()
     result['auroc'] = float(sk_metrics.roc_auc_score(
-        np.r_[np.zeros(len(x)), np.ones(len(noise))],
+        np.r_[np.zeros(len(y)), np.ones(len(noise_probs))],
         np.r_[result['entropy'], result['noise_entropy']]))
   return result
 
