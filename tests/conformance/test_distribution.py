@@ -27,9 +27,7 @@ def test_mirrored_training_converges_like_single_device(case):
   # Unseeded calls work per replica, each drawing its own noise.
   assert report['replicas_differ'], report
   # Both runs learn: the posterior noise the KL keeps sets each layer's own
-  # floor (with tfp.layers' small initial weights, a Keras teacher's targets
-  # sit near it, at about a quarter of the start), so progress is measured
-  # against each run's starting loss...
+  # floor, so progress is measured against each run's starting loss...
   assert report['single'] < 0.4 * report['single_start'], report
   assert report['mirrored'] < 0.4 * report['mirrored_start'], report
   # ...and the mirrored run ends where the single-device one does.
