@@ -9,7 +9,9 @@ Two models, each built from every library's layers:
 
 Every model trains on the same fixed random batch with Keras 3's Adam; its
 whole step (forward pass, cross entropy + KL / N, gradients, update) is one
-`tf.function`. Layers keep their libraries' default arguments. Timed rounds
+`tf.function`. Layers keep their libraries' default arguments. The
+"hand-written" MLPs write each estimator in the fewest TF ops we could, on
+bare variables: the floor a layer library can reach here. Timed rounds
 are interleaved (A B C ... A B C ...) so that drift of the machine hits all
 models alike; the table gives each model's median milliseconds per step over
 the rounds, its ratio to the plain TF model of its kind, and the peak memory
@@ -45,6 +47,7 @@ import tensorflow_probability as tfp
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tfnx
 import tfnx.keras as tfnx_keras
+from tfnx import sampling
 
 NUM_EXAMPLES = 60000  # N in the ELBO's KL / N, as for MNIST.
 MLP_BATCH, CNN_BATCH = 128, 64
@@ -106,6 +109,75 @@ def plain_cnn() -> Model:
     h = _pool(tf.nn.relu(tf.nn.conv2d(x, k, 1, 'VALID') + bk))
     return tf.matmul(_flatten(h), w) + bw
   return Model(logits, _no_divergence, [k, bk, w, bw])
+
+
+# Hand-written variational MLPs: each estimator as the fewest TF ops we could
+# write for it on bare variables, with tfnx's samplers and the default
+# spike-and-slab prior's closed-form density (or a standard normal prior's
+# closed-form KL). No library can do much better on this machine; they bound
+# what the targets can ask of one.
+
+
+def handwritten_mlp(estimator: str, prior: str = 'spike-and-slab') -> Model:
+  """A 784-512-10 MLP of one estimator, written directly in TF ops."""
+  spike_and_slab = tfnx.distributions.SpikeAndSlabNormal()
+  counter = tf.Variable([0, 0])  # Seeds from a variable: never constant-folded.
+  raw_scale = float(np.log(np.expm1(1e-3)))
+  layers = []
+  for seed, (n_in, n_out) in enumerate(((784, HIDDEN), (HIDDEN, 10))):
+    layers.append([_glorot([n_in, n_out], seed + 1),
+                   tf.Variable(tf.fill([n_in, n_out], raw_scale)),
+                   tf.Variable(tf.zeros([n_out])),
+                   tf.Variable(tf.fill([n_out], raw_scale))])
+  divergence = [tf.constant(0.)]
+
+  def sampled_kl(w, scale):  # Entropy-form Monte Carlo KL at a sample w.
+    return -tf.reduce_sum(tf.math.log(scale)) - tf.reduce_sum(
+        spike_and_slab.log_prob(w))
+
+  def kl(loc, scale, draw_seed):
+    if prior == 'normal':
+      return tf.reduce_sum(0.5 * (tf.square(loc) + tf.square(scale))
+                           - tf.math.log(scale))
+    return sampled_kl(
+        loc + scale * sampling.standard_normal(tf.shape(loc), draw_seed), scale)
+
+  def dense(x, variables, seed):
+    loc, raw, bias_loc, bias_raw = variables
+    scale = tf.nn.softplus(raw) + 1e-5
+    bias_scale = tf.nn.softplus(bias_raw) + 1e-5
+    seeds = [seed + [0, i] for i in range(5)]
+    if estimator == 'Reparameterization':
+      w = loc + scale * sampling.standard_normal(tf.shape(loc), seeds[0])
+      b = bias_loc + bias_scale * sampling.standard_normal(
+          tf.shape(bias_loc), seeds[1])
+      y = tf.matmul(x, w) + b
+      kernel_kl = sampled_kl(w, scale)
+    elif estimator == 'Flipout':
+      delta = scale * sampling.standard_normal(tf.shape(loc), seeds[0])
+      signs_in = sampling.rademacher(tf.shape(x), seeds[2], x.dtype)
+      perturbation = tf.matmul(x * signs_in, delta)
+      signs_out = sampling.rademacher(tf.shape(perturbation), seeds[3],
+                                      x.dtype)
+      y = tf.matmul(x, loc) + bias_loc + perturbation * signs_out
+      kernel_kl = sampled_kl(loc + delta, scale)
+    else:  # Local reparameterization.
+      mean = tf.matmul(x, loc) + bias_loc
+      variance = (tf.matmul(tf.square(x), tf.square(scale))
+                  + tf.square(bias_scale))
+      y = mean + tf.sqrt(variance) * sampling.standard_normal(
+          tf.shape(mean), seeds[2])
+      kernel_kl = kl(loc, scale, seeds[0])
+    return y, kernel_kl + kl(bias_loc, bias_scale, seeds[4])
+
+  def logits(x):
+    seed = counter.assign_add([1, 0])
+    h, kl_1 = dense(x, layers[0], seed)
+    out, kl_2 = dense(tf.nn.relu(h), layers[1], seed + [0, 100])
+    divergence[0] = kl_1 + kl_2
+    return out
+  return Model(logits, lambda: divergence[0],
+               [v for layer in layers for v in layer])
 
 
 # tf.Module layers: tfnx and tfp.experimental.nn share their API.
@@ -198,6 +270,11 @@ def registry() -> Dict[str, Tuple[str, Callable[[], Model]]]:
   """`name -> (kind, build)` for every model; kind is 'mlp' or 'cnn'."""
   models = {'plain dense': ('mlp', plain_mlp),
             'plain conv': ('cnn', plain_cnn)}
+  for estimator in ESTIMATORS:
+    models[f'hand-written {estimator}'] = (
+        'mlp', lambda e=estimator: handwritten_mlp(e))
+  models['hand-written ReparameterizationLocal, normal prior'] = (
+      'mlp', lambda: handwritten_mlp('ReparameterizationLocal', 'normal'))
   families = (('mlp', '', module_mlp, keras_mlp, ESTIMATORS),
               ('cnn', 'conv ', module_cnn, keras_cnn,
                ('Flipout', 'Reparameterization')))
