@@ -97,7 +97,6 @@ def is_normal(dist: Optional[tfd.Distribution]) -> bool:
   return normal_loc_scale(dist) is not None
 
 
-
 def _parameter_tensor(value: Any) -> tf.Tensor:
   """`tf.convert_to_tensor(value)`, by TF's fused softplus for a softplus scale.
 
