@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+import graph_ops
 import keras_testing
 import tfnx
 import tfnx.keras as tfpl
@@ -154,6 +155,24 @@ def test_gradients_reach_every_posterior_variable(cls):
   for weight, grad in zip(layer.trainable_weights, grads):
     assert grad is not None, weight.name
     assert float(tf.norm(grad)) > 0., weight.name
+
+
+@pytest.mark.parametrize('cls', DENSE)
+def test_a_training_step_computes_the_kernel_scale_once(cls):
+  layer = cls(3, seed=4)
+  x = _inputs()
+  layer.build(x.shape)
+
+  @tf.function
+  def gradients():
+    with tf.GradientTape() as tape:
+      loss = tf.reduce_sum(layer(x)**2) + tf.add_n(layer.losses)
+    return tape.gradient(loss, layer.trainable_weights)
+
+  # The estimator and the KL share one softplus of the untransformed scale
+  # (and one gradient of it).
+  types = graph_ops.op_types(gradients.get_concrete_function())
+  assert types.count('Softplus') == 1
 
 
 @pytest.mark.parametrize('cls', DENSE)

@@ -21,6 +21,7 @@ from tfnx import layers as layers_lib
 from tfnx import seeds as seeds_lib
 from tfnx.keras import builders
 from tfnx.linear_maps import LinearMap
+from tfnx.util import weights as weights_lib
 
 tfd = tfp.distributions
 
@@ -93,7 +94,10 @@ class VariationalLayer(keras.layers.Layer):
   `kernel_divergence_fn`. The bias is drawn with `bias_posterior_tensor_fn`,
   except a normal bias that local reparameterization marginalizes. A
   divergence function receives the weight the call used (Flipout:
-  `loc + dW`, itself a posterior sample). A tensor function with a `seed`
+  `loc + dW`, itself a posterior sample). Tensor and divergence functions
+  receive the call's copy of the posterior: the same distribution, with its
+  scale computed once per call (`tfnx.util.weights.materialize`), so the
+  estimator and the KL share it. A tensor function with a `seed`
   keyword gets the call's stateless seed; one without (`lambda d:
   d.sample()`) draws its own, statefully.
 
@@ -271,26 +275,30 @@ class VariationalLayer(keras.layers.Layer):
     else:
       seed = seeds_lib.sanitize_seed(seed, self.name)
     estimate_seed, kernel_seed, bias_seed = seeds_lib.split_seed(seed, 3)
+    # The call's copies of the posteriors: their scales are computed once and
+    # shared by the estimator, the draws and the KL.
+    kernel_posterior = weights_lib.materialize(self._kernel_posterior)
+    bias_posterior = weights_lib.materialize(self._bias_posterior)
+
+    def posterior_value(distribution: tfd.Distribution,
+                        seed: tf.Tensor) -> tf.Tensor:
+      tensor_fn = (self.kernel_posterior_tensor_fn
+                   if distribution is kernel_posterior
+                   else self.bias_posterior_tensor_fn)
+      return _tensor_fn_value(tensor_fn, distribution, seed)
+
     mapped, restore = self._to_map_layout(x)
-    estimate = self._estimator(mapped, self._kernel_posterior,
-                               self._bias_posterior, self._linear_map(),
-                               estimate_seed, self._posterior_value)
-    self._add_divergence(self.kernel_divergence_fn, self._kernel_posterior,
+    estimate = self._estimator(mapped, kernel_posterior, bias_posterior,
+                               self._linear_map(), estimate_seed,
+                               posterior_value)
+    self._add_divergence(self.kernel_divergence_fn, kernel_posterior,
                          self._kernel_prior, estimate.kernel,
                          self.kernel_posterior_tensor_fn, kernel_seed)
-    self._add_divergence(self.bias_divergence_fn, self._bias_posterior,
+    self._add_divergence(self.bias_divergence_fn, bias_posterior,
                          self._bias_prior, estimate.bias,
                          self.bias_posterior_tensor_fn, bias_seed)
     return self.activation(
         self._from_map_layout(estimate.outputs, restore, x))
-
-  def _posterior_value(self, distribution: tfd.Distribution,
-                       seed: tf.Tensor) -> tf.Tensor:
-    """The estimators' `posterior_value_fn`: the kernel's or the bias's."""
-    if distribution is self._kernel_posterior:
-      return _tensor_fn_value(self.kernel_posterior_tensor_fn, distribution,
-                              seed)
-    return _tensor_fn_value(self.bias_posterior_tensor_fn, distribution, seed)
 
   def _add_divergence(self, divergence_fn: Optional[Callable],
                       posterior: Optional[tfd.Distribution],
