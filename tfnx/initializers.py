@@ -6,7 +6,6 @@ the last two are `(fan_in, fan_out)` units and any before them are a
 convolution's receptive field, which multiplies both fans.
 """
 
-import inspect
 import math
 from typing import Callable, Optional, Sequence
 
@@ -111,12 +110,25 @@ def zeros() -> Initializer:
 
 def call_initializer(init: Callable, shape: Sequence[int], dtype: tf.DType,
                      batch_ndims: int = 0) -> tf.Tensor:
-  """Calls a tfnx initializer, or a Keras-style one taking `(shape, dtype)`."""
+  """Calls an initializer the way TFP does, whatever its calling convention.
+
+  First `init(shape, dtype, batch_ndims)` (tfnx and TFP initializers); when
+  that raises `TypeError`, `init(shape, dtype)` (Keras 3, `tf_keras` and TF
+  initializers, and functions such as `tf.zeros`). Nothing is guessed from
+  the signature, which `functools.partial`s and `__call__(*args, **kwargs)`
+  objects hide.
+
+  Args:
+    init: the initializer.
+    shape: the weight's shape, batch axes first.
+    dtype: the weight's dtype.
+    batch_ndims: how many leading axes of `shape` are batch axes.
+
+  Returns:
+    The initial value, a tensor of `dtype`.
+  """
   try:
-    params = inspect.signature(init).parameters
-  except (TypeError, ValueError):
-    params = {}
-  takes_batch_ndims = 'batch_ndims' in params or len(params) >= 3
-  if takes_batch_ndims:
-    return tf.convert_to_tensor(init(shape, dtype, batch_ndims), dtype=dtype)
-  return tf.convert_to_tensor(init(shape, dtype=dtype), dtype=dtype)
+    value = init(shape, dtype, batch_ndims)
+  except TypeError:
+    value = init(shape, dtype)
+  return tf.convert_to_tensor(value, dtype=dtype)

@@ -1,14 +1,19 @@
 """Input checks shared by every layer: sizes, dtype conversion and trailing-shape checks."""
 
+import operator
 from typing import Any, Mapping
 
+import numpy as np
 import tensorflow as tf
 
 __all__ = ['check_size', 'convert_inputs', 'check_trailing_shape']
 
 
 def check_size(owner: str, what: str, size: Any) -> int:
-  """Checks that a layer's size argument is a positive int; returns it.
+  """Checks that a layer's size argument is a positive integer; returns it.
+
+  As lenient as TFP: a Python int, a NumPy integer and a 0-d integer tensor
+  (eager) are all sizes; a `bool` or a float is not.
 
   Args:
     owner: the layer's name, for errors.
@@ -16,15 +21,22 @@ def check_size(owner: str, what: str, size: Any) -> int:
     size: the value received.
 
   Returns:
-    `size`.
+    `size` as a Python `int`.
 
   Raises:
-    ValueError: if `size` is not a positive int (a `bool` is not one).
+    ValueError: if `size` is not a positive integer.
   """
-  if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+  value = None
+  if not isinstance(size, (bool, np.bool_)):
+    try:
+      value = operator.index(size)
+    except (TypeError, AttributeError):
+      # TF's `__index__` of a float tensor raises `AttributeError`.
+      pass
+  if value is None or value <= 0:
     raise ValueError(f'{owner}: expected `{what}` to be a positive int; '
                      f'received {size!r}.')
-  return size
+  return value
 
 
 def convert_inputs(x, dtype: tf.DType, owner: str) -> tf.Tensor:

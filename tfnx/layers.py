@@ -2,6 +2,8 @@
 
 import copy
 import inspect
+import re
+import sys
 from typing import (Any, Callable, Iterable, List, Optional, Sequence,
                     Union)
 
@@ -9,6 +11,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfnx import seeds as seeds_lib
+from tfnx.util import saving as saving_lib
 from tfnx.util import summary as summary_lib
 
 __all__ = ['Layer', 'KernelBiasLayer', 'Sequential']
@@ -36,6 +39,12 @@ def deepcopy_value(value: Any, memo: dict) -> Any:
   return copy.deepcopy(value, memo)
 
 
+def _sanitize_name(name: Optional[str]) -> str:
+  # TFP's rule: runs of characters other than letters, digits and `_` become
+  # one `_`, and `_` is stripped from both ends.
+  return re.sub(r'[^a-zA-Z0-9_]+', '_', name or '').strip('_')
+
+
 class Layer(tf.Module):
   """A callable `tf.Module`: the base of every tfnx layer.
 
@@ -45,12 +54,13 @@ class Layer(tf.Module):
     validate_args: whether to run checks that cost time at every call (such
       as that inputs are finite).
     name: the layer's name, used as its variables' name scope; `None` means
-      the class name.
+      the class name. Characters a name scope cannot hold become `_`, as in
+      TFP (`'my-net'` is `'my_net'`).
   """
 
   def __init__(self, also_track: Any = None, validate_args: bool = False,
                name: Optional[str] = None):
-    super().__init__(name=name or type(self).__name__)
+    super().__init__(name=_sanitize_name(name) or type(self).__name__)
     self._also_track = [] if also_track is None else [also_track]
     self._validate_args = bool(validate_args)
 
@@ -78,6 +88,22 @@ class Layer(tf.Module):
   def summary(self) -> str:
     """A table of this layer's variables (see `tfnx.util.variables_summary`)."""
     return summary_lib.variables_summary(self.variables, self.name)
+
+  def save(self, filename: str) -> None:
+    """Saves the values of `self.variables` to `filename` (a `.npz` file).
+
+    Args:
+      filename: the file to write (see `tfnx.util.variables_save`).
+    """
+    saving_lib.variables_save(filename, self.variables)
+
+  def load(self, filename: str) -> None:
+    """Assigns `self.variables` the values `save` wrote to `filename`.
+
+    Args:
+      filename: the file to read (see `tfnx.util.variables_load`).
+    """
+    saving_lib.variables_load(filename, self.variables)
 
   def __repr__(self) -> str:
     return f'<{type(self).__name__}: name={self.name}>'
@@ -145,8 +171,42 @@ def _takes_seed(fn: Callable) -> bool:
 
 
 def _layer_name(fn: Any) -> str:
-  return str(getattr(fn, 'name', None) or getattr(fn, '__name__', None)
+  # TFP's order, so default `Sequential` names match its: a function's
+  # `__name__`, then a layer's `name`, then the type's name.
+  return str(getattr(fn, '__name__', None) or getattr(fn, 'name', None)
              or type(fn).__name__)
+
+
+def _call_layer(layer: Optional[Callable], x: Any, kwargs: dict,
+                seed_kwargs: dict) -> Any:
+  """Calls `layer(x, **kwargs, **seed_kwargs)`, dropping `kwargs` if rejected.
+
+  This is TFP's convention: keywords such as `training=True` reach the
+  layers that take them and are dropped for the others (`tf.nn.relu`). The
+  seed goes only to layers that declare a `seed` argument, and always. A
+  `None` layer is the identity.
+  """
+  if layer is None:
+    return x
+  if kwargs:
+    try:
+      return layer(x, **kwargs, **seed_kwargs)
+    except TypeError:
+      # The layer does not take these keywords; call it as TFP does.
+      pass
+  return layer(x, **seed_kwargs)
+
+
+def _describe(value: Any) -> str:
+  return '{:14} {:<24} {:>10}'.format(
+      _layer_name(value), str(list(getattr(value, 'shape', '?'))),
+      _layer_name(getattr(value, 'dtype', '?')))
+
+
+def _print_trace(index: int, layer: Any, outputs: Any) -> None:
+  described = tf.nest.map_structure(_describe, outputs)
+  print(f'--- TRACE{index:02}:  {_layer_name(layer):<24} {described}')
+  sys.stdout.flush()
 
 
 class Sequential(Layer):
@@ -163,55 +223,88 @@ class Sequential(Layer):
 
   Args:
     layers: the layers, applied first to last: tfnx layers or any callables
-      (`tf.nn.relu`, lambdas). Those whose `__call__` takes a `seed` argument
-      receive one derived from the model's seed.
+      (`tf.nn.relu`, lambdas, Keras layers); `None` is the identity. Those
+      whose `__call__` takes a `seed` argument receive one derived from the
+      model's seed.
     also_track: an optional extra object to track.
     validate_args: whether to run per-call checks (passed on by the layers
       themselves; kept here for a uniform signature).
-    name: the model's name; `None` means `'Sequential'`.
+    name: the model's name; `None` joins the layers' names with `_`, as TFP
+      does (e.g. `'lambda__Affine_Affine'`).
   """
 
-  def __init__(self, layers: Iterable[Callable], also_track: Any = None,
-               validate_args: bool = False, name: Optional[str] = None):
+  def __init__(self, layers: Iterable[Optional[Callable]],
+               also_track: Any = None, validate_args: bool = False,
+               name: Optional[str] = None):
     layers = tuple(layers)
     if not layers:
       raise ValueError(f'{name or "Sequential"}: expected at least one layer; '
                        'received none.')
     for i, layer in enumerate(layers):
-      if not callable(layer):
+      if layer is not None and not callable(layer):
         raise TypeError(f'{name or "Sequential"}: layer {i} is not callable '
                         f'(received {type(layer).__name__}).')
+    name = name or '_'.join(_layer_name(layer) for layer in layers)
     super().__init__(also_track=also_track, validate_args=validate_args,
                      name=name)
     self._layers = layers
     self._seeded = tuple(_takes_seed(layer) for layer in layers)
+    self._trace = False
 
   @property
   def layers(self) -> tuple:
     """The layers, first to last."""
     return self._layers
 
-  def __call__(self, inputs, seed: Optional[seeds_lib.SeedLike] = None):
-    """Applies the layers in turn.
+  def set_trace(self, trace: bool) -> 'Sequential':
+    """Turns printing each layer's output shapes and dtypes on or off.
 
     Args:
-      inputs: the first layer's inputs.
+      trace: whether calls print one line per layer (when traced, once per
+        trace).
+
+    Returns:
+      This model, so `model.set_trace(True)(x)` works.
+    """
+    self._trace = bool(trace)
+    return self
+
+  def __call__(self, inputs, seed: Optional[seeds_lib.SeedLike] = None,
+               **kwargs):
+    """Applies the layers in turn, or composes with a callable.
+
+    Args:
+      inputs: the first layer's inputs; or a callable `f`, which gives the
+        model `Sequential([f, self], **kwargs)` (TFP's composition).
       seed: `None` to let each layer draw fresh randomness from its own seed
         stream, or a seed (an int, a pair of ints, or an int tensor of shape
         `[2]`) from which one seed per layer is derived: the output is then a
         pure function of the variables, the inputs and `seed`.
+      **kwargs: passed to every layer that takes them (e.g.
+        `training=True`), as TFP does; a layer that raises `TypeError` on
+        them is called without them.
 
     Returns:
       The last layer's outputs.
     """
+    if callable(inputs):
+      return Sequential([inputs, self], **kwargs)
     layer_seeds = [None] * len(self._layers)
     if seed is not None:
       layer_seeds = seeds_lib.split_seed(
           seeds_lib.sanitize_seed(seed, self.name), len(self._layers))
     x = inputs
-    for layer, seeded, layer_seed in zip(self._layers, self._seeded,
-                                         layer_seeds):
-      x = layer(x, seed=layer_seed) if seeded else layer(x)
+    if self._trace:
+      _print_trace(-1, self, x)
+    for i, layer in enumerate(self._layers):
+      seed_kwargs = {'seed': layer_seeds[i]} if self._seeded[i] else {}
+      try:
+        x = _call_layer(layer, x, kwargs, seed_kwargs)
+      except Exception as e:
+        e.add_note(f'In layer {i} ({_layer_name(layer)}) of {self.name}.')
+        raise
+      if self._trace:
+        _print_trace(i, layer, x)
     return x
 
   @property
@@ -230,18 +323,3 @@ class Sequential(Layer):
 
   def __len__(self) -> int:
     return len(self._layers)
-
-  def summary(self) -> str:
-    """A table of the layers with their trainable parameter counts."""
-    row = '{:>3}  {:36} {:40} {:>10}'
-    lines = [f'=== {self.name} ' + '=' * 50,
-             row.format('#', 'LAYER', 'TYPE', 'PARAMS')]
-    total = 0
-    for i, layer in enumerate(self._layers):
-      variables = getattr(layer, 'trainable_variables', ())
-      count = sum(int(v.shape.num_elements()) for v in variables)
-      total += count
-      lines.append(row.format(i, _layer_name(layer), type(layer).__name__,
-                              count))
-    lines.append(f'trainable parameters: {total}')
-    return '\n'.join(lines)

@@ -1,9 +1,11 @@
 """Losses: KL divergences between weight distributions, negative log likelihood, the ELBO."""
 
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import tensorflow as tf
 import tensorflow_probability as tfp
+
+from tfnx import layers as layers_lib
 
 tfd = tfp.distributions
 
@@ -108,19 +110,6 @@ def negloglik(x: Any, y: Any, model_fn: Callable[[Any], tfd.Distribution],
   return -tf.reduce_mean(model_fn(x).log_prob(y), axis=axis)
 
 
-def compute_extra_loss(layer: Any) -> Any:
-  """The KL of a layer's last call, summed over a `Sequential`'s layers.
-
-  Args:
-    layer: a tfnx layer (or any object with `losses`).
-
-  Returns:
-    The sum of `layer.losses`; `0.` when there are none.
-  """
-  losses = list(getattr(layer, 'losses', []))
-  return tf.add_n(losses) if losses else 0.
-
-
 def negative_elbo(nll: Any, kl: Any, num_examples: int,
                   kl_weight: Any = 1.) -> tf.Tensor:
   """The per-example negative ELBO, `nll + kl_weight * kl / num_examples`.
@@ -151,3 +140,36 @@ def negative_elbo(nll: Any, kl: Any, num_examples: int,
   nll = tf.convert_to_tensor(nll)
   kl = tf.cast(kl, nll.dtype)
   return nll + tf.cast(kl_weight, nll.dtype) * kl / num_examples
+
+
+def _variational_parts(layer: Any) -> list:
+  """`(posterior, prior, value)` of the kernel and the bias of a layer."""
+  values = layer.posterior_value or [None, None]
+  parts = zip([layer.kernel_posterior, layer.bias_posterior],
+              [layer.kernel_prior, layer.bias_prior], values)
+  return [(q, r, w) for q, r, w in parts if q is not None]
+
+
+def compute_extra_loss(layer: Any, loss_fn: Optional[Callable] = None) -> Any:
+  """The extra loss (the KL) of a layer, summed over a `Sequential`'s layers.
+
+  Args:
+    layer: a tfnx layer, a `Sequential` (its layers are summed, nested ones
+      included) or any other callable (which adds nothing).
+    loss_fn: `None` for the KL terms each variational layer computed in its
+      last call with its own divergence (its `losses`); or
+      `(posterior, prior, posterior_value) -> loss`, such as
+      `kl_divergence_exact`, evaluated now for the kernel and the bias of
+      each variational layer at the weights its last call drew.
+
+  Returns:
+    The summed loss; `0.` when there is none.
+  """
+  if isinstance(layer, layers_lib.Sequential):
+    return sum((compute_extra_loss(sub, loss_fn) for sub in layer.layers), 0.)
+  if loss_fn is None:
+    losses = list(getattr(layer, 'losses', []))
+    return tf.add_n(losses) if losses else 0.
+  if not hasattr(layer, 'kernel_posterior'):
+    return 0.
+  return sum((loss_fn(q, r, w) for q, r, w in _variational_parts(layer)), 0.)

@@ -1,23 +1,43 @@
-"""Utilities for building and training tfnx networks."""
+"""Utilities for building and training tfnx networks: TFP's `nn.util` names."""
 
+from tfnx.util.display import display_imgs
+from tfnx.util.display import trace
 from tfnx.util.kernel_bias import make_kernel_bias
 from tfnx.util.kernel_bias import make_kernel_bias_posterior_mvn_diag
 from tfnx.util.kernel_bias import make_kernel_bias_prior_normal
 from tfnx.util.kernel_bias import make_kernel_bias_prior_spike_and_slab
+from tfnx.util.random_variable import CallOnce
+from tfnx.util.random_variable import RandomVariable
+from tfnx.util.reshaping import batchify_op
+from tfnx.util.reshaping import expand_dims
+from tfnx.util.saving import variables_load
+from tfnx.util.saving import variables_save
+from tfnx.util.schedules import halflife_decay
 from tfnx.util.shapes import flatten_rightmost
 from tfnx.util.summary import variables_summary
 from tfnx.util.training import make_fit_op
+from tfnx.util.training import tfcompile
 from tfnx.util.training import tune_dataset
 from tfnx.util.weights import unpack_kernel_and_bias
 
 __all__ = [
+    'CallOnce',
+    'RandomVariable',
+    'batchify_op',
+    'display_imgs',
+    'expand_dims',
     'flatten_rightmost',
+    'halflife_decay',
     'make_fit_op',
     'make_kernel_bias',
     'make_kernel_bias_posterior_mvn_diag',
     'make_kernel_bias_prior_normal',
     'make_kernel_bias_prior_spike_and_slab',
+    'tfcompile',
+    'trace',
     'tune_dataset',
     'unpack_kernel_and_bias',
+    'variables_load',
+    'variables_save',
     'variables_summary',
 ]

@@ -20,7 +20,8 @@ def variables_summary(variables: Any, name: Optional[str] = None) -> str:
     The table as one string, ending with the trainable size in elements and
     MiB per dtype.
   """
-  row = '{:>8} {:20} {:5} {}'
+  # TFP's columns, so tools that parse its summaries read ours.
+  row = '{:>6} {:20} {:5} {:40}'
   lines = [] if name is None else [f'=== {name} ' + '=' * 50]
   lines.append(row.format('SIZE', 'SHAPE', 'TRAIN', 'NAME'))
   trainable = collections.Counter()

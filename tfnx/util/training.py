@@ -1,12 +1,56 @@
-"""Helpers for training loops: one fused fit step, and a tuned input pipeline."""
+"""Helpers for training loops: compilation, one fused fit step, a tuned input pipeline."""
 
 import collections.abc
 import contextlib
+import functools
 from typing import Any, Callable, Optional
 
 import tensorflow as tf
 
-__all__ = ['make_fit_op', 'tune_dataset']
+__all__ = ['tfcompile', 'make_fit_op', 'tune_dataset']
+
+
+def tfcompile(func: Optional[Callable[..., Any]] = None,
+              tf_function: bool = True,
+              xla_best_effort: bool = True,
+              xla_compile_all: bool = False) -> Callable[..., Any]:
+  """Wraps a function in `tf.function` and XLA directives, or returns a decorator.
+
+  ```python
+  @tfn.util.tfcompile
+  def eval_step(x): ...
+
+  @tfn.util.tfcompile(xla_compile_all=True)
+  def train_step(x): ...
+  ```
+
+  Args:
+    func: the function to wrap; `None` returns a decorator taking it.
+    tf_function: whether the result is a `tf.function` (without autograph).
+    xla_best_effort: whether, when traced, the ops may be clustered and
+      compiled by XLA where TensorFlow finds it possible.
+    xla_compile_all: whether the whole function is compiled by XLA
+      (`jit_compile=True`); overrides the other two.
+
+  Returns:
+    The wrapped function, or a decorator when `func` is `None`.
+  """
+  tf_function = tf_function or xla_compile_all
+  xla_best_effort = xla_best_effort and not xla_compile_all
+
+  def decorator(f):
+    if not (tf_function or xla_best_effort):
+      return f
+
+    @functools.wraps(f)
+    def wrapped(*args, **kwargs):
+      with _xla_scope(xla_best_effort):
+        return f(*args, **kwargs)
+    if tf_function:
+      return tf.function(wrapped, autograph=False, jit_compile=xla_compile_all)
+    return wrapped
+
+  return decorator if func is None else decorator(func)
 
 
 def make_fit_op(loss_fn: Callable[..., Any],
@@ -35,26 +79,27 @@ def make_fit_op(loss_fn: Callable[..., Any],
     `fit_op(*args, **kwargs)`, which updates the variables and returns
     `(loss, other)`, or `(loss, other, grad_summary)`.
   """
+  @tfcompile(tf_function=tf_function, xla_best_effort=xla_compile)
   def fit_op(*args, **kwargs):
-    with _xla_scope(xla_compile and tf_function):
-      with tf.GradientTape(watch_accessed_variables=False) as tape:
-        tape.watch(tf.nest.flatten(trainable_variables))
-        loss, other = loss_fn(*args, **kwargs)
-      flat_grads = tape.gradient(loss, tf.nest.flatten(trainable_variables))
-      grads = tf.nest.pack_sequence_as(trainable_variables, flat_grads)
-      if isinstance(optimizer, collections.abc.Sequence):
-        for opt, g, v in zip(optimizer, grads, trainable_variables):
-          _apply(opt, g, v)
-      else:
-        _apply(optimizer, grads, trainable_variables)
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+      tape.watch(tf.nest.flatten(trainable_variables))
+      loss, other = loss_fn(*args, **kwargs)
+    flat_grads = tape.gradient(loss, tf.nest.flatten(trainable_variables))
+    grads = tf.nest.pack_sequence_as(trainable_variables, flat_grads)
+    if isinstance(optimizer, collections.abc.Sequence):
+      for opt, g, v in zip(optimizer, grads, trainable_variables):
+        _apply(opt, g, v)
+    else:
+      _apply(optimizer, grads, trainable_variables)
     if grad_summary_fn is not None:
       return loss, other, grad_summary_fn(grads)
     return loss, other
 
-  return tf.function(fit_op, autograph=False) if tf_function else fit_op
+  return fit_op
 
 
 def _xla_scope(enabled: bool):
+  # Auto-clustering applies to traced ops only; eagerly it is a no-op.
   if enabled and not tf.executing_eagerly():
     return tf.xla.experimental.jit_scope(compile_ops=True)
   return contextlib.nullcontext()
