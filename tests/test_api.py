@@ -3,7 +3,9 @@
 import inspect
 import pathlib
 
+import numpy as np
 import pytest
+import tensorflow as tf
 import tensorflow_probability as tfp
 
 import tfnx as tfn
@@ -92,3 +94,62 @@ def test_no_tfnx_module_imports_tf_keras():
   offenders = [str(p) for p in root.rglob('*.py')
                if 'tf_keras' in p.read_text()]
   assert not offenders
+
+
+# Public names of `tfp.experimental.nn` 0.25 that other work adds: the
+# im2row convolutions and TFP's convolution helpers.
+_ADDED_ELSEWHERE = {
+    'ConvolutionV2', 'ConvolutionVariationalFlipoutV2',
+    'ConvolutionVariationalReparameterizationV2', 'im2row', 'im2row_index',
+    'make_convolution_fn', 'make_convolution_transpose_fn_with_dilation',
+    'make_convolution_transpose_fn_with_subkernels',
+    'make_convolution_transpose_fn_with_subkernels_matrix',
+    'prepare_conv_args', 'prepare_tuple_argument',
+}
+
+
+@pytest.mark.parametrize('path', ['', 'util', 'initializers', 'losses'])
+def test_every_public_tfp_nn_name_exists_under_the_same_path(path):
+  theirs = tfp_nn if not path else getattr(tfp_nn, path)
+  ours = tfn if not path else getattr(tfn, path)
+  public = {n for n in dir(theirs) if not n.startswith('_')}
+  assert not {n for n in public - _ADDED_ELSEWHERE if not hasattr(ours, n)}
+
+
+@pytest.mark.parametrize('name', ['tfcompile', 'variables_save',
+                                  'variables_load', 'trace', 'display_imgs',
+                                  'expand_dims', 'halflife_decay',
+                                  'batchify_op', 'make_fit_op',
+                                  'tune_dataset', 'variables_summary'])
+def test_util_functions_take_tfp_arguments_in_order(name):
+  assert _parameters(getattr(tfn.util, name)) == _parameters(
+      getattr(tfp_nn.util, name))
+
+
+@pytest.mark.parametrize('name', ['RandomVariable', 'CallOnce'])
+def test_util_classes_take_tfp_arguments_in_order(name):
+  ours = [n for n, _ in _parameters(getattr(tfn.util, name).__init__)]
+  assert ours == [n for n, _ in _parameters(
+      getattr(tfp_nn.util, name).__init__)]
+
+
+def test_layer_save_load_and_sequential_set_trace_exist():
+  for method in ['save', 'load', 'summary']:
+    assert callable(getattr(tfn.Layer, method))
+  assert callable(tfn.Sequential.set_trace)
+  params = inspect.signature(tfn.losses.compute_extra_loss).parameters
+  assert list(params) == ['layer', 'loss_fn']
+
+
+@pytest.mark.parametrize('size', [np.int64(3), np.int32(3), 3])
+def test_sizes_may_be_numpy_or_0d_tensor_integers(size):
+  layer = tfn.AffineVariationalFlipout(size, tf.constant(2))
+  assert layer(tf.ones([1, 3])).shape == (1, 2)
+
+
+@pytest.mark.parametrize('size', [True, 3.0, 0, np.array([3]),
+                                  tf.constant(3.)])
+def test_sizes_that_are_not_positive_integers_are_clear_errors(size):
+  with pytest.raises(ValueError, match='expected `input_size` to be a '
+                     'positive int'):
+    tfn.Affine(size, 2, name='sized')

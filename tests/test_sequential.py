@@ -47,13 +47,91 @@ def test_losses_flatten_every_variational_layer_kl_and_extra_loss_sums_them():
   np.testing.assert_allclose(tfn.losses.compute_extra_loss(a), a.extra_loss)
 
 
-def test_summary_lists_layers_with_parameter_counts():
+def test_summary_is_tfps_variables_table_and_returns_the_text():
   text = _model().summary()
-  assert 'AffineVariationalFlipout' in text and 'relu' in text
-  # Flipout 3->8: loc and scale of 24 kernel and 8 bias weights = 64.
-  assert '64' in text.splitlines()[2]
-  # Plus reparameterization 8->4 (2 * (32 + 4)) and affine 4->2 (8 + 2).
-  assert 'trainable parameters: 146' in text
+  lines = text.splitlines()
+  assert lines[0].startswith('=== model ===')
+  assert lines[1].split() == ['SIZE', 'SHAPE', 'TRAIN', 'NAME']
+  # Flipout 3->8 and reparameterization 8->4: loc and scale of each kernel
+  # and bias weight (2 * (24 + 8) + 2 * (32 + 4)); affine 4->2: 8 + 2.
+  assert lines[-1] == 'trainable size: 146  /  0.001 MiB  /  {float32: 146}'
+
+
+def test_default_name_joins_the_layers_names_sanitized_as_tfp_does():
+  model = tfn.Sequential([lambda x: x, tfn.Affine(2, 2, name='a'),
+                          tf.nn.relu, None])
+  assert model.name == 'lambda__a_relu_NoneType'
+  assert repr(model) == '<Sequential: name=lambda__a_relu_NoneType>'
+
+
+def test_names_with_characters_a_scope_cannot_hold_are_sanitized():
+  assert tfn.Affine(2, 1, name='my-net').name == 'my_net'
+  assert tfn.AffineVariationalFlipout(2, 1, name='--bnn 1').name == 'bnn_1'
+  assert tfn.Sequential([tf.nn.relu], name='my net!').name == 'my_net'
+
+
+class _TrainingAware(tfn.Layer):
+  """Records the `training` flag it was called with."""
+
+  def __call__(self, x, training=False):
+    self.training = training
+    return x + 1. if training else x
+
+
+def test_keyword_arguments_reach_the_layers_that_take_them():
+  aware = _TrainingAware()
+  model = tfn.Sequential([tfn.AffineVariationalFlipout(2, 2, seed=1),
+                          tf.nn.relu, aware])
+  x = tf.ones([3, 2])
+  trained = model(x, seed=5, training=True)
+  assert aware.training is True
+  # The seed still reaches the variational layer, which rejects `training`.
+  np.testing.assert_array_equal(trained - 1., model(x, seed=5))
+  assert aware.training is False
+
+
+def test_none_layers_are_the_identity_and_a_callable_composes():
+  model = tfn.Sequential([None, lambda x: 2. * x, None])
+  np.testing.assert_array_equal(model(tf.ones([2])), [2., 2.])
+  composed = model(lambda x: x + 1., name='composed')
+  assert isinstance(composed, tfn.Sequential) and composed.name == 'composed'
+  np.testing.assert_array_equal(composed(tf.ones([2])), [4., 4.])
+
+
+def test_set_trace_prints_each_layers_output_shape(capsys):
+  model = tfn.Sequential([tfn.Affine(3, 4, name='first'), tf.nn.relu])
+  assert model.set_trace(True) is model
+  model(tf.ones([2, 3]))
+  lines = capsys.readouterr().out.splitlines()
+  assert len(lines) == 3
+  assert 'TRACE00' in lines[1] and 'first' in lines[1] and '[2, 4]' in lines[1]
+  model.set_trace(False)(tf.ones([2, 3]))
+  assert not capsys.readouterr().out
+
+
+def test_an_error_inside_a_layer_names_the_layer():
+  model = tfn.Sequential([tf.nn.relu, tfn.Affine(3, 1, name='head')],
+                         name='net')
+  with pytest.raises(ValueError) as info:
+    model(tf.ones([2, 5]))
+  assert 'In layer 1 (head) of net.' in info.value.__notes__
+
+
+def test_save_and_load_restore_every_variable(tmp_path):
+  model, other = _model(), _model()
+  x = tf.ones([2, 3])
+  model.save(str(tmp_path / 'model.npz'))
+  other.load(str(tmp_path / 'model.npz'))
+  for a, b in zip(model.variables, other.variables):
+    np.testing.assert_array_equal(a, b)
+  np.testing.assert_array_equal(model(x, seed=4), other(x, seed=4))
+  layer = tfn.Affine(3, 2)
+  layer.save(str(tmp_path / 'layer'))
+  copy = tfn.Affine(3, 2)
+  copy.load(str(tmp_path / 'layer.npz'))
+  np.testing.assert_array_equal(copy.kernel, layer.kernel)
+  with pytest.raises(ValueError, match='expected 2 arrays'):
+    copy.load(str(tmp_path / 'model.npz'))
 
 
 def test_empty_and_non_callable_layers_are_clear_errors():

@@ -113,7 +113,7 @@ def call_initializer(init: Callable, shape: Sequence[int], dtype: tf.DType,
   """Calls an initializer the way TFP does, whatever its calling convention.
 
   First `init(shape, dtype, batch_ndims)` (tfnx and TFP initializers); when
-  that raises `TypeError`, `init(shape, dtype)` (Keras 3, `tf_keras` and TF
+  that raises `TypeError`, `init(shape, dtype)` (Keras 3 and 2 and TF
   initializers, and functions such as `tf.zeros`). Nothing is guessed from
   the signature, which `functools.partial`s and `__call__(*args, **kwargs)`
   objects hide.
