@@ -90,6 +90,16 @@ def test_keyword_arguments_reach_the_layers_that_take_them():
   assert aware.training is False
 
 
+def test_training_reaches_keras_layers_that_take_it():
+  model = tfn.Sequential([tf.keras.layers.MaxPooling2D(2),
+                          tfn.util.flatten_rightmost(3),
+                          tf.keras.layers.Dropout(0.5, seed=1)])
+  x = tf.ones([8, 4, 4, 1])
+  np.testing.assert_array_equal(model(x), tf.ones([8, 4]))
+  dropped = model(x, training=True).numpy()
+  assert set(np.unique(dropped)) == {0., 2.}
+
+
 def test_none_layers_are_the_identity_and_a_callable_composes():
   model = tfn.Sequential([None, lambda x: 2. * x, None])
   np.testing.assert_array_equal(model(tf.ones([2])), [2., 2.])

@@ -92,8 +92,9 @@ class CallOnce(tf.Module):
   def _from_other_graph(self) -> bool:
     graph = _graph_of(self._value)
     if graph is None:
-      # A symbolic tensor whose graph is gone reports none.
-      return type(self._value) is tf.Tensor  # pylint: disable=unidiomatic-typecheck
+      # Eager tensors (a subclass) have no graph; a symbolic tensor reports
+      # none only once its graph is gone.
+      return self._value.__class__ is tf.Tensor
     return graph is not _graph_of(tf.constant([], tf.bool))
 
 

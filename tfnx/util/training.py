@@ -1,4 +1,4 @@
-"""Helpers for training loops: compilation, one fused fit step, a tuned input pipeline."""
+"""Training-loop helpers: compilation, one fused fit step, a tuned pipeline."""
 
 import collections.abc
 import contextlib
@@ -14,7 +14,7 @@ def tfcompile(func: Optional[Callable[..., Any]] = None,
               tf_function: bool = True,
               xla_best_effort: bool = True,
               xla_compile_all: bool = False) -> Callable[..., Any]:
-  """Wraps a function in `tf.function` and XLA directives, or returns a decorator.
+  """Wraps a function in `tf.function` and XLA directives (or decorates).
 
   ```python
   @tfn.util.tfcompile
