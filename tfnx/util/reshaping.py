@@ -9,8 +9,7 @@ __all__ = ['expand_dims', 'batchify_op']
 
 
 def _order(axis: Any, rank: Any, ops: Any) -> Any:
-  """Where each of the output's axes comes from, as indices into
-  `shape(x) + [1] * size(axis)`.
+  """The output's axes as indices into `shape(x) + [1] * size(axis)`.
 
   A new axis `a >= 0` goes just before the input's axis `a`, and `a < 0`
   just after the input's axis `rank + a`: sort keys `a`, `i + 0.5` for the
@@ -35,8 +34,7 @@ class _Numpy:
 
 def expand_dims(axis: Any, name: Optional[str] = None
                 ) -> Callable[[Any], tf.Tensor]:
-  """Returns a function that inserts size-1 axes, like a vector-`axis`
-  `tf.expand_dims`.
+  """Returns a function inserting size-1 axes: `tf.expand_dims` for many axes.
 
   Args:
     axis: an int or a vector of ints. An axis `a >= 0` is inserted before the
