@@ -228,7 +228,7 @@ def test_trace_prints_shape_and_dtype_and_returns_its_input(capsys):
   assert 'value:text' in capsys.readouterr().out
 
 
-def test_display_imgs_draws_the_grid(monkeypatch):
+def test_display_imgs_draws_the_grid():
   matplotlib = pytest.importorskip('matplotlib')
   matplotlib.use('Agg')
   images = np.random.RandomState(0).rand(2, 3, 4, 5, 1)
