@@ -21,6 +21,9 @@ from tfnx.convolution_transpose import ConvolutionTranspose
 from tfnx.convolution_transpose import ConvolutionTransposeVariationalFlipout
 from tfnx.convolution_transpose import (
     ConvolutionTransposeVariationalReparameterization)
+from tfnx.convolution_v2 import ConvolutionV2
+from tfnx.convolution_v2 import ConvolutionVariationalFlipoutV2
+from tfnx.convolution_v2 import ConvolutionVariationalReparameterizationV2
 from tfnx.layers import Layer
 from tfnx.layers import Sequential
 from tfnx.variational import VariationalLayer
@@ -36,8 +39,11 @@ __all__ = [
     'ConvolutionTranspose',
     'ConvolutionTransposeVariationalFlipout',
     'ConvolutionTransposeVariationalReparameterization',
+    'ConvolutionV2',
     'ConvolutionVariationalFlipout',
+    'ConvolutionVariationalFlipoutV2',
     'ConvolutionVariationalReparameterization',
+    'ConvolutionVariationalReparameterizationV2',
     'Layer',
     'Sequential',
     'VariationalLayer',
