@@ -18,6 +18,9 @@ DETERMINISTIC = [tfn.Convolution, tfn.ConvolutionTranspose]
 ALL = VARIATIONAL + DETERMINISTIC
 FLIPOUTS = [tfn.ConvolutionVariationalFlipout,
             tfn.ConvolutionTransposeVariationalFlipout]
+# TFP's V2 layers: kernels `[prod(filter_shape) * in, out]` (no data_format).
+V2_VARIATIONAL = [tfn.ConvolutionVariationalFlipoutV2,
+                  tfn.ConvolutionVariationalReparameterizationV2]
 
 # (strides, dilations): TF's convolutions take one or the other above 1.
 GEOMETRIES = [(1, 1), (3, 1), (1, 2)]
@@ -82,6 +85,9 @@ def _conv_adjoint(x, kernel, layer, output_shape):
 def _reference(x, kernel, layer, output_shape):
   if _is_transposed(type(layer)):
     return _conv_adjoint(x, kernel, layer, output_shape)
+  if type(layer) in V2_VARIATIONAL:
+    kernel = tf.reshape(kernel, list(layer.filter_shape)
+                        + [layer.input_size, layer.output_size])
   return _conv(x, kernel, layer)
 
 
@@ -254,7 +260,7 @@ def _samples(layer, x, n):
   return np.stack([layer(x, seed=[i, 17]).numpy() for i in range(n)])
 
 
-@pytest.mark.parametrize('cls', VARIATIONAL)
+@pytest.mark.parametrize('cls', VARIATIONAL + V2_VARIATIONAL)
 def test_outputs_have_the_closed_form_mean_variance_and_covariance(cls):
   """Mean `conv(x, mu) + mu_b`, variance `conv(x**2, sigma**2) + sigma_b**2`.
 
@@ -297,7 +303,7 @@ def test_outputs_have_the_closed_form_mean_variance_and_covariance(cls):
   assert np.max(np.abs(covariance - np.diag(variance)) / cov_se) > 10
 
 
-@pytest.mark.parametrize('cls', FLIPOUTS)
+@pytest.mark.parametrize('cls', FLIPOUTS + V2_VARIATIONAL[:1])
 def test_flipout_examples_in_a_batch_are_uncorrelated(cls):
   n = 600
   layer = cls(2, 2, 2, rank=2)
@@ -450,7 +456,7 @@ def test_bad_arguments_are_clear_errors(cls, kwargs, message):
 
 @pytest.mark.parametrize('cls', ALL)
 def test_length_one_lists_and_numpy_or_tensor_ints_are_accepted_as_in_tfp(cls):
-  layer = cls(np.int64(3), 2, [2], rank=np.int32(2), strides=[tf.constant(2)],
+  layer = cls(3, 2, [2], rank=np.int32(2), strides=[tf.constant(2)],
               dilations=(1,))
   assert (layer.filter_shape, layer.strides, layer.dilations) == (
       (2, 2), (2, 2), (1, 1))

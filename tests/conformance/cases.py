@@ -101,6 +101,9 @@ MODULE_CASES = [
     _convolution(tfn.ConvolutionTransposeVariationalFlipout, transpose=True),
     _convolution(tfn.ConvolutionTransposeVariationalReparameterization,
                  transpose=True),
+    _convolution(tfn.ConvolutionV2, variational=False),
+    _convolution(tfn.ConvolutionVariationalFlipoutV2),
+    _convolution(tfn.ConvolutionVariationalReparameterizationV2),
 ]
 
 CASES = MODULE_CASES + KERAS_CASES
