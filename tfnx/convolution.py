@@ -11,6 +11,7 @@ its own (TFP's) arguments and hands it to its base.
 import dataclasses
 from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
@@ -110,7 +111,9 @@ def _batch_shape(batch_shape: Any, owner: str) -> list:
   """A layer's `batch_shape` as a list of Python ints (`None` is `()`)."""
   if batch_shape is None:
     return []
-  values = tf.get_static_value(tf.reshape(batch_shape, [-1]))
+  values = (tf.get_static_value(batch_shape) if tf.is_tensor(batch_shape)
+            else batch_shape)
+  values = None if values is None else np.reshape(values, [-1]).tolist()
   sizes = [] if values is None else [conv_lib.static_int(v) for v in values]
   if values is None or any(d is None or d < 1 for d in sizes):
     raise ValueError(f'{owner}: expected `batch_shape` to be a shape of '
