@@ -24,9 +24,14 @@ from tfnx.convolution_transpose import (
 from tfnx.convolution_v2 import ConvolutionV2
 from tfnx.convolution_v2 import ConvolutionVariationalFlipoutV2
 from tfnx.convolution_v2 import ConvolutionVariationalReparameterizationV2
+from tfnx.layers import KernelBiasLayer
 from tfnx.layers import Layer
 from tfnx.layers import Sequential
+from tfnx.variational import VariationalFlipoutKernelBiasLayer
 from tfnx.variational import VariationalLayer
+from tfnx.variational import (
+    VariationalLocalReparameterizationKernelBiasLayer)
+from tfnx.variational import VariationalReparameterizationKernelBiasLayer
 
 __version__ = '0.1.0'
 
@@ -44,9 +49,13 @@ __all__ = [
     'ConvolutionVariationalFlipoutV2',
     'ConvolutionVariationalReparameterization',
     'ConvolutionVariationalReparameterizationV2',
+    'KernelBiasLayer',
     'Layer',
     'Sequential',
+    'VariationalFlipoutKernelBiasLayer',
     'VariationalLayer',
+    'VariationalLocalReparameterizationKernelBiasLayer',
+    'VariationalReparameterizationKernelBiasLayer',
     'initializers',
     'losses',
     'metrics',

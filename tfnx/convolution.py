@@ -48,7 +48,6 @@ class _ConvolutionShapes:
     self._input_size = inputs_lib.check_size(owner, 'input_size', input_size)
     self._output_size = inputs_lib.check_size(owner, 'output_size',
                                               output_size)
-    self._linear_map = geometry.linear_map()
 
   @property
   def geometry(self) -> ConvolutionGeometry:
@@ -131,25 +130,28 @@ class _DeterministicConvolution(_ConvolutionShapes, layers_lib.KernelBiasLayer):
   against as many axes between the spatial axes and the channels.
   """
 
-  def _init_layer(self, geometry: ConvolutionGeometry, input_size: Any,
-                  output_size: Any, kernel_initializer: Optional[Callable],
-                  bias_initializer: Optional[Callable],
-                  make_kernel_bias_fn: Callable, dtype: tf.DType,
-                  batch_shape: Any,
-                  activation_fn: Optional[Callable]) -> None:
-    self._init_shapes(geometry, input_size, output_size, self.name)
-    batch_shape = _batch_shape(batch_shape, self.name)
+  def __init__(self, geometry: ConvolutionGeometry, input_size: Any,
+               output_size: Any, kernel_initializer: Optional[Callable],
+               bias_initializer: Optional[Callable],
+               make_kernel_bias_fn: Callable, dtype: tf.DType,
+               batch_shape: Any, activation_fn: Optional[Callable],
+               validate_args: bool, name: str):
+    self._init_shapes(geometry, input_size, output_size, name)
+    batch_shape = _batch_shape(batch_shape, name)
     if batch_shape and geometry.data_format != 'channels_last':
-      raise ValueError(f'{self.name}: a `batch_shape` needs channels-last '
+      raise ValueError(f'{name}: a `batch_shape` needs channels-last '
                        f'inputs; received data_format='
                        f'{geometry.data_format!r}.')
     bias_event = [1] * geometry.rank if geometry.kind == IM2ROW else []
-    self._init_kernel_bias(
-        make_kernel_bias_fn,
+    kernel, bias = layers_lib.make_kernel_bias_in_scope(
+        name, make_kernel_bias_fn,
         geometry.kernel_shape(self._input_size, self._output_size,
                               batch_shape),
         batch_shape + bias_event + [self._output_size], kernel_initializer,
-        bias_initializer, len(batch_shape), dtype, activation_fn)
+        bias_initializer, len(batch_shape), dtype)
+    super().__init__(kernel, bias, geometry.linear_map(),
+                     activation_fn=activation_fn, dtype=dtype,
+                     validate_args=validate_args, name=name)
 
   def _kernel_batch_ndims(self) -> int:
     event_ndims = self._geometry.rank + 2
@@ -157,17 +159,19 @@ class _DeterministicConvolution(_ConvolutionShapes, layers_lib.KernelBiasLayer):
       event_ndims = 2
     return self._kernel.shape.rank - event_ndims
 
-  def __call__(self, inputs) -> tf.Tensor:
+  def __call__(self, inputs, **kwargs) -> tf.Tensor:
     """Applies the layer to inputs of shape `[..., *spatial, input_size]`.
 
     Args:
       inputs: channels last, `[..., *spatial, input_size]`, or channels
         first, `[..., input_size, *spatial]`, with any batch shape (and,
         with a batched V1 kernel, its batch axes before the channels).
+      **kwargs: ignored (`training=...`), as TFP's layers accept them.
 
     Returns:
       The outputs, in the layout of the inputs.
     """
+    del kwargs  # Accepted as TFP's layers accept them.
     x = inputs_lib.convert_inputs(inputs, self._dtype, self.name)
     batch_ndims = self._kernel_batch_ndims()
     if self._geometry.kind == CONVOLUTION and batch_ndims:
@@ -286,12 +290,13 @@ class Convolution(_DeterministicConvolution):
       name: Optional[str] = None,
       *,
       data_format: str = 'channels_last'):
-    super().__init__(validate_args=validate_args, name=name)
-    self._init_layer(
-        ConvolutionGeometry.create(self.name, rank, filter_shape, strides,
-                                   padding, dilations, data_format),
+    name = name or type(self).__name__
+    super().__init__(
+        ConvolutionGeometry.create(name, rank, filter_shape, strides, padding,
+                                   dilations, data_format),
         input_size, output_size, kernel_initializer, bias_initializer,
-        make_kernel_bias_fn, dtype, batch_shape, activation_fn)
+        make_kernel_bias_fn, dtype, batch_shape, activation_fn, validate_args,
+        name)
 
 
 class _VariationalConvolution(_ConvolutionShapes,
@@ -324,10 +329,11 @@ class _VariationalConvolution(_ConvolutionShapes,
     self._make_posterior_fn = make_posterior_fn
     self._make_prior_fn = make_prior_fn
     super().__init__(posterior, prior, activation_fn=activation_fn,
-                     posterior_value_fn=posterior_value_fn,
+                     posterior_value_fn=posterior_value_fn, seed=seed,
+                     dtype=dtype, validate_args=validate_args, name=name,
+                     apply_kernel_fn=geometry.linear_map(),
                      unpack_weights_fn=unpack_weights_fn,
-                     divergence_fn=divergence_fn, seed=seed, dtype=dtype,
-                     validate_args=validate_args, name=name)
+                     divergence_fn=divergence_fn)
 
 
 class _ConvolutionVariational(_VariationalConvolution):

@@ -115,12 +115,12 @@ class ConvolutionTranspose(_Transposed, _DeterministicConvolution):
       *,
       data_format: str = 'channels_last'):
     del index_dtype  # TF's native op needs no index arithmetic of ours.
-    super().__init__(validate_args=validate_args, name=name)
-    self._init_layer(
-        _transpose_geometry(self.name, rank, filter_shape, strides, padding,
+    name = name or type(self).__name__
+    super().__init__(
+        _transpose_geometry(name, rank, filter_shape, strides, padding,
                             dilations, output_padding, method, data_format),
         input_size, output_size, kernel_initializer, bias_initializer,
-        make_kernel_bias_fn, dtype, (), activation_fn)
+        make_kernel_bias_fn, dtype, (), activation_fn, validate_args, name)
 
 
 class _ConvolutionTransposeVariational(_Transposed, _VariationalConvolution):

@@ -85,12 +85,13 @@ class ConvolutionV2(_DeterministicConvolution):
       validate_args: bool = False,
       name: Optional[str] = None):
     del index_dtype  # Strided slices need no index tensor.
-    super().__init__(validate_args=validate_args, name=name)
-    self._init_layer(
-        _im2row_geometry(self.name, rank, filter_shape, strides, padding,
+    name = name or type(self).__name__
+    super().__init__(
+        _im2row_geometry(name, rank, filter_shape, strides, padding,
                          dilations),
         input_size, output_size, kernel_initializer, bias_initializer,
-        make_kernel_bias_fn, dtype, batch_shape, activation_fn)
+        make_kernel_bias_fn, dtype, batch_shape, activation_fn, validate_args,
+        name)
 
 
 class _ConvolutionVariationalV2(_VariationalConvolution):

@@ -134,8 +134,6 @@ def divergence(layer) -> tf.Tensor:
 
 def linear_map(layer):
   """The `tfnx.linear_maps.LinearMap` a variational layer applies."""
-  if isinstance(layer, tfpl.VariationalLayer):
-    return layer._linear_map()  # pylint: disable=protected-access
   return layer._linear_map  # pylint: disable=protected-access
 
 

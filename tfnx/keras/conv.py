@@ -14,7 +14,6 @@ import keras
 
 from tfnx import estimators as estimators_lib
 from tfnx import inputs as inputs_lib
-from tfnx import linear_maps
 from tfnx.convolution_geometry import ConvolutionGeometry
 from tfnx.keras import variational
 from tfnx.util import convolution as conv_lib
@@ -52,6 +51,7 @@ class _ConvVariational(variational.VariationalLayer):
     self.padding = self._geometry.padding.lower()
     self.data_format = self._geometry.data_format
     self.dilation_rate = self._geometry.dilations
+    self._linear_map = self._geometry.linear_map()
 
   @property
   def _channel_axis(self) -> int:
@@ -71,9 +71,6 @@ class _ConvVariational(variational.VariationalLayer):
     kernel_shape = self._geometry.kernel_shape(
         self._in_channels(input_shape), self.filters)
     return kernel_shape, [self.filters]
-
-  def _linear_map(self) -> linear_maps.LinearMap:
-    return self._geometry.linear_map()
 
   def _make_input_spec(self, input_shape: Tuple) -> keras.layers.InputSpec:
     return keras.layers.InputSpec(
