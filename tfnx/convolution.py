@@ -223,7 +223,7 @@ DATA_FORMAT_DOC = """
       `[..., *spatial, channels]`, or `'channels_first'`,
       `[..., channels, *spatial]`. Either runs on a CPU."""
 
-VARIATIONAL_ARGS_DOC = """
+POSTERIOR_ARGS_DOC = """
     kernel_initializer: initializes the kernel posterior's mean; `None` means
       `tfnx.initializers.glorot_uniform()` (seeded from `seed` when given).
     bias_initializer: initializes the bias posterior's mean; `None` means
@@ -241,11 +241,15 @@ VARIATIONAL_ARGS_DOC = """
     seed: seeds the layer's own seed stream (used by calls without a seed)
       and the default kernel initializer; `None` for non-deterministic.
     validate_args: whether every call checks that inputs are finite.
-    name: the layer's name; `None` means the class name.""" + DATA_FORMAT_DOC + """
+    name: the layer's name; `None` means the class name."""
+
+DIVERGENCE_DOC = """
     divergence_fn: keyword only: `(posterior, prior, sample) -> KL` for each
       of kernel and bias; `None` means the closed form where TFP registers
       one, else the Monte Carlo estimate on the call's sampled weights.
 """
+
+VARIATIONAL_ARGS_DOC = POSTERIOR_ARGS_DOC + DATA_FORMAT_DOC + DIVERGENCE_DOC
 
 
 class Convolution(_DeterministicConvolution):

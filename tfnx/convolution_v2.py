@@ -16,9 +16,10 @@ import tensorflow_probability as tfp
 from tfnx import estimators as estimators_lib
 from tfnx import seeds as seeds_lib
 from tfnx import variational
+from tfnx.convolution import DIVERGENCE_DOC
 from tfnx.convolution import GEOMETRY_ARGS_DOC
 from tfnx.convolution import IntOrInts
-from tfnx.convolution import VARIATIONAL_ARGS_DOC
+from tfnx.convolution import POSTERIOR_ARGS_DOC
 from tfnx.convolution import _DeterministicConvolution
 from tfnx.convolution import _VariationalConvolution
 from tfnx.convolution_geometry import ConvolutionGeometry
@@ -134,12 +135,9 @@ class _ConvolutionVariationalV2(_VariationalConvolution):
         divergence_fn)
 
 
-_V2_ARGS_DOC = GEOMETRY_ARGS_DOC + VARIATIONAL_ARGS_DOC.format(
-    extra=_INDEX_DTYPE_DOC).split('\n    data_format:')[0] + """
-    divergence_fn: keyword only: `(posterior, prior, sample) -> KL` for each
-      of kernel and bias; `None` means the closed form where TFP registers
-      one, else the Monte Carlo estimate on the call's sampled weights.
-"""
+_V2_ARGS_DOC = (GEOMETRY_ARGS_DOC
+                + POSTERIOR_ARGS_DOC.format(extra=_INDEX_DTYPE_DOC)
+                + DIVERGENCE_DOC)
 
 
 class ConvolutionVariationalReparameterizationV2(_ConvolutionVariationalV2):
