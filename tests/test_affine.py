@@ -218,3 +218,51 @@ def test_affine_batch_shape_holds_independent_layers():
 def test_affine_wrong_input_size_is_a_clear_error():
   with pytest.raises(ValueError, match=r'Affine.*\[\.\.\., 3\]'):
     tfn.Affine(3, 2)(tf.ones([2, 4]))
+
+
+@pytest.mark.parametrize('kernel_batch,input_batch,expected', [
+    ((2, 3), (8, 1, 1), (8, 2, 3)),
+    ((6,), (2, 2), None),
+    ((2, 2), (4, 2, 2), (4, 2, 2)),
+    ((4,), (), (4,)),
+])
+def test_affine_kernel_batch_broadcasts_against_the_inputs_batch(
+    kernel_batch, input_batch, expected):
+  layer = tfn.Affine(3, 2, batch_shape=kernel_batch)
+  x = np.random.RandomState(0).randn(*input_batch, 3).astype(np.float32)
+  if expected is None:
+    with pytest.raises(ValueError, match=r'Affine.*broadcasts'):
+      layer(x)
+    return
+  y = layer(x)
+  assert y.shape == expected + (2,)
+  reference = np.squeeze(x[..., None, :] @ layer.kernel.numpy(), -2)
+  np.testing.assert_allclose(y, reference + layer.bias, rtol=1e-5, atol=1e-5)
+
+
+def test_sampled_kernels_give_outputs_with_their_sample_axis():
+  def three_samples(kernel_shape, bias_shape, *args, dtype=tf.float32,
+                    **kwargs):
+    del args, kwargs  # Initializers and batch dims do not apply to draws.
+    rng = np.random.RandomState(4)
+    return (tf.constant(rng.randn(3, *kernel_shape), dtype),
+            tf.constant(rng.randn(3, *bias_shape), dtype))
+
+  layer = tfn.Affine(5, 10, make_kernel_bias_fn=three_samples)
+  x = np.random.RandomState(1).randn(4, 1, 5).astype(np.float32)
+  y = layer(x)
+  assert y.shape == (4, 3, 10)
+  np.testing.assert_allclose(
+      y[:, 1], x[:, 0] @ layer.kernel[1].numpy() + layer.bias[1], rtol=1e-5,
+      atol=1e-5)
+  mixture = tfn.Affine(5, 10, make_kernel_bias_fn=three_samples,
+                       batch_shape=6)
+  assert mixture(x[:, :, None]).shape == (4, 3, 6, 10)
+
+
+def test_unbatched_affine_is_one_2d_matmul():
+  layer = tfn.Affine(3, 2)
+  graph = tf.function(layer).get_concrete_function(
+      tf.TensorSpec([None, 4, 3])).graph
+  ops = [op.type for op in graph.get_operations()]
+  assert ops.count('MatMul') == 1 and 'BatchMatMulV2' not in ops

@@ -18,6 +18,9 @@ DETERMINISTIC = [tfn.Convolution, tfn.ConvolutionTranspose]
 ALL = VARIATIONAL + DETERMINISTIC
 FLIPOUTS = [tfn.ConvolutionVariationalFlipout,
             tfn.ConvolutionTransposeVariationalFlipout]
+# TFP's V2 layers: kernels `[prod(filter_shape) * in, out]` (no data_format).
+V2_VARIATIONAL = [tfn.ConvolutionVariationalFlipoutV2,
+                  tfn.ConvolutionVariationalReparameterizationV2]
 
 # (strides, dilations): TF's convolutions take one or the other above 1.
 GEOMETRIES = [(1, 1), (3, 1), (1, 2)]
@@ -62,18 +65,29 @@ def _conv(x, kernel, layer):
                            data_format=CHANNELS_LAST[layer.rank])
 
 
+def _forward_kernel(kernel, layer):
+  """A transposed layer's kernel, `[prod(F) * in, out]`, as `F + [out, in]`."""
+  rank = layer.rank
+  kernel = tf.reshape(kernel, list(layer.filter_shape)
+                      + [layer.input_size, layer.output_size])
+  return tf.transpose(kernel, list(range(rank)) + [rank + 1, rank])
+
+
 def _conv_adjoint(x, kernel, layer, output_shape):
   """The transposed convolution, as the gradient of `tf.nn.convolution`."""
   z = tf.zeros(output_shape, x.dtype)
   with tf.GradientTape() as tape:
     tape.watch(z)
-    inner = tf.reduce_sum(_conv(z, kernel, layer) * x)
+    inner = tf.reduce_sum(_conv(z, _forward_kernel(kernel, layer), layer) * x)
   return tape.gradient(inner, z)
 
 
 def _reference(x, kernel, layer, output_shape):
   if _is_transposed(type(layer)):
     return _conv_adjoint(x, kernel, layer, output_shape)
+  if type(layer) in V2_VARIATIONAL:
+    kernel = tf.reshape(kernel, list(layer.filter_shape)
+                        + [layer.input_size, layer.output_size])
   return _conv(x, kernel, layer)
 
 
@@ -168,20 +182,22 @@ def test_default_transpose_lengths_follow_keras():
 
 
 @pytest.mark.parametrize('cls', ALL)
-def test_kernel_shape_is_what_tf_ops_take(cls):
+def test_kernel_shape_is_tf_convolutions_or_tfp_transposed_ones(cls):
   layer = cls(3, 5, (2, 4))
   kernel = layer.kernel if cls in DETERMINISTIC else layer.kernel_posterior
   shape = kernel.shape if cls in DETERMINISTIC else kernel.event_shape
-  assert shape == ((2, 4, 5, 3) if _is_transposed(cls) else (2, 4, 3, 5))
+  assert shape == ((2 * 4 * 3, 5) if _is_transposed(cls) else (2, 4, 3, 5))
 
 
 @pytest.mark.parametrize('cls', ALL)
-def test_default_kernel_is_glorot_uniform_over_the_receptive_field(cls):
+def test_default_kernel_is_glorot_uniform_with_tfps_fans(cls):
   layer = cls(6, 10, (3, 3), seed=4) if cls in VARIATIONAL else cls(
       6, 10, (3, 3))
   kernel = (layer.kernel if cls in DETERMINISTIC
             else layer.kernel_posterior.distribution.loc)
-  limit = np.sqrt(6. / ((6 + 10) * 9))
+  # TFP's transposed kernels are [9 * 6, 10] matrices: no receptive field.
+  fans = 9 * 6 + 10 if _is_transposed(cls) else (6 + 10) * 9
+  limit = np.sqrt(6. / fans)
   assert np.max(np.abs(kernel)) <= limit
   assert np.max(np.abs(kernel)) > 0.9 * limit
 
@@ -244,7 +260,7 @@ def _samples(layer, x, n):
   return np.stack([layer(x, seed=[i, 17]).numpy() for i in range(n)])
 
 
-@pytest.mark.parametrize('cls', VARIATIONAL)
+@pytest.mark.parametrize('cls', VARIATIONAL + V2_VARIATIONAL)
 def test_outputs_have_the_closed_form_mean_variance_and_covariance(cls):
   """Mean `conv(x, mu) + mu_b`, variance `conv(x**2, sigma**2) + sigma_b**2`.
 
@@ -287,7 +303,7 @@ def test_outputs_have_the_closed_form_mean_variance_and_covariance(cls):
   assert np.max(np.abs(covariance - np.diag(variance)) / cov_se) > 10
 
 
-@pytest.mark.parametrize('cls', FLIPOUTS)
+@pytest.mark.parametrize('cls', FLIPOUTS + V2_VARIATIONAL[:1])
 def test_flipout_examples_in_a_batch_are_uncorrelated(cls):
   n = 600
   layer = cls(2, 2, 2, rank=2)
@@ -423,7 +439,7 @@ def test_strides_with_dilations_is_a_clear_error(cls):
 @pytest.mark.parametrize('kwargs,message', [
     (dict(filter_shape=(2, 2, 2)), 'filter_shape'),
     (dict(filter_shape=0), 'filter_shape'),
-    (dict(strides=(1,)), 'strides'),
+    (dict(strides=(1, 1, 1)), 'strides'),
     (dict(dilations='2'), 'dilations'),
     (dict(padding='FULL'), 'padding'),
     (dict(padding='CAUSAL'), 'padding'),
@@ -436,6 +452,14 @@ def test_bad_arguments_are_clear_errors(cls, kwargs, message):
   args.update(kwargs)
   with pytest.raises(ValueError, match=f'{cls.__name__}.*{message}'):
     cls(**args)
+
+
+@pytest.mark.parametrize('cls', ALL)
+def test_length_one_lists_and_numpy_or_tensor_ints_are_accepted_as_in_tfp(cls):
+  layer = cls(3, 2, [2], rank=np.int32(2), strides=[tf.constant(2)],
+              dilations=(1,))
+  assert (layer.filter_shape, layer.strides, layer.dilations) == (
+      (2, 2), (2, 2), (1, 1))
 
 
 @pytest.mark.parametrize('cls', TRANSPOSES + [tfn.ConvolutionTranspose])
@@ -459,10 +483,22 @@ def test_too_low_a_rank_is_a_clear_error(cls):
     _call(cls(3, 2, 2), tf.ones([5, 3]))
 
 
-def test_batched_deterministic_convolution_is_not_supported():
-  with pytest.raises(NotImplementedError, match='batch_shape'):
-    tfn.Convolution(3, 2, 2, batch_shape=[2])
+def test_batched_convolution_broadcasts_its_batch_between_space_and_channels():
+  layer = tfn.Convolution(3, 2, 2, batch_shape=[2, 4])
+  assert layer.kernel.shape == (2, 4, 2, 2, 3, 2)
   assert tfn.Convolution(3, 2, 2, batch_shape=None).kernel.shape == (2, 2, 3, 2)
+  x = _inputs([5, 6, 6, 1, 4, 3])
+  y = layer(x)
+  assert y.shape == (5, 5, 5, 2, 4, 2)
+  for i, j in [(0, 0), (1, 3)]:
+    expected = _conv(x[:, :, :, 0, j], layer.kernel[i, j], layer)
+    np.testing.assert_allclose(y[:, :, :, i, j], expected + layer.bias[i, j],
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_batched_convolution_needs_channels_last():
+  with pytest.raises(ValueError, match='batch_shape.*channels_first'):
+    tfn.Convolution(3, 2, 2, batch_shape=[2], data_format='channels_first')
 
 
 # A Bayesian CNN -------------------------------------------------------------

@@ -21,9 +21,17 @@ from tfnx.convolution_transpose import ConvolutionTranspose
 from tfnx.convolution_transpose import ConvolutionTransposeVariationalFlipout
 from tfnx.convolution_transpose import (
     ConvolutionTransposeVariationalReparameterization)
+from tfnx.convolution_v2 import ConvolutionV2
+from tfnx.convolution_v2 import ConvolutionVariationalFlipoutV2
+from tfnx.convolution_v2 import ConvolutionVariationalReparameterizationV2
+from tfnx.layers import KernelBiasLayer
 from tfnx.layers import Layer
 from tfnx.layers import Sequential
+from tfnx.variational import VariationalFlipoutKernelBiasLayer
 from tfnx.variational import VariationalLayer
+from tfnx.variational import (
+    VariationalLocalReparameterizationKernelBiasLayer)
+from tfnx.variational import VariationalReparameterizationKernelBiasLayer
 
 __version__ = '0.1.0'
 
@@ -36,11 +44,18 @@ __all__ = [
     'ConvolutionTranspose',
     'ConvolutionTransposeVariationalFlipout',
     'ConvolutionTransposeVariationalReparameterization',
+    'ConvolutionV2',
     'ConvolutionVariationalFlipout',
+    'ConvolutionVariationalFlipoutV2',
     'ConvolutionVariationalReparameterization',
+    'ConvolutionVariationalReparameterizationV2',
+    'KernelBiasLayer',
     'Layer',
     'Sequential',
+    'VariationalFlipoutKernelBiasLayer',
     'VariationalLayer',
+    'VariationalLocalReparameterizationKernelBiasLayer',
+    'VariationalReparameterizationKernelBiasLayer',
     'initializers',
     'losses',
     'metrics',

@@ -44,8 +44,11 @@ class Affine(layers_lib.KernelBiasLayer):
       `tfnx.util.make_kernel_bias`.
     dtype: the layer's floating dtype.
     batch_shape: a shape of independent layers in one: the kernel has shape
-      `batch_shape + [input_size, output_size]` and inputs `[..., *batch_shape,
-      input_size]`. Default `()`: one layer.
+      `batch_shape + [input_size, output_size]`; inputs `[..., input_size]`
+      whose batch shape broadcasts against it (size-1 and missing axes, as
+      TFP's standards have it) give `[*broadcast, output_size]`: kernel
+      batch `(2, 3)` on inputs `(8, 1, 1, input_size)` gives
+      `(8, 2, 3, output_size)`. Default `()`: one layer.
     activation_fn: applied to the outputs; `None` for the identity.
     name: the layer's name; `None` means `'Affine'`.
   """
@@ -61,40 +64,55 @@ class Affine(layers_lib.KernelBiasLayer):
       batch_shape: Sequence[int] = (),
       activation_fn: Optional[Callable[[tf.Tensor], tf.Tensor]] = None,
       name: Optional[str] = None):
-    super().__init__(name=name)
-    self._input_size = inputs_lib.check_size(self.name, 'input_size',
-                                             input_size)
-    self._output_size = inputs_lib.check_size(self.name, 'output_size',
+    name = name or type(self).__name__
+    self._input_size = inputs_lib.check_size(name, 'input_size', input_size)
+    self._output_size = inputs_lib.check_size(name, 'output_size',
                                               output_size)
     self._batch_shape = [int(d) for d in
                          ([] if batch_shape is None else
                           tf.nest.flatten(batch_shape))]
-    self._init_kernel_bias(
-        make_kernel_bias_fn, self._batch_shape + [input_size, output_size],
+    kernel, bias = layers_lib.make_kernel_bias_in_scope(
+        name, make_kernel_bias_fn,
+        self._batch_shape + [input_size, output_size],
         self._batch_shape + [output_size], kernel_initializer,
-        bias_initializer, len(self._batch_shape), dtype, activation_fn)
+        bias_initializer, len(self._batch_shape), dtype)
+    super().__init__(kernel, bias, linear_maps.dense,
+                     activation_fn=activation_fn, dtype=dtype, name=name)
 
-  def __call__(self, inputs) -> tf.Tensor:
-    """Applies the layer to inputs of shape `[..., input_size]`."""
-    x = inputs_lib.convert_inputs(inputs, self._dtype, self.name)
-    sizes = {-1: self._input_size}
-    sizes.update({-2 - i: d for i, d in
-                  enumerate(reversed(self._batch_shape))})
-    x = inputs_lib.check_trailing_shape(x, 1 + len(self._batch_shape), sizes,
-                                        self.name)
-    if self._batch_shape:
-      y = tf.linalg.matvec(self._kernel, x, transpose_a=True)
-    else:
+  def __call__(self, inputs, **kwargs) -> tf.Tensor:
+    """Applies the layer to inputs of shape `[..., input_size]`.
+
+    A kernel with batch axes (from `batch_shape`, or sample axes a
+    `make_kernel_bias_fn` added) broadcasts against the inputs' batch axes,
+    size-1 and missing ones included; an unbatched kernel is one 2-D matmul.
+    Keyword arguments (`training=...`) are ignored, as TFP's layers do.
+    """
+    del kwargs  # Accepted as TFP's layers accept them.
+    x = _check_dense_inputs(
+        inputs_lib.convert_inputs(inputs, self._dtype, self.name),
+        self._input_size, self.name)
+    if self._kernel.shape.rank == 2:
       flat_x, batch_shape = shapes_lib.flatten_batch(x, 1)
       y = shapes_lib.restore_batch(tf.linalg.matmul(flat_x, self._kernel),
                                    batch_shape, x, 1)
+    else:
+      _check_broadcast(x.shape[:-1], self._kernel.shape[:-2], self.name)
+      y = tf.linalg.matvec(self._kernel, x, transpose_a=True)
     return self._activate(y + self._bias)
+
+
+def _check_broadcast(input_batch: tf.TensorShape,
+                     kernel_batch: tf.TensorShape, owner: str) -> None:
+  try:
+    tf.broadcast_static_shape(input_batch, kernel_batch)
+  except ValueError:
+    raise ValueError(f'{owner}: expected inputs whose batch shape broadcasts '
+                     f'against the kernel\'s {kernel_batch}; received batch '
+                     f'shape {input_batch}.') from None
 
 
 class _AffineVariational(variational.VariationalLayer):
   """The dense variational layers' shared constructor and shapes."""
-
-  _linear_map = linear_maps.dense
 
   def __init__(
       self,
@@ -127,10 +145,11 @@ class _AffineVariational(variational.VariationalLayer):
     self._make_posterior_fn = make_posterior_fn
     self._make_prior_fn = make_prior_fn
     super().__init__(posterior, prior, activation_fn=activation_fn,
-                     posterior_value_fn=posterior_value_fn,
+                     posterior_value_fn=posterior_value_fn, seed=seed,
+                     dtype=dtype, validate_args=validate_args, name=name,
+                     apply_kernel_fn=linear_maps.dense,
                      unpack_weights_fn=unpack_weights_fn,
-                     divergence_fn=divergence_fn, seed=seed, dtype=dtype,
-                     validate_args=validate_args, name=name)
+                     divergence_fn=divergence_fn)
 
   @property
   def input_size(self) -> int:

@@ -1,11 +1,14 @@
 """Convolution layers: the deterministic `Convolution` and two variational ones.
 
 Like the dense layers, they differ from the other layer types only in their
-linear map (`tfnx.linear_maps.convolution`) and their shapes. The shapes,
-argument checks and layouts live in `_ConvolutionShapes`, which the
-transposed convolutions (`tfnx.convolution_transpose`) share.
+linear map and their shapes, both given by one `ConvolutionGeometry`
+(`tfnx.convolution_geometry`). The bases here serve the transposed
+convolutions (`tfnx.convolution_transpose`) and TFP's V2 layers
+(`tfnx.convolution_v2`) as well: each public class builds its geometry from
+its own (TFP's) arguments and hands it to its base.
 """
 
+import dataclasses
 from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -15,9 +18,11 @@ import tensorflow_probability as tfp
 from tfnx import estimators as estimators_lib
 from tfnx import inputs as inputs_lib
 from tfnx import layers as layers_lib
-from tfnx import linear_maps
 from tfnx import seeds as seeds_lib
 from tfnx import variational
+from tfnx.convolution_geometry import CONVOLUTION
+from tfnx.convolution_geometry import ConvolutionGeometry
+from tfnx.convolution_geometry import IM2ROW
 from tfnx.util import convolution as conv_lib
 from tfnx.util import kernel_bias as kernel_bias_lib
 from tfnx.util import weights as weights_lib
@@ -31,36 +36,23 @@ IntOrInts = Union[int, Sequence[int]]
 
 
 class _ConvolutionShapes:
-  """The shapes, checks and layouts every convolution layer shares.
+  """The properties, checks and layouts every convolution layer shares.
 
-  A transposed layer sets `_transposed` (and `_output_padding`, before
-  `_init_shapes`), which selects the transposed linear map and its kernel
-  shape, `filter_shape + (output_size, input_size)`, the forward
-  convolution's kernel as `tf.nn.conv_transpose` takes it.
+  All of them follow from the layer's `ConvolutionGeometry`, given to
+  `_init_shapes` with the channel counts.
   """
 
-  _transposed = False
-  _output_padding = None
-
-  def _init_shapes(self, owner: str, input_size: int, output_size: int,
-                   filter_shape: IntOrInts, rank: int, strides: IntOrInts,
-                   padding: str, dilations: IntOrInts, data_format: str):
+  def _init_shapes(self, geometry: ConvolutionGeometry, input_size: Any,
+                   output_size: Any, owner: str) -> None:
+    self._geometry = geometry
     self._input_size = inputs_lib.check_size(owner, 'input_size', input_size)
     self._output_size = inputs_lib.check_size(owner, 'output_size',
                                               output_size)
-    self._args = conv_lib.prepare_arguments(
-        owner, rank, filter_shape, strides, padding, dilations, data_format,
-        self._output_padding)
-    args = self._args
-    if self._transposed:
-      self._kernel_shape = args.filter_shape + (output_size, input_size)
-      self._linear_map = linear_maps.convolution_transpose(
-          args.rank, args.strides, args.padding, args.dilations,
-          args.output_padding)
-    else:
-      self._kernel_shape = args.filter_shape + (input_size, output_size)
-      self._linear_map = linear_maps.convolution(
-          args.rank, args.strides, args.padding, args.dilations)
+
+  @property
+  def geometry(self) -> ConvolutionGeometry:
+    """The layer's normalized convolution arguments."""
+    return self._geometry
 
   @property
   def input_size(self) -> int:
@@ -75,60 +67,213 @@ class _ConvolutionShapes:
   @property
   def rank(self) -> int:
     """The number of spatial axes."""
-    return self._args.rank
+    return self._geometry.rank
 
   @property
   def filter_shape(self) -> Tuple[int, ...]:
     """The filter's spatial shape (Keras's `kernel_size`)."""
-    return self._args.filter_shape
+    return self._geometry.filter_shape
 
   @property
   def strides(self) -> Tuple[int, ...]:
     """The strides, one per spatial axis."""
-    return self._args.strides
+    return self._geometry.strides
 
   @property
   def padding(self) -> str:
     """`'VALID'` or `'SAME'`."""
-    return self._args.padding
+    return self._geometry.padding
 
   @property
   def dilations(self) -> Tuple[int, ...]:
     """The dilations, one per spatial axis (Keras's `dilation_rate`)."""
-    return self._args.dilations
+    return self._geometry.dilations
 
   @property
   def data_format(self) -> str:
     """`'channels_last'` or `'channels_first'`."""
-    return self._args.data_format
+    return self._geometry.data_format
 
-  def _check_inputs(self, x: tf.Tensor) -> tf.Tensor:
-    rank = self._args.rank
-    channels_last = self._args.data_format == 'channels_last'
-    x = inputs_lib.check_trailing_shape(
-        x, rank + 1, {-1 if channels_last else -rank - 1: self._input_size},
-        self.name)
-    spatial = x.shape[-rank - 1:-1] if channels_last else x.shape[-rank:]
-    smallest = conv_lib.dilated_filter_shape(self._args.filter_shape,
-                                             self._args.dilations)
-    if (not self._transposed and self._args.padding == 'VALID'
-        and any(n is not None and n < k for n, k in zip(spatial, smallest))):
-      raise ValueError(f'{self.name}: with \'VALID\' padding, expected '
-                       f'spatial sizes of at least {smallest} (the dilated '
-                       f'filter); received inputs of shape {x.shape}.')
-    return x
+  def _check_inputs(self, x: tf.Tensor, batch_ndims: int = 0) -> tf.Tensor:
+    return self._geometry.check_inputs(x, self._input_size, self.name,
+                                       batch_ndims)
 
   def _to_map_layout(self, x: tf.Tensor) -> Tuple[tf.Tensor, Any]:
-    return conv_lib.to_map_layout(x, self._args.rank, self._args.data_format)
+    return self._geometry.to_map_layout(x)
 
   def _from_map_layout(self, y: tf.Tensor, restore: Any,
                        x: tf.Tensor) -> tf.Tensor:
-    return conv_lib.from_map_layout(y, restore, x, self._args.rank,
-                                    self._args.data_format)
+    return self._geometry.from_map_layout(y, restore, x)
+
+
+def _batch_shape(batch_shape: Any, owner: str) -> list:
+  """A layer's `batch_shape` as a list of Python ints (`None` is `()`)."""
+  if batch_shape is None:
+    return []
+  values = (tf.get_static_value(batch_shape) if tf.is_tensor(batch_shape)
+            else batch_shape)
+  values = None if values is None else np.reshape(values, [-1]).tolist()
+  sizes = [] if values is None else [conv_lib.static_int(v) for v in values]
+  if values is None or any(d is None or d < 1 for d in sizes):
+    raise ValueError(f'{owner}: expected `batch_shape` to be a shape of '
+                     f'positive ints; received {batch_shape!r}.')
+  return sizes
 
 
 class _DeterministicConvolution(_ConvolutionShapes, layers_lib.KernelBiasLayer):
-  """The deterministic convolutions' constructor, weights and call."""
+  """The deterministic convolutions' weights and call, for any geometry.
+
+  The kernel's leading axes beyond its layout's (a `batch_shape`, or sample
+  axes a `make_kernel_bias_fn` added) are batch axes, broadcast against the
+  inputs' as TFP's standards promise: for the `'im2row'` (V2) layout against
+  the inputs' axes left of the spatial ones, for `'convolution'` (V1)
+  against as many axes between the spatial axes and the channels.
+  """
+
+  def __init__(self, geometry: ConvolutionGeometry, input_size: Any,
+               output_size: Any, kernel_initializer: Optional[Callable],
+               bias_initializer: Optional[Callable],
+               make_kernel_bias_fn: Callable, dtype: tf.DType,
+               batch_shape: Any, activation_fn: Optional[Callable],
+               validate_args: bool, name: str):
+    self._init_shapes(geometry, input_size, output_size, name)
+    batch_shape = _batch_shape(batch_shape, name)
+    if batch_shape and geometry.data_format != 'channels_last':
+      raise ValueError(f'{name}: a `batch_shape` needs channels-last '
+                       f'inputs; received data_format='
+                       f'{geometry.data_format!r}.')
+    bias_event = [1] * geometry.rank if geometry.kind == IM2ROW else []
+    kernel, bias = layers_lib.make_kernel_bias_in_scope(
+        name, make_kernel_bias_fn,
+        geometry.kernel_shape(self._input_size, self._output_size,
+                              batch_shape),
+        batch_shape + bias_event + [self._output_size], kernel_initializer,
+        bias_initializer, len(batch_shape), dtype)
+    super().__init__(kernel, bias, geometry.linear_map(),
+                     activation_fn=activation_fn, dtype=dtype,
+                     validate_args=validate_args, name=name)
+
+  def _kernel_batch_ndims(self) -> int:
+    event_ndims = self._geometry.rank + 2
+    if self._geometry.kind != CONVOLUTION:
+      event_ndims = 2
+    return self._kernel.shape.rank - event_ndims
+
+  def __call__(self, inputs, **kwargs) -> tf.Tensor:
+    """Applies the layer to inputs of shape `[..., *spatial, input_size]`.
+
+    Args:
+      inputs: channels last, `[..., *spatial, input_size]`, or channels
+        first, `[..., input_size, *spatial]`, with any batch shape (and,
+        with a batched V1 kernel, its batch axes before the channels).
+      **kwargs: ignored (`training=...`), as TFP's layers accept them.
+
+    Returns:
+      The outputs, in the layout of the inputs.
+    """
+    del kwargs  # Accepted as TFP's layers accept them.
+    x = inputs_lib.convert_inputs(inputs, self._dtype, self.name)
+    batch_ndims = self._kernel_batch_ndims()
+    if self._geometry.kind == CONVOLUTION and batch_ndims:
+      x = self._check_inputs(x, batch_ndims)
+      y = _batched_convolution(self._geometry, x, self._kernel, batch_ndims)
+      return self._activate(y + self._bias)
+    if self._geometry.kind == IM2ROW:
+      y = self._linear_map.apply(self._check_inputs(x), self._kernel)
+      return self._activate(y + self._bias)
+    x = self._check_inputs(x)
+    map_inputs, restore = self._to_map_layout(x)
+    y = self._linear_map.apply(map_inputs, self._kernel) + self._bias
+    return self._activate(self._from_map_layout(y, restore, x))
+
+
+def _batched_convolution(geometry: ConvolutionGeometry, x: tf.Tensor,
+                         kernel: tf.Tensor, batch_ndims: int) -> tf.Tensor:
+  """TFP's V1 batched convolution: `[..., *S, *B, c]` by `[*B, *F, c, out]`.
+
+  The kernel's batch axes `B` move before the spatial ones, where the im2row
+  map broadcasts them, and back after.
+  """
+  rank, k = geometry.rank, batch_ndims
+  n = x.shape.rank - rank - k - 1
+  x = tf.transpose(x, list(range(n)) + list(range(n + rank, n + rank + k))
+                   + list(range(n, n + rank)) + [n + rank + k])
+  shape = tf.shape(kernel)
+  kernel = tf.reshape(kernel, tf.concat([shape[:k], [-1], shape[-1:]], 0))
+  y = dataclasses.replace(geometry, kind=IM2ROW).linear_map().apply(x, kernel)
+  m = y.shape.rank - rank - k - 1
+  return tf.transpose(y, list(range(m)) + list(range(m + k, m + k + rank))
+                      + list(range(m, m + k)) + [m + k + rank])
+
+
+GEOMETRY_ARGS_DOC = """
+  Args:
+    input_size: the number of input channels.
+    output_size: the number of output channels (Keras's `filters`).
+    filter_shape: the filter's spatial shape: an int or `rank` ints (Keras's
+      `kernel_size`).
+    rank: the number of spatial axes: 1, 2 (default) or 3.
+    strides: an int or `rank` ints; default 1.
+    padding: `'VALID'` (default) or `'SAME'`, in any case.
+    dilations: an int or `rank` ints; default 1. Dilations above 1 cannot be
+      combined with strides above 1."""
+
+DATA_FORMAT_DOC = """
+    data_format: keyword only: `'channels_last'` (default), inputs
+      `[..., *spatial, channels]`, or `'channels_first'`,
+      `[..., channels, *spatial]`. Either runs on a CPU."""
+
+POSTERIOR_ARGS_DOC = """
+    kernel_initializer: initializes the kernel posterior's mean; `None` means
+      `tfnx.initializers.glorot_uniform()` (seeded from `seed` when given).
+    bias_initializer: initializes the bias posterior's mean; `None` means
+      zeros.
+    make_posterior_fn: builds the joint `[kernel, bias]` posterior; default
+      `tfnx.util.make_kernel_bias_posterior_mvn_diag`.
+    make_prior_fn: builds the joint `[kernel, bias]` prior; default
+      `tfnx.util.make_kernel_bias_prior_spike_and_slab`.
+    posterior_value_fn: `(distribution, seed=...) -> weights`; default
+      `tfd.Distribution.sample`.
+    unpack_weights_fn: splits `[kernel, bias]` structures; default
+      `tfnx.util.unpack_kernel_and_bias`.
+    dtype: `tf.float32` (default) or `tf.float64`.{extra}
+    activation_fn: applied to the outputs; `None` for the identity.
+    seed: seeds the layer's own seed stream (used by calls without a seed)
+      and the default kernel initializer; `None` for non-deterministic.
+    validate_args: whether every call checks that inputs are finite.
+    name: the layer's name; `None` means the class name."""
+
+DIVERGENCE_DOC = """
+    divergence_fn: keyword only: `(posterior, prior, sample) -> KL` for each
+      of kernel and bias; `None` means the closed form where TFP registers
+      one, else the Monte Carlo estimate on the call's sampled weights.
+"""
+
+VARIATIONAL_ARGS_DOC = POSTERIOR_ARGS_DOC + DATA_FORMAT_DOC + DIVERGENCE_DOC
+
+
+class Convolution(_DeterministicConvolution):
+  __doc__ = """A deterministic convolution, `activation_fn(conv(x, kernel) + bias)`.
+
+  Inputs `[..., *spatial, input_size]` (any batch shape) give outputs
+  `[..., *out_spatial, output_size]`. The kernel has shape
+  `filter_shape + (input_size, output_size)`.
+""" + GEOMETRY_ARGS_DOC + """
+    kernel_initializer: `init(shape, dtype, batch_ndims)`; `None` means
+      `tfnx.initializers.glorot_uniform()`.
+    bias_initializer: likewise; `None` means zeros.
+    make_kernel_bias_fn: builds `(kernel, bias)` variables; default
+      `tfnx.util.make_kernel_bias`.
+    dtype: the layer's floating dtype.
+    batch_shape: a shape of independent convolutions in one: the kernel has
+      shape `batch_shape + filter_shape + [input_size, output_size]`, the
+      bias `batch_shape + [output_size]`, and inputs
+      `[..., *spatial, *batch_shape, input_size]` (TFP's layout; size-1 axes
+      broadcast) give `[..., *out_spatial, *batch_shape, output_size]`.
+      Channels last only. Default `()`: one convolution.
+    activation_fn: applied to the outputs; `None` for the identity.
+    validate_args: kept for a uniform signature.
+    name: the layer's name; `None` means `'Convolution'`.""" + DATA_FORMAT_DOC
 
   def __init__(
       self,
@@ -149,97 +294,54 @@ class _DeterministicConvolution(_ConvolutionShapes, layers_lib.KernelBiasLayer):
       name: Optional[str] = None,
       *,
       data_format: str = 'channels_last'):
-    super().__init__(validate_args=validate_args, name=name)
-    if batch_shape is not None and np.size(batch_shape):
-      raise NotImplementedError(
-          f'{self.name}: a `batch_shape` of independent convolutions is not '
-          f'supported; received {batch_shape!r}.')
-    self._init_shapes(self.name, input_size, output_size, filter_shape, rank,
-                      strides, padding, dilations, data_format)
-    self._init_kernel_bias(make_kernel_bias_fn, self._kernel_shape,
-                           [output_size], kernel_initializer,
-                           bias_initializer, 0, dtype, activation_fn)
-
-  def __call__(self, inputs) -> tf.Tensor:
-    """Applies the layer to inputs of shape `[..., *spatial, input_size]`.
-
-    Args:
-      inputs: channels last, `[..., *spatial, input_size]`, or channels
-        first, `[..., input_size, *spatial]`, with any batch shape.
-
-    Returns:
-      The outputs, in the layout of the inputs.
-    """
-    x = self._check_inputs(
-        inputs_lib.convert_inputs(inputs, self._dtype, self.name))
-    map_inputs, restore = self._to_map_layout(x)
-    y = self._linear_map.apply(map_inputs, self._kernel) + self._bias
-    return self._activate(self._from_map_layout(y, restore, x))
+    name = name or type(self).__name__
+    super().__init__(
+        ConvolutionGeometry.create(name, rank, filter_shape, strides, padding,
+                                   dilations, data_format),
+        input_size, output_size, kernel_initializer, bias_initializer,
+        make_kernel_bias_fn, dtype, batch_shape, activation_fn, validate_args,
+        name)
 
 
-GEOMETRY_ARGS_DOC = """
-  Args:
-    input_size: the number of input channels.
-    output_size: the number of output channels (Keras's `filters`).
-    filter_shape: the filter's spatial shape: an int or `rank` ints (Keras's
-      `kernel_size`).
-    rank: the number of spatial axes: 1, 2 (default) or 3.
-    strides: an int or `rank` ints; default 1.
-    padding: `'VALID'` (default) or `'SAME'`, in any case.
-    dilations: an int or `rank` ints; default 1. Dilations above 1 cannot be
-      combined with strides above 1."""
+class _VariationalConvolution(_ConvolutionShapes,
+                              variational.VariationalLayer):
+  """The variational convolutions' weights, for any geometry."""
 
-DATA_FORMAT_DOC = """
-    data_format: keyword only: `'channels_last'` (default), inputs
-      `[..., *spatial, channels]`, or `'channels_first'`,
-      `[..., channels, *spatial]`. Either runs on a CPU."""
-
-VARIATIONAL_ARGS_DOC = """
-    kernel_initializer: initializes the kernel posterior's mean; `None` means
-      `tfnx.initializers.glorot_uniform()` (seeded from `seed` when given).
-    bias_initializer: initializes the bias posterior's mean; `None` means
-      zeros.
-    make_posterior_fn: builds the joint `[kernel, bias]` posterior; default
-      `tfnx.util.make_kernel_bias_posterior_mvn_diag`.
-    make_prior_fn: builds the joint `[kernel, bias]` prior; default
-      `tfnx.util.make_kernel_bias_prior_spike_and_slab`.
-    posterior_value_fn: `(distribution, seed=...) -> weights`; default
-      `tfd.Distribution.sample`.
-    unpack_weights_fn: splits `[kernel, bias]` structures; default
-      `tfnx.util.unpack_kernel_and_bias`.
-    dtype: `tf.float32` (default) or `tf.float64`.{extra}
-    activation_fn: applied to the outputs; `None` for the identity.
-    seed: seeds the layer's own seed stream (used by calls without a seed)
-      and the default kernel initializer; `None` for non-deterministic.
-    validate_args: whether every call checks that inputs are finite.
-    name: the layer's name; `None` means the class name.""" + DATA_FORMAT_DOC + """
-    divergence_fn: keyword only: `(posterior, prior, sample) -> KL` for each
-      of kernel and bias; `None` means the closed form where TFP registers
-      one, else the Monte Carlo estimate on the call's sampled weights.
-"""
+  def __init__(
+      self,
+      geometry: ConvolutionGeometry,
+      input_size: int,
+      output_size: int,
+      kernel_initializer: Optional[Callable],
+      bias_initializer: Optional[Callable],
+      make_posterior_fn: Callable,
+      make_prior_fn: Callable,
+      posterior_value_fn: Callable[..., Any],
+      unpack_weights_fn: Callable[[Any], Tuple[Any, Any]],
+      dtype: tf.DType,
+      activation_fn: Optional[Callable[[tf.Tensor], tf.Tensor]],
+      seed: Optional[seeds_lib.SeedLike],
+      validate_args: bool,
+      name: str,
+      divergence_fn: Optional[variational.DivergenceFn]):
+    self._init_shapes(geometry, input_size, output_size, name)
+    posterior, prior = variational.make_posterior_and_prior(
+        name, make_posterior_fn, make_prior_fn,
+        geometry.kernel_shape(self._input_size, self._output_size),
+        [self._output_size], kernel_initializer, bias_initializer,
+        tf.as_dtype(dtype), seed)
+    self._make_posterior_fn = make_posterior_fn
+    self._make_prior_fn = make_prior_fn
+    super().__init__(posterior, prior, activation_fn=activation_fn,
+                     posterior_value_fn=posterior_value_fn, seed=seed,
+                     dtype=dtype, validate_args=validate_args, name=name,
+                     apply_kernel_fn=geometry.linear_map(),
+                     unpack_weights_fn=unpack_weights_fn,
+                     divergence_fn=divergence_fn)
 
 
-class Convolution(_DeterministicConvolution):
-  __doc__ = """A deterministic convolution, `activation_fn(conv(x, kernel) + bias)`.
-
-  Inputs `[..., *spatial, input_size]` (any batch shape) give outputs
-  `[..., *out_spatial, output_size]`. The kernel has shape
-  `filter_shape + (input_size, output_size)`.
-""" + GEOMETRY_ARGS_DOC + """
-    kernel_initializer: `init(shape, dtype, batch_ndims)`; `None` means
-      `tfnx.initializers.glorot_uniform()`.
-    bias_initializer: likewise; `None` means zeros.
-    make_kernel_bias_fn: builds `(kernel, bias)` variables; default
-      `tfnx.util.make_kernel_bias`.
-    dtype: the layer's floating dtype.
-    batch_shape: must be `()` (accepted for TFP's signature).
-    activation_fn: applied to the outputs; `None` for the identity.
-    validate_args: kept for a uniform signature.
-    name: the layer's name; `None` means `'Convolution'`.""" + DATA_FORMAT_DOC
-
-
-class _ConvolutionVariational(_ConvolutionShapes, variational.VariationalLayer):
-  """The variational convolutions' shared constructor."""
+class _ConvolutionVariational(_VariationalConvolution):
+  """The variational convolutions' constructor, in TFP's argument order."""
 
   def __init__(
       self,
@@ -268,19 +370,13 @@ class _ConvolutionVariational(_ConvolutionShapes, variational.VariationalLayer):
       data_format: str = 'channels_last',
       divergence_fn: Optional[variational.DivergenceFn] = None):
     name = name or type(self).__name__
-    self._init_shapes(name, input_size, output_size, filter_shape, rank,
-                      strides, padding, dilations, data_format)
-    posterior, prior = variational.make_posterior_and_prior(
-        name, make_posterior_fn, make_prior_fn, list(self._kernel_shape),
-        [output_size], kernel_initializer, bias_initializer,
-        tf.as_dtype(dtype), seed)
-    self._make_posterior_fn = make_posterior_fn
-    self._make_prior_fn = make_prior_fn
-    super().__init__(posterior, prior, activation_fn=activation_fn,
-                     posterior_value_fn=posterior_value_fn,
-                     unpack_weights_fn=unpack_weights_fn,
-                     divergence_fn=divergence_fn, seed=seed, dtype=dtype,
-                     validate_args=validate_args, name=name)
+    super().__init__(
+        ConvolutionGeometry.create(name, rank, filter_shape, strides, padding,
+                                   dilations, data_format),
+        input_size, output_size, kernel_initializer, bias_initializer,
+        make_posterior_fn, make_prior_fn, posterior_value_fn,
+        unpack_weights_fn, dtype, activation_fn, seed, validate_args, name,
+        divergence_fn)
 
 
 _CONVOLUTION_ARGS_DOC = (GEOMETRY_ARGS_DOC

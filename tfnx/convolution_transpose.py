@@ -1,9 +1,14 @@
 """Transposed convolutions: a deterministic layer and two variational ones.
 
-They are the convolution layers (`tfnx.convolution`) with the linear map
-`tfnx.linear_maps.convolution_transpose` and its kernel shape,
-`filter_shape + (output_size, input_size)`. With 'SAME' padding an output's
-spatial size is the input's times the stride.
+They are the convolution layers (`tfnx.convolution`) with a `'transpose'`
+`ConvolutionGeometry`: the linear map `tfnx.linear_maps.convolution_transpose`
+and TFP's kernel shape, `[prod(filter_shape) * input_size, output_size]`
+(so TFP's initializers see TFP's fans), brought to `tf.nn.conv_transpose`'s
+layout only where it is applied. With 'SAME' padding an output's spatial size
+is the input's times the stride.
+
+Beyond TFP's (rank 2 only, no `output_padding`), these run ranks 1 to 3,
+take `output_padding`, and run dilated kernels in float64 on every device.
 """
 
 from typing import Any, Callable, Optional, Tuple
@@ -18,8 +23,10 @@ from tfnx.convolution import DATA_FORMAT_DOC
 from tfnx.convolution import GEOMETRY_ARGS_DOC
 from tfnx.convolution import IntOrInts
 from tfnx.convolution import VARIATIONAL_ARGS_DOC
-from tfnx.convolution import _ConvolutionVariational
 from tfnx.convolution import _DeterministicConvolution
+from tfnx.convolution import _VariationalConvolution
+from tfnx.convolution_geometry import ConvolutionGeometry
+from tfnx.convolution_geometry import TRANSPOSE
 from tfnx.util import kernel_bias as kernel_bias_lib
 from tfnx.util import weights as weights_lib
 
@@ -43,32 +50,37 @@ _INDEX_DTYPE_DOC = """
     index_dtype: accepted for TFP's signature; unused."""
 
 
+def _transpose_geometry(owner: str, rank: Any, filter_shape: Any,
+                        strides: Any, padding: Any, dilations: Any,
+                        output_padding: Any, method: str,
+                        data_format: Any) -> ConvolutionGeometry:
+  """The transposed layers' geometry; checks TFP's `method` too."""
+  if method not in _METHODS:
+    raise ValueError(f'{owner}: expected `method` one of {_METHODS}; '
+                     f'received {method!r}.')
+  return ConvolutionGeometry.create(owner, rank, filter_shape, strides,
+                                    padding, dilations, data_format,
+                                    TRANSPOSE, output_padding)
+
+
 class _Transposed:
   """What the transposed layers add to their convolution base classes."""
-
-  _transposed = True
-
-  def _init_transposed(self, output_padding: Optional[IntOrInts], method: str,
-                       owner: str) -> None:
-    """Records `output_padding` for `_init_shapes`; checks `method`."""
-    if method not in _METHODS:
-      raise ValueError(f'{owner}: expected `method` one of {_METHODS}; '
-                       f'received {method!r}.')
-    self._output_padding = output_padding
 
   @property
   def output_padding(self) -> Optional[Tuple[int, ...]]:
     """The output padding, one int per spatial axis, or `None`."""
-    return self._args.output_padding
+    return self._geometry.output_padding
 
 
 class ConvolutionTranspose(_Transposed, _DeterministicConvolution):
   __doc__ = """A deterministic transposed convolution, `conv_transpose(x, kernel) + bias`.
 
   Inputs `[..., *spatial, input_size]` (any batch shape) give outputs
-  `[..., *out_spatial, output_size]`. The kernel has shape
+  `[..., *out_spatial, output_size]`. The kernel has TFP's shape
+  `[prod(filter_shape) * input_size, output_size]`; it is reshaped to
   `filter_shape + (output_size, input_size)`, as `tf.nn.conv_transpose`
-  takes it.
+  takes it, where it is applied. Unlike TFP's, it takes ranks 1 to 3,
+  `output_padding` and float64.
 """ + GEOMETRY_ARGS_DOC + _TRANSPOSE_ARGS_DOC + """
     kernel_initializer: `init(shape, dtype, batch_ndims)`; `None` means
       `tfnx.initializers.glorot_uniform()`.
@@ -103,18 +115,15 @@ class ConvolutionTranspose(_Transposed, _DeterministicConvolution):
       *,
       data_format: str = 'channels_last'):
     del index_dtype  # TF's native op needs no index arithmetic of ours.
-    self._init_transposed(output_padding, method, name or type(self).__name__)
+    name = name or type(self).__name__
     super().__init__(
-        input_size, output_size, filter_shape, rank=rank, strides=strides,
-        padding=padding, dilations=dilations,
-        kernel_initializer=kernel_initializer,
-        bias_initializer=bias_initializer,
-        make_kernel_bias_fn=make_kernel_bias_fn, dtype=dtype,
-        activation_fn=activation_fn, validate_args=validate_args, name=name,
-        data_format=data_format)
+        _transpose_geometry(name, rank, filter_shape, strides, padding,
+                            dilations, output_padding, method, data_format),
+        input_size, output_size, kernel_initializer, bias_initializer,
+        make_kernel_bias_fn, dtype, (), activation_fn, validate_args, name)
 
 
-class _ConvolutionTransposeVariational(_Transposed, _ConvolutionVariational):
+class _ConvolutionTransposeVariational(_Transposed, _VariationalConvolution):
   """The variational transposed convolutions' shared constructor."""
 
   def __init__(
@@ -147,16 +156,14 @@ class _ConvolutionTransposeVariational(_Transposed, _ConvolutionVariational):
       data_format: str = 'channels_last',
       divergence_fn: Optional[variational.DivergenceFn] = None):
     del index_dtype  # TF's native op needs no index arithmetic of ours.
-    self._init_transposed(output_padding, method, name or type(self).__name__)
+    name = name or type(self).__name__
     super().__init__(
-        input_size, output_size, filter_shape, rank=rank, strides=strides,
-        padding=padding, dilations=dilations,
-        kernel_initializer=kernel_initializer,
-        bias_initializer=bias_initializer, make_posterior_fn=make_posterior_fn,
-        make_prior_fn=make_prior_fn, posterior_value_fn=posterior_value_fn,
-        unpack_weights_fn=unpack_weights_fn, dtype=dtype,
-        activation_fn=activation_fn, seed=seed, validate_args=validate_args,
-        name=name, data_format=data_format, divergence_fn=divergence_fn)
+        _transpose_geometry(name, rank, filter_shape, strides, padding,
+                            dilations, output_padding, method, data_format),
+        input_size, output_size, kernel_initializer, bias_initializer,
+        make_posterior_fn, make_prior_fn, posterior_value_fn,
+        unpack_weights_fn, dtype, activation_fn, seed, validate_args, name,
+        divergence_fn)
 
 
 _TRANSPOSE_VARIATIONAL_ARGS_DOC = (
@@ -171,8 +178,9 @@ class ConvolutionTransposeVariationalReparameterization(
   Each call samples one kernel and bias from the posterior and applies them
   to the whole batch: `activation_fn(conv_transpose(x, kernel) + bias)`.
   Inputs `[..., *spatial, input_size]` (any batch shape) give outputs
-  `[..., *out_spatial, output_size]`; the kernel has shape
-  `filter_shape + (output_size, input_size)`.
+  `[..., *out_spatial, output_size]`; the kernel has TFP's shape
+  `[prod(filter_shape) * input_size, output_size]`. Unlike TFP's, it takes
+  ranks 1 to 3, `output_padding` and float64.
 """ + _TRANSPOSE_VARIATIONAL_ARGS_DOC
 
   _estimator = staticmethod(estimators_lib.reparameterization)

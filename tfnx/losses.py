@@ -11,7 +11,40 @@ tfd = tfp.distributions
 
 __all__ = ['kl_divergence_monte_carlo', 'kl_divergence_entropy_monte_carlo',
            'kl_divergence_exact', 'negloglik', 'compute_extra_loss',
-           'negative_elbo']
+           'negative_elbo', 'sample_free', 'needs_sample']
+
+Divergence = Callable[[tfd.Distribution, tfd.Distribution, Any], tf.Tensor]
+
+
+def sample_free(divergence_fn: Divergence) -> Divergence:
+  """Declares that `divergence_fn` ignores its sample argument.
+
+  A layer draws a weight for its divergence only when the divergence needs
+  one (see `needs_sample`); a closed-form divergence marked with this
+  decorator spares that draw.
+
+  Args:
+    divergence_fn: `(posterior, prior, sample) -> scalar`.
+
+  Returns:
+    `divergence_fn` itself, with `needs_sample` set to `False`.
+  """
+  divergence_fn.needs_sample = False
+  return divergence_fn
+
+
+def needs_sample(divergence_fn: Divergence) -> bool:
+  """Whether `divergence_fn` needs a weight sample: what it declares.
+
+  A function that declares nothing (a user's own) is assumed to need one.
+
+  Args:
+    divergence_fn: `(posterior, prior, sample) -> scalar`.
+
+  Returns:
+    The function's `needs_sample` attribute, `True` when it has none.
+  """
+  return bool(getattr(divergence_fn, 'needs_sample', True))
 
 
 def kl_divergence_monte_carlo(q: tfd.Distribution, r: tfd.Distribution,
@@ -75,6 +108,7 @@ def _entropy(q: tfd.Distribution) -> tf.Tensor:
   return q.entropy()
 
 
+@sample_free
 def kl_divergence_exact(q: tfd.Distribution, r: tfd.Distribution,
                         w: Any = None) -> tf.Tensor:
   """The closed-form `KL(q || r)` from TFP's KL registry.

@@ -8,7 +8,8 @@ and how to bring its inputs to that map's layout.
 """
 
 import contextlib
-from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
+from typing import (Any, Callable, Iterator, List, Optional, Sequence, Tuple,
+                    Union)
 
 import tensorflow as tf
 import tensorflow_probability as tfp
@@ -17,15 +18,21 @@ from tfnx import estimators as estimators_lib
 from tfnx import initializers as init_lib
 from tfnx import inputs as inputs_lib
 from tfnx import layers as layers_lib
+from tfnx import linear_maps
 from tfnx import losses as losses_lib
 from tfnx import seeds as seeds_lib
 from tfnx.util import weights as weights_lib
 
 tfd = tfp.distributions
 
-__all__ = ['VariationalLayer', 'make_posterior_and_prior', 'last_call_kept']
+__all__ = ['VariationalLayer', 'VariationalReparameterizationKernelBiasLayer',
+           'VariationalFlipoutKernelBiasLayer',
+           'VariationalLocalReparameterizationKernelBiasLayer',
+           'make_posterior_and_prior', 'last_call_kept']
 
-DivergenceFn = Callable[[tfd.Distribution, tfd.Distribution, Any], tf.Tensor]
+DivergenceFn = losses_lib.Divergence
+ApplyKernelFn = Union[linear_maps.LinearMap, Callable[[tf.Tensor, tf.Tensor],
+                                                      tf.Tensor]]
 
 
 def make_posterior_and_prior(
@@ -121,7 +128,7 @@ def _named_variables(*distributions: tfd.Distribution) -> dict:
   return named
 
 
-class VariationalLayer(layers_lib.Layer):
+class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
   """A layer whose kernel and bias have a learned posterior distribution.
 
   Calling the layer samples outputs with its estimator (reparameterization
@@ -141,17 +148,23 @@ class VariationalLayer(layers_lib.Layer):
     posterior_value_fn: `(distribution, seed=...) -> weights`, how a weight
       is drawn from its posterior; applied to the kernel and to the bias
       posteriors. Default: `tfd.Distribution.sample`.
-    unpack_weights_fn: splits a `[kernel, bias]` structure (of distributions
-      or of samples) into `(kernel, bias)`.
-    divergence_fn: `(posterior, prior, sample) -> scalar`, the divergence of
-      each of the kernel and bias posteriors from their priors. `None` (the
-      default) uses the closed-form KL where TFP registers one for the pair,
-      else the Monte Carlo estimate on the weights sampled in the call.
     seed: the seed of the layer's own stream (see `tfnx.seeds.SeedStream`);
       `None` for a non-deterministic one.
     dtype: the layer's floating dtype, `tf.float32` or `tf.float64`.
     validate_args: whether to check at every call that inputs are finite.
     name: the layer's name; `None` means the class name.
+    apply_kernel_fn: keyword only: the linear map the estimator applies, a
+      `tfnx.linear_maps.LinearMap` or a callable `(inputs, kernel) ->
+      outputs` (given a sign per element, see
+      `tfnx.linear_maps.as_linear_map`). Required to call the layer.
+    unpack_weights_fn: keyword only: splits a `[kernel, bias]` structure (of
+      distributions or of samples) into `(kernel, bias)`.
+    divergence_fn: keyword only: `(posterior, prior, sample) -> scalar`, the
+      divergence of each of the kernel and bias posteriors from their priors.
+      A weight is drawn for it only if it needs one
+      (`tfnx.losses.needs_sample`). `None` (the default) uses the
+      closed-form KL where TFP registers one for the pair, else the Monte
+      Carlo estimate on the weights sampled in the call.
   """
 
   _estimator = staticmethod(estimators_lib.reparameterization)
@@ -162,18 +175,22 @@ class VariationalLayer(layers_lib.Layer):
       prior: tfd.Distribution,
       activation_fn: Optional[Callable[[tf.Tensor], tf.Tensor]] = None,
       posterior_value_fn: Callable[..., Any] = tfd.Distribution.sample,
-      unpack_weights_fn: Callable[[Any], Tuple[Any, Any]] = (
-          weights_lib.unpack_kernel_and_bias),
-      divergence_fn: Optional[DivergenceFn] = None,
       seed: Optional[seeds_lib.SeedLike] = None,
       dtype: tf.DType = tf.float32,
       validate_args: bool = False,
-      name: Optional[str] = None):
+      name: Optional[str] = None,
+      *,
+      apply_kernel_fn: Optional[ApplyKernelFn] = None,
+      unpack_weights_fn: Callable[[Any], Tuple[Any, Any]] = (
+          weights_lib.unpack_kernel_and_bias),
+      divergence_fn: Optional[DivergenceFn] = None):
     super().__init__(validate_args=validate_args, name=name)
     self._dtype = tf.as_dtype(dtype)
     if not self._dtype.is_floating:
       raise ValueError(f'{self.name}: expected a floating dtype; received '
                        f'{self._dtype.name}.')
+    self._linear_map = (None if apply_kernel_fn is None else
+                        linear_maps.as_linear_map(apply_kernel_fn, self.name))
     self._distributions = _Untracked((posterior, prior))
     self._weights = _named_variables(posterior, prior)
     self._activation_fn = activation_fn
@@ -336,29 +353,92 @@ class VariationalLayer(layers_lib.Layer):
                   seed: tf.Tensor) -> Tuple[tf.Tensor, Optional[tf.Tensor]]:
     if posterior is None or prior is None:
       return tf.zeros([], self._dtype), value
-    if value is None and divergence_fn is not losses_lib.kl_divergence_exact:
+    if value is None and losses_lib.needs_sample(divergence_fn):
       value = estimators_lib.draw(posterior, self._posterior_value_fn, seed)
     kl = divergence_fn(posterior, prior, value)
     return tf.cast(kl, self._dtype), value
 
-  # Subclasses define the linear map and their input layout.
-  _linear_map = None
 
-  def _check_inputs(self, x: tf.Tensor) -> tf.Tensor:
-    """Checks the shape of converted inputs; returns them."""
-    raise NotImplementedError(
-        f'{type(self).__name__} must define how it checks its inputs.')
+_KERNEL_BIAS_ARGS_DOC = """
+  Args:
+    posterior: a joint distribution over `[kernel, bias]` with trainable
+      variables.
+    prior: a joint distribution over `[kernel, bias]` of the same structure.
+    apply_kernel_fn: the linear map, a `tfnx.linear_maps.LinearMap` or a
+      callable `(inputs, kernel) -> outputs` such as `tf.matmul`.
+    activation_fn: applied to the outputs; `None` for the identity.
+    posterior_value_fn: `(distribution, seed=...) -> weights`; default
+      `tfd.Distribution.sample`.
+    unpack_weights_fn: splits `[kernel, bias]` structures; default
+      `tfnx.util.unpack_kernel_and_bias`.
+    seed: seeds the layer's own seed stream; `None` for non-deterministic.
+    dtype: `tf.float32` (default) or `tf.float64`.
+    validate_args: whether every call checks that inputs are finite.
+    name: the layer's name; `None` means the class name.
+    divergence_fn: keyword only: `(posterior, prior, sample) -> KL`; `None`
+      means the closed form where TFP registers one, else a Monte Carlo
+      estimate.
+"""
 
-  def _to_map_layout(self, x: tf.Tensor) -> Tuple[tf.Tensor, Any]:
-    """Brings inputs to the linear map's layout; also returns what undoes it."""
-    raise NotImplementedError(
-        f'{type(self).__name__} must define its inputs\' layout.')
 
-  def _from_map_layout(self, y: tf.Tensor, restore: Any,
-                       x: tf.Tensor) -> tf.Tensor:
-    """Brings the linear map's outputs back to the layer's output layout."""
-    raise NotImplementedError(
-        f'{type(self).__name__} must define its outputs\' layout.')
+class _KernelBiasVariational(VariationalLayer):
+  """TFP's constructor of the variational kernel/bias layers."""
+
+  def __init__(
+      self,
+      posterior: tfd.Distribution,
+      prior: tfd.Distribution,
+      apply_kernel_fn: ApplyKernelFn,
+      activation_fn: Optional[Callable[[tf.Tensor], tf.Tensor]] = None,
+      posterior_value_fn: Callable[..., Any] = tfd.Distribution.sample,
+      unpack_weights_fn: Callable[[Any], Tuple[Any, Any]] = (
+          weights_lib.unpack_kernel_and_bias),
+      seed: Optional[seeds_lib.SeedLike] = None,
+      dtype: tf.DType = tf.float32,
+      validate_args: bool = False,
+      name: Optional[str] = None,
+      *,
+      divergence_fn: Optional[DivergenceFn] = None):
+    super().__init__(posterior, prior, activation_fn=activation_fn,
+                     posterior_value_fn=posterior_value_fn, seed=seed,
+                     dtype=dtype, validate_args=validate_args, name=name,
+                     apply_kernel_fn=apply_kernel_fn,
+                     unpack_weights_fn=unpack_weights_fn,
+                     divergence_fn=divergence_fn)
+
+
+class VariationalReparameterizationKernelBiasLayer(_KernelBiasVariational):
+  __doc__ = """A variational layer on any linear map, by reparameterization.
+
+  Each call draws one kernel and bias from the posterior and returns
+  `activation_fn(apply_kernel_fn(x, kernel) + bias)`.
+""" + _KERNEL_BIAS_ARGS_DOC
+
+  _estimator = staticmethod(estimators_lib.reparameterization)
+
+
+class VariationalFlipoutKernelBiasLayer(_KernelBiasVariational):
+  __doc__ = """A variational layer on any linear map, by Flipout.
+
+  One kernel perturbation is shared by the batch and decorrelated per
+  example by random signs (`tfnx.estimators.flipout`). Needs an elementwise
+  normal kernel posterior; pass a `LinearMap` whose `sign_shape` shares a
+  sign across positions that share a weight (a convolution's).
+""" + _KERNEL_BIAS_ARGS_DOC
+
+  _estimator = staticmethod(estimators_lib.flipout)
+
+
+class VariationalLocalReparameterizationKernelBiasLayer(
+    _KernelBiasVariational):
+  __doc__ = """A variational layer on any linear map, by local reparameterization.
+
+  Each output is drawn from its marginal under the posterior
+  (`tfnx.estimators.local_reparameterization`); no kernel is drawn. Needs an
+  elementwise normal kernel posterior. A tfnx addition to TFP's two.
+""" + _KERNEL_BIAS_ARGS_DOC
+
+  _estimator = staticmethod(estimators_lib.local_reparameterization)
 
 
 @contextlib.contextmanager

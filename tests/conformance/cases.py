@@ -101,6 +101,9 @@ MODULE_CASES = [
     _convolution(tfn.ConvolutionTransposeVariationalFlipout, transpose=True),
     _convolution(tfn.ConvolutionTransposeVariationalReparameterization,
                  transpose=True),
+    _convolution(tfn.ConvolutionV2, variational=False),
+    _convolution(tfn.ConvolutionVariationalFlipoutV2),
+    _convolution(tfn.ConvolutionVariationalReparameterizationV2),
 ]
 
 CASES = MODULE_CASES + KERAS_CASES
@@ -131,8 +134,6 @@ def divergence(layer) -> tf.Tensor:
 
 def linear_map(layer):
   """The `tfnx.linear_maps.LinearMap` a variational layer applies."""
-  if isinstance(layer, tfpl.VariationalLayer):
-    return layer._linear_map()  # pylint: disable=protected-access
   return layer._linear_map  # pylint: disable=protected-access
 
 

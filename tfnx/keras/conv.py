@@ -1,19 +1,20 @@
 """The convolutional variational Keras layers: `tfp.layers`' `Convolution{1,2,3}D{Reparameterization,Flipout}`.
 
-They are `tfnx.keras.VariationalLayer`s whose linear map is
-`tfnx.linear_maps.convolution`; channels-first inputs are brought to the
-map's channels-last layout and back. `Conv1DFlipout` and the like are aliases,
+They are `tfnx.keras.VariationalLayer`s whose shapes, linear map
+(`tfnx.linear_maps.convolution`) and layouts come from one
+`tfnx.convolution_geometry.ConvolutionGeometry`, as for the `tf.Module`
+convolutions; channels-first inputs are brought to the map's channels-last
+layout and back. `Conv1DFlipout` and the like are aliases,
 as in `tfp.layers`.
 """
 
-import math
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Sequence, Tuple
 
 import keras
 
 from tfnx import estimators as estimators_lib
 from tfnx import inputs as inputs_lib
-from tfnx import linear_maps
+from tfnx.convolution_geometry import ConvolutionGeometry
 from tfnx.keras import variational
 from tfnx.util import convolution as conv_lib
 
@@ -24,16 +25,6 @@ __all__ = [
     'Conv1DReparameterization', 'Conv2DReparameterization',
     'Conv3DReparameterization', 'Conv1DFlipout', 'Conv2DFlipout',
     'Conv3DFlipout']
-
-
-def _output_length(length: Optional[int], kernel: int, stride: int,
-                   padding: str) -> Optional[int]:
-  """A convolution's output length along one axis, `kernel` already dilated."""
-  if length is None:
-    return None
-  if padding == 'SAME':
-    return math.ceil(length / stride)
-  return max(length - kernel, -1) // stride + 1
 
 
 class _ConvVariational(variational.VariationalLayer):
@@ -48,18 +39,19 @@ class _ConvVariational(variational.VariationalLayer):
     self.rank = self._rank
     self.filters = inputs_lib.check_size(self.name, 'filters', filters)
     # Checked under the Keras names first, so errors say what users wrote.
-    kernel_size = conv_lib.prepare_tuple_argument(
-        kernel_size, self.rank, 'kernel_size', self.name)
-    dilation_rate = conv_lib.prepare_tuple_argument(
-        dilation_rate, self.rank, 'dilation_rate', self.name)
-    args = conv_lib.prepare_arguments(self.name, self.rank, kernel_size,
-                                      strides, padding, dilation_rate,
-                                      data_format)
-    self.kernel_size = args.filter_shape
-    self.strides = args.strides
-    self.padding = args.padding.lower()
-    self.data_format = args.data_format
-    self.dilation_rate = args.dilations
+    kernel_size = conv_lib.int_tuple(kernel_size, self.rank, 'kernel_size',
+                                     self.name)
+    dilation_rate = conv_lib.int_tuple(dilation_rate, self.rank,
+                                       'dilation_rate', self.name)
+    self._geometry = ConvolutionGeometry.create(
+        self.name, self.rank, kernel_size, strides, padding, dilation_rate,
+        data_format)
+    self.kernel_size = self._geometry.filter_shape
+    self.strides = self._geometry.strides
+    self.padding = self._geometry.padding.lower()
+    self.data_format = self._geometry.data_format
+    self.dilation_rate = self._geometry.dilations
+    self._linear_map = self._geometry.linear_map()
 
   @property
   def _channel_axis(self) -> int:
@@ -76,13 +68,9 @@ class _ConvVariational(variational.VariationalLayer):
 
   def _weight_shapes(self, input_shape: Tuple) -> Tuple[Sequence[int],
                                                         Sequence[int]]:
-    kernel_shape = self.kernel_size + (self._in_channels(input_shape),
-                                       self.filters)
+    kernel_shape = self._geometry.kernel_shape(
+        self._in_channels(input_shape), self.filters)
     return kernel_shape, [self.filters]
-
-  def _linear_map(self) -> linear_maps.LinearMap:
-    return linear_maps.convolution(self.rank, self.strides, self.padding,
-                                   self.dilation_rate)
 
   def _make_input_spec(self, input_shape: Tuple) -> keras.layers.InputSpec:
     return keras.layers.InputSpec(
@@ -90,11 +78,10 @@ class _ConvVariational(variational.VariationalLayer):
         axes={self._channel_axis: self._in_channels(input_shape)})
 
   def _to_map_layout(self, x):
-    return conv_lib.to_map_layout(x, self.rank, self.data_format)
+    return self._geometry.to_map_layout(x)
 
   def _from_map_layout(self, y, restore, x):
-    return conv_lib.from_map_layout(y, restore, x, self.rank,
-                                    self.data_format)
+    return self._geometry.from_map_layout(y, restore, x)
 
   def compute_output_shape(self, input_shape: Tuple) -> Tuple:
     """The outputs' shape: spatial axes convolved, channels `filters`."""
@@ -104,10 +91,7 @@ class _ConvVariational(variational.VariationalLayer):
       spatial = input_shape[2:]
     else:
       spatial = input_shape[1:-1]
-    kernel = conv_lib.dilated_filter_shape(self.kernel_size,
-                                           self.dilation_rate)
-    out = tuple(_output_length(n, k, s, self.padding.upper())
-                for n, k, s in zip(spatial, kernel, self.strides))
+    out = self._geometry.output_spatial_shape(spatial)
     if self.data_format == 'channels_first':
       return (input_shape[0], self.filters) + out
     return (input_shape[0],) + out + (self.filters,)

@@ -18,6 +18,7 @@ import tensorflow_probability as tfp
 from tfnx import estimators as estimators_lib
 from tfnx import inputs as inputs_lib
 from tfnx import layers as layers_lib
+from tfnx import losses as losses_lib
 from tfnx import seeds as seeds_lib
 from tfnx.keras import builders
 from tfnx.linear_maps import LinearMap
@@ -167,6 +168,8 @@ class VariationalLayer(keras.layers.Layer):
     self._kernel_prior = None
     self._bias_posterior = None
     self._bias_prior = None
+    # A family sets its `tfnx.linear_maps.LinearMap` here in its constructor.
+    self._linear_map: Optional[LinearMap] = None
 
   @property
   def kernel_posterior(self) -> Optional[tfd.Distribution]:
@@ -289,7 +292,7 @@ class VariationalLayer(keras.layers.Layer):
 
     mapped, restore = self._to_map_layout(x)
     estimate = self._estimator(mapped, kernel_posterior, bias_posterior,
-                               self._linear_map(), estimate_seed,
+                               self._linear_map, estimate_seed,
                                posterior_value)
     self._add_divergence(self.kernel_divergence_fn, kernel_posterior,
                          self._kernel_prior, estimate.kernel,
@@ -307,7 +310,7 @@ class VariationalLayer(keras.layers.Layer):
                       seed: tf.Tensor) -> None:
     if divergence_fn is None or posterior is None or prior is None:
       return
-    if sample is None and divergence_fn is not builders.kl_divergence:
+    if sample is None and losses_lib.needs_sample(divergence_fn):
       sample = _tensor_fn_value(tensor_fn, posterior, seed)
     self.add_loss(tf.cast(divergence_fn(posterior, prior, sample),
                           self.compute_dtype))
@@ -337,18 +340,14 @@ class VariationalLayer(keras.layers.Layer):
         config[key] = keras.saving.deserialize_keras_object(config[key])
     return super().from_config(config)
 
-  # A layer family defines its weights' shapes, linear map and input spec.
+  # A layer family defines its weights' shapes and input spec (and sets
+  # `_linear_map`).
 
   def _weight_shapes(self, input_shape: Tuple) -> Tuple[Sequence[int],
                                                         Sequence[int]]:
     """`(kernel_shape, bias_shape)` for inputs of this shape."""
     raise NotImplementedError(
         f'{type(self).__name__} must define its weights\' shapes.')
-
-  def _linear_map(self) -> LinearMap:
-    """The `tfnx.linear_maps.LinearMap` the estimator applies."""
-    raise NotImplementedError(
-        f'{type(self).__name__} must define its linear map.')
 
   def _make_input_spec(self, input_shape: Tuple) -> keras.layers.InputSpec:
     """What inputs the built layer accepts."""

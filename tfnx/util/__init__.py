@@ -1,5 +1,16 @@
 """Utilities for building and training tfnx networks: TFP's `nn.util` names."""
 
+from tfnx.util.convolution_util import im2row
+from tfnx.util.convolution_util import im2row_index
+from tfnx.util.convolution_util import make_convolution_fn
+from tfnx.util.convolution_util import (
+    make_convolution_transpose_fn_with_dilation)
+from tfnx.util.convolution_util import (
+    make_convolution_transpose_fn_with_subkernels)
+from tfnx.util.convolution_util import (
+    make_convolution_transpose_fn_with_subkernels_matrix)
+from tfnx.util.convolution_util import prepare_conv_args
+from tfnx.util.convolution_util import prepare_tuple_argument
 from tfnx.util.display import display_imgs
 from tfnx.util.display import trace
 from tfnx.util.kernel_bias import make_kernel_bias
@@ -28,11 +39,19 @@ __all__ = [
     'expand_dims',
     'flatten_rightmost',
     'halflife_decay',
+    'im2row',
+    'im2row_index',
+    'make_convolution_fn',
+    'make_convolution_transpose_fn_with_dilation',
+    'make_convolution_transpose_fn_with_subkernels',
+    'make_convolution_transpose_fn_with_subkernels_matrix',
     'make_fit_op',
     'make_kernel_bias',
     'make_kernel_bias_posterior_mvn_diag',
     'make_kernel_bias_prior_normal',
     'make_kernel_bias_prior_spike_and_slab',
+    'prepare_conv_args',
+    'prepare_tuple_argument',
     'tfcompile',
     'trace',
     'tune_dataset',

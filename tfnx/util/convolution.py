@@ -8,14 +8,14 @@ TF's convolutions run in on every device, `[N, *spatial, channels]`.
 """
 
 import numbers
-from typing import Any, NamedTuple, Optional, Tuple, Union
+from typing import Any, Optional, Tuple, Union
 
+import numpy as np
 import tensorflow as tf
 
 from tfnx.util import shapes as shapes_lib
 
-__all__ = ['ConvolutionArgs', 'CHANNELS_LAST', 'prepare_arguments',
-           'prepare_geometry', 'prepare_tuple_argument',
+__all__ = ['CHANNELS_LAST', 'prepare_geometry', 'int_tuple', 'static_int',
            'prepare_output_padding', 'dilated_filter_shape',
            'transpose_output_length', 'to_map_layout', 'from_map_layout']
 
@@ -24,40 +24,35 @@ __all__ = ['ConvolutionArgs', 'CHANNELS_LAST', 'prepare_arguments',
 # without it fails reading the attribute.
 CHANNELS_LAST = {1: 'NWC', 2: 'NHWC', 3: 'NDHWC'}
 
-_DATA_FORMATS = ('channels_last', 'channels_first')
 _PADDINGS = ('VALID', 'SAME')
 
 Length = Union[int, tf.Tensor]
 
 
-class ConvolutionArgs(NamedTuple):
-  """A convolution's normalized arguments.
+def static_int(value: Any) -> Optional[int]:
+  """`value` as a Python int if it is one: an int, a NumPy or 0-d tensor int.
 
-  Attributes:
-    rank: 1, 2 or 3, the number of spatial axes.
-    filter_shape: `rank` positive ints.
-    strides: `rank` positive ints.
-    padding: `'VALID'` or `'SAME'`.
-    dilations: `rank` positive ints; all 1 where any stride exceeds 1.
-    data_format: `'channels_last'` or `'channels_first'`.
-    output_padding: `rank` ints below the strides, or `None` (transposed
-      convolutions only).
+  Returns `None` for anything else, `bool`s included.
   """
-  rank: int
-  filter_shape: Tuple[int, ...]
-  strides: Tuple[int, ...]
-  padding: str
-  dilations: Tuple[int, ...]
-  data_format: str
-  output_padding: Optional[Tuple[int, ...]]
+  if tf.is_tensor(value) or isinstance(value, np.ndarray):
+    value = tf.get_static_value(value)
+    if value is None or np.ndim(value) != 0:
+      return None
+    value = value.item() if isinstance(value, np.ndarray) else value
+  if isinstance(value, (bool, np.bool_)) or not isinstance(
+      value, numbers.Integral):
+    return None
+  return int(value)
 
 
-def prepare_tuple_argument(value: Any, rank: int, what: str, owner: str,
-                           minimum: int = 1) -> Tuple[int, ...]:
-  """Expands an int to `rank` copies, or checks a sequence of `rank` ints.
+def int_tuple(value: Any, rank: int, what: str, owner: str,
+              minimum: int = 1) -> Tuple[int, ...]:
+  """Expands an int (or a sequence of one) to `rank` copies, or checks `rank` ints.
+
+  Ints may be Python, NumPy or 0-d tensor ints, as TFP accepts them.
 
   Args:
-    value: an int, or a sequence of `rank` ints.
+    value: an int, or a sequence of 1 or `rank` ints.
     rank: the number of spatial axes.
     what: the argument's name, for errors.
     owner: the caller's name, for errors.
@@ -69,20 +64,24 @@ def prepare_tuple_argument(value: Any, rank: int, what: str, owner: str,
   Raises:
     ValueError: on a wrong length, a non-int, or a value below `minimum`.
   """
-  values = (value,) * rank if _is_int(value) else value
-  try:
-    values = tuple(values)
-  except TypeError:
-    values = None
-  if (values is None or len(values) != rank
-      or not all(_is_int(v) and v >= minimum for v in values)):
+  if static_int(value) is not None:
+    values = (value,)
+  elif tf.is_tensor(value) or isinstance(value, np.ndarray):
+    values = tf.get_static_value(value)
+    values = None if values is None else list(np.reshape(values, [-1]))
+  else:
+    try:
+      values = tuple(value)
+    except TypeError:
+      values = None
+  ints = None if values is None else [static_int(v) for v in values]
+  if ints is not None and len(ints) == 1:
+    ints = ints * rank
+  if (ints is None or len(ints) != rank
+      or not all(v is not None and v >= minimum for v in ints)):
     raise ValueError(f'{owner}: expected `{what}` to be an int >= {minimum} or '
-                     f'a sequence of {rank} of them; received {value!r}.')
-  return tuple(int(v) for v in values)
-
-
-def _is_int(value: Any) -> bool:
-  return not isinstance(value, bool) and isinstance(value, numbers.Integral)
+                     f'a sequence of 1 or {rank} of them; received {value!r}.')
+  return tuple(ints)
 
 
 def prepare_geometry(owner: str, rank: Any, strides: Any, padding: Any,
@@ -104,10 +103,11 @@ def prepare_geometry(owner: str, rank: Any, strides: Any, padding: Any,
     ValueError: on a bad value, or on strides and dilations both above 1,
       which TF's convolutions cannot combine.
   """
-  if not _is_int(rank) or rank not in CHANNELS_LAST:
+  if static_int(rank) not in CHANNELS_LAST:
     raise ValueError(f'{owner}: expected `rank` 1, 2 or 3; received {rank!r}.')
-  strides = prepare_tuple_argument(strides, rank, 'strides', owner)
-  dilations = prepare_tuple_argument(dilations, rank, 'dilations', owner)
+  rank = static_int(rank)
+  strides = int_tuple(strides, rank, 'strides', owner)
+  dilations = int_tuple(dilations, rank, 'dilations', owner)
   if max(strides) > 1 and max(dilations) > 1:
     raise ValueError(f'{owner}: strides > 1 cannot be combined with dilations '
                      f'> 1 (TF\'s convolutions support one or the other); '
@@ -135,49 +135,12 @@ def prepare_output_padding(output_padding: Any, strides: Tuple[int, ...],
   """
   if output_padding is None:
     return None
-  padding = prepare_tuple_argument(output_padding, len(strides),
+  padding = int_tuple(output_padding, len(strides),
                                    'output_padding', owner, minimum=0)
   if any(p >= s for p, s in zip(padding, strides)):
     raise ValueError(f'{owner}: expected each `output_padding` below its '
                      f'stride {strides}; received {output_padding!r}.')
   return padding
-
-
-def prepare_arguments(owner: str, rank: Any, filter_shape: Any, strides: Any,
-                      padding: Any, dilations: Any, data_format: Any,
-                      output_padding: Any = None) -> ConvolutionArgs:
-  """Normalizes and checks a convolution layer's arguments.
-
-  Args:
-    owner: the layer's name, for errors.
-    rank: 1, 2 or 3.
-    filter_shape: an int or `rank` ints.
-    strides: an int or `rank` ints.
-    padding: `'VALID'` or `'SAME'`, in any case.
-    dilations: an int or `rank` ints.
-    data_format: `'channels_last'` or `'channels_first'`.
-    output_padding: `None`, an int or `rank` ints below the strides.
-
-  Returns:
-    The `ConvolutionArgs`.
-
-  Raises:
-    ValueError: on any bad argument.
-  """
-  rank, strides, padding, dilations = prepare_geometry(owner, rank, strides,
-                                                       padding, dilations)
-  if data_format not in _DATA_FORMATS:
-    raise ValueError(f'{owner}: expected `data_format` \'channels_last\' or '
-                     f'\'channels_first\'; received {data_format!r}.')
-  return ConvolutionArgs(
-      rank=rank,
-      filter_shape=prepare_tuple_argument(filter_shape, rank, 'filter_shape',
-                                          owner),
-      strides=strides,
-      padding=padding,
-      dilations=dilations,
-      data_format=data_format,
-      output_padding=prepare_output_padding(output_padding, strides, owner))
 
 
 def dilated_filter_shape(filter_shape: Tuple[int, ...],
