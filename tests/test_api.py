@@ -96,24 +96,12 @@ def test_no_tfnx_module_imports_tf_keras():
   assert not offenders
 
 
-# Public names of `tfp.experimental.nn` 0.25 that other work adds: the
-# im2row convolutions and TFP's convolution helpers.
-_ADDED_ELSEWHERE = {
-    'ConvolutionV2', 'ConvolutionVariationalFlipoutV2',
-    'ConvolutionVariationalReparameterizationV2', 'im2row', 'im2row_index',
-    'make_convolution_fn', 'make_convolution_transpose_fn_with_dilation',
-    'make_convolution_transpose_fn_with_subkernels',
-    'make_convolution_transpose_fn_with_subkernels_matrix',
-    'prepare_conv_args', 'prepare_tuple_argument',
-}
-
-
 @pytest.mark.parametrize('path', ['', 'util', 'initializers', 'losses'])
 def test_every_public_tfp_nn_name_exists_under_the_same_path(path):
   theirs = tfp_nn if not path else getattr(tfp_nn, path)
   ours = tfn if not path else getattr(tfn, path)
   public = {n for n in dir(theirs) if not n.startswith('_')}
-  assert not {n for n in public - _ADDED_ELSEWHERE if not hasattr(ours, n)}
+  assert not {n for n in public if not hasattr(ours, n)}
 
 
 @pytest.mark.parametrize('name', ['tfcompile', 'variables_save',
