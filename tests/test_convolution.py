@@ -394,6 +394,7 @@ def test_batched_deterministic_convolution_is_not_supported():
 # A Bayesian CNN -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_bayesian_cnn_learns_digits():
   datasets = pytest.importorskip('sklearn.datasets')
   model_selection = pytest.importorskip('sklearn.model_selection')

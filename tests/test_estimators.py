@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import support
 import tfnx as tfn
 
 ESTIMATORS = [tfn.AffineVariationalReparameterization,
@@ -36,9 +37,7 @@ def _layer(cls, **kwargs):
 
 def _samples(layer, x):
   """Outputs of NUM_CALLS seeded calls, stacked: [calls, *outputs.shape]."""
-  call = tf.function(lambda s: layer(x, seed=s))
-  return np.stack([call(tf.constant([i, 11], tf.int32)).numpy()
-                   for i in range(NUM_CALLS)])
+  return support.seeded_samples(lambda s: layer(x, seed=s), NUM_CALLS)
 
 
 @pytest.mark.parametrize('cls', [tfn.AffineVariationalFlipout,
