@@ -1,4 +1,4 @@
-"""Trains and times the models of `_models.py`: steps, interleaved timing, memory."""
+"""Trains and times the models of `_models.py`: steps, timing, memory."""
 
 import json
 import os
@@ -64,7 +64,7 @@ def peak_memory_mb(name: str) -> float:
 
 
 def _resident_mb() -> float:
-  with open('/proc/self/statm') as statm:
+  with open('/proc/self/statm', encoding='ascii') as statm:
     return int(statm.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
 
 

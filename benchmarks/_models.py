@@ -1,4 +1,4 @@
-"""The benchmark's models: plain TF, hand-written estimators, and each library's layers.
+"""The benchmark's models: plain TF, hand-written estimators, libraries' layers.
 
 Every model is a `Model`: a stochastic forward pass, the KL terms of its last
 pass and its trainable variables. `registry()` names them all; the harness
@@ -223,6 +223,7 @@ def keras_mlp(layers, keras_module, estimator: str) -> Model:
 
 
 def keras_cnn(layers, keras_module, estimator: str) -> Model:
+  """The CNN of one estimator from a `tfp.layers`-like module."""
   conv = getattr(layers, 'Convolution2D' + estimator)
   dense = getattr(layers, 'Dense' + estimator)
   model = keras_module.Sequential([

@@ -54,7 +54,7 @@ def _nodes(concrete_function) -> list:
 
 
 def trace(layer, x, seed=(1, 2)):
-  """Traces `layer(x, seed=seed)` in a `tf.function`; returns the concrete one."""
+  """The concrete function of `layer(x, seed=seed)` in a `tf.function`."""
   return tf.function(lambda x_: layer(x_, seed=seed)).get_concrete_function(
       tf.convert_to_tensor(x))
 

@@ -1,4 +1,4 @@
-"""Trains layers under `MirroredStrategy` on two logical CPUs, and on one device.
+"""Trains layers under `MirroredStrategy` on two logical CPUs and on one device.
 
 Run as `python -m conformance.distributed_training CASE...` from `tests/`;
 prints one JSON line per case with both runs' first and last losses, and

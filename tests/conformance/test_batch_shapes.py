@@ -1,4 +1,4 @@
-"""Batch dimensions: each example's outputs do not depend on the batch's shape."""
+"""Batch dimensions: an example's outputs do not depend on the batch's shape."""
 
 import numpy as np
 import pytest
