@@ -13,7 +13,7 @@ import tensorflow as tf
 import support
 from conformance import cases
 
-NUM_CALLS = 1000
+NUM_CALLS = 3000
 
 
 def _randomize_posterior(layer):
