@@ -17,7 +17,6 @@ setuptools.setup(
         # extra). tfnx itself never imports tf-keras: its layers are Keras 3.
         'tensorflow-probability[tf]>=0.24',
         'numpy',
-        'absl-py',
     ],
     extras_require={
         'test': ['pytest', 'scikit-learn', 'scipy', 'hypothesis'],

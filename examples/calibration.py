@@ -1,16 +1,16 @@
 """Measures accuracy, NLL, calibration and noise detection of each estimator under the protocol.
 
-Trains the protocol's MLP (see `protocol.py`) with the library's default
+Trains the protocol's MLP (see `_protocol.py`) with the library's default
 arguments for every estimator, and a deterministic network for reference, on
 one or more data sets and seeds, and prints a Markdown table of the means
-(and, over several seeds, the spread). README's calibration numbers come from
+(and, over several seeds, the spread). docs/calibration.md's numbers come from
 
     python examples/calibration.py --datasets digits breast_cancer synthetic
 """
 
 import numpy as np
 
-import protocol
+import _protocol as protocol
 
 
 def measure(dataset: str, kind: str, steps: int, seed: int,

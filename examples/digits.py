@@ -1,6 +1,6 @@
 """Classifies scikit-learn's 8x8 digits with each estimator and pictures how much to trust the predictions.
 
-Trains the protocol's MLP (`protocol.py`: 64-128-10, Adam 3e-3, batches of
+Trains the protocol's MLP (`_protocol.py`: 64-128-10, Adam 3e-3, batches of
 64, 3000 steps on the ELBO) once with plain `tfn.Affine` layers and once with
 each variational layer, then reports accuracy, NLL and expected calibration
 error (ECE) of the predictive (the softmax averaged over 50 passes), and how
@@ -22,7 +22,7 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt
 import numpy as np
 
-import protocol
+import _protocol as protocol
 import tfnx as tfn
 
 TITLES = {'deterministic': 'deterministic (Affine)',

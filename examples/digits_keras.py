@@ -1,6 +1,6 @@
 """Classifies scikit-learn's 8x8 digits with `tfnx.keras.DenseFlipout` layers trained by `model.fit`.
 
-The protocol of `digits.py` (`protocol.py`: 70/30 split, a 64-128-10 ReLU
+The protocol of `digits.py` (`_protocol.py`: 70/30 split, a 64-128-10 ReLU
 MLP, Adam 3e-3, batches of 64, about 3000 steps on the ELBO) written with
 Keras: the kernel KL divided by the number of training examples enters the
 loss through `kernel_divergence_fn`, and `model.fit` shows its progress bar.
@@ -19,7 +19,7 @@ import keras
 import numpy as np
 
 import digits
-import protocol
+import _protocol as protocol
 import tfnx as tfn
 import tfnx.keras as tfpl
 

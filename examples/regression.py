@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-import protocol
+import _protocol as protocol
 import tfnx as tfn
 
 tfd = tfp.distributions

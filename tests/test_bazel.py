@@ -7,6 +7,7 @@ and that the Bazel requirement list stays the one setup.py declares.
 """
 
 import ast
+import importlib.metadata
 import importlib.util
 import os
 import pathlib
@@ -36,6 +37,28 @@ def _setup_py_requirements() -> set:
   for extra in keywords['extras_require'].values():
     requirements.extend(extra)
   return {_distribution(r) for r in requirements}
+
+
+def _install_requires() -> set:
+  """Returns the distributions setup.py requires at run time."""
+  tree = ast.parse((_ROOT / 'setup.py').read_text(encoding='utf-8'))
+  return {_distribution(r)
+          for node in ast.walk(tree) if isinstance(node, ast.Call)
+          for keyword in node.keywords if keyword.arg == 'install_requires'
+          for r in ast.literal_eval(keyword.value)}
+
+
+def _distributions_tfnx_imports() -> set:
+  """Returns the installed distributions whose modules tfnx imports."""
+  modules = set()
+  for path in (_ROOT / 'tfnx').rglob('*.py'):
+    for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
+      if isinstance(node, ast.Import):
+        modules.update(alias.name.split('.')[0] for alias in node.names)
+      elif isinstance(node, ast.ImportFrom) and node.level == 0:
+        modules.add(node.module.split('.')[0])
+  owners = importlib.metadata.packages_distributions()
+  return {_distribution(d) for m in modules for d in owners.get(m, [])}
 
 
 def _bazel_requirements() -> set:
@@ -72,3 +95,7 @@ def test_runner_runs_an_external_repositorys_test_from_that_repository():
                             {})
   assert args[-3:] == ['../tfnx_repo/tests/test_x.py', '-k', 'y']
   assert runner.pytest_args(['tests/test_x.py'], {})[-1] == 'tests/test_x.py'
+
+
+def test_every_runtime_requirement_is_imported_by_tfnx():
+  assert _install_requires() <= _distributions_tfnx_imports()

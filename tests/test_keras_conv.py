@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-import keras_testing
+import support
 import tfnx.keras as tfpl
 from tfnx import estimators
 from tfnx import linear_maps
@@ -22,8 +22,6 @@ FLIPOUT = {1: tfpl.Convolution1DFlipout, 2: tfpl.Convolution2DFlipout,
 STOCK = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D,
          3: keras.layers.Conv3D}
 _SPATIAL = {1: (9,), 2: (9, 8), 3: (7, 6, 5)}
-
-
 
 
 def _images(shape, seed=(3, 4)):
@@ -83,7 +81,7 @@ def test_channels_first_is_channels_last_transposed(rank, family):
 def test_geometry_reaches_the_convolution(strides, dilation_rate):
   layer = tfpl.Convolution2DReparameterization(
       4, (3, 2), strides=strides, dilation_rate=dilation_rate,
-      kernel_posterior_tensor_fn=keras_testing.posterior_mean)
+      kernel_posterior_tensor_fn=support.posterior_mean)
   x = _images((2, 9, 8, 3))
   y = layer(x)
   expected = tf.nn.convolution(
@@ -108,14 +106,6 @@ def test_outputs_are_the_shared_estimators_outputs(cls, estimator):
   np.testing.assert_allclose(layer(x), expected, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize('rank', [1, 2, 3])
-def test_flipout_calls_contain_no_stateful_random_op(rank):
-  layer = FLIPOUT[rank](2, 2, seed=1)
-  shape = (None,) + _SPATIAL[rank] + (3,)
-  layer.build(shape)
-  keras_testing.assert_only_stateless_random_ops(layer, shape)
-
-
 def test_kl_terms_and_distributions():
   layer = tfpl.Convolution2DFlipout(
       4, (3, 2), bias_posterior_fn=tfpl.default_mean_field_normal_fn(),
@@ -123,7 +113,7 @@ def test_kl_terms_and_distributions():
   layer(_images((2, 6, 5, 3)))
   assert layer.kernel_posterior.event_shape == [3, 2, 3, 4]
   assert layer.bias_posterior.event_shape == [4]
-  keras_testing.assert_losses_are_exact_kls(layer)
+  support.assert_losses_are_exact_kls(layer)
 
 
 def test_bad_arguments_name_the_layer_and_argument():

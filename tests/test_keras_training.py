@@ -2,11 +2,14 @@
 
 import keras
 import numpy as np
+import pytest
 import tensorflow_probability as tfp
 from sklearn import datasets
 from sklearn import model_selection
 
 import tfnx.keras as tfpl
+
+pytestmark = pytest.mark.slow  # Training runs.
 
 tfd = tfp.distributions
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import graph_ops
+import support
 import tfnx as tfn
 from tfnx import predictive
 
@@ -55,7 +55,7 @@ def test_the_traced_loop_has_no_stateful_random_op():
   model, x = _model(tfn.AffineVariationalFlipout), _inputs()
   concrete = predictive._sample_passes.get_concrete_function(
       model, tf.constant(x), tf.constant(3), tf.constant([1, 2]), None)
-  assert not set(graph_ops.op_types(concrete)) & graph_ops.STATEFUL_RANDOM_OPS
+  assert not set(support.op_types(concrete)) & support.STATEFUL_RANDOM_OPS
 
 
 def test_class_probabilities_average_the_softmax_of_the_passes():

@@ -7,7 +7,7 @@ from scipy import stats
 
 from tfnx import sampling
 
-import graph_ops
+import support
 
 N = 200_001  # Odd, so one Box-Muller pair is cut in half.
 
@@ -56,4 +56,4 @@ def test_samplers_use_only_stateless_random_ops():
       sampling.standard_normal([4, 3], s),
       sampling.rademacher([4, 3], s, tf.float32))).get_concrete_function(
           tf.TensorSpec([2], tf.int32))
-  assert not graph_ops.STATEFUL_RANDOM_OPS & set(graph_ops.op_types(concrete))
+  assert not support.STATEFUL_RANDOM_OPS & set(support.op_types(concrete))

@@ -7,7 +7,7 @@ import tensorflow_probability as tfp
 
 import tfnx as tfn
 
-import graph_ops
+import support
 
 tfd = tfp.distributions
 
@@ -84,7 +84,7 @@ def test_materialized_posterior_scales_and_gradients_are_the_softplus_ones():
   np.testing.assert_allclose(scale, np.logaddexp(0., raw64) + 1e-5, rtol=1e-6)
   np.testing.assert_allclose(gradient, 1. / (1. + np.exp(-raw64)), rtol=1e-6)
   # TF's own softplus op, not TFP's custom gradient around it (5 more ops).
-  types = graph_ops.op_types(scales_and_gradients.get_concrete_function())
+  types = support.op_types(scales_and_gradients.get_concrete_function())
   assert types.count('Softplus') == 1
   assert not {'Log1p', 'SelectV2'} & set(types)
 

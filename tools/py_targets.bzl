@@ -21,7 +21,7 @@ def pytest_tests(name, deps = [], data = [], size = "medium", timeout = "long"):
 
     Each test runs its file through pytest (tools/pytest_runner.py) and is
     named by the file's path without `.py`, as `test_affine` or
-    `conformance/test_saving`.
+    `conformance/test_checkpoint`.
 
     Args:
       name: name of the testonly py_library of everything else in the folder

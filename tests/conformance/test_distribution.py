@@ -9,20 +9,36 @@ import pytest
 
 from conformance import cases
 
+pytestmark = pytest.mark.slow  # Training runs.
+
 _TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_TEST_NAME = 'test_mirrored_training_converges_like_single_device'
+
+
+@pytest.fixture(scope='module')
+def reports(request) -> dict:
+  """Every selected case's training report, from one subprocess."""
+  names = [item.callspec.params['case'].name
+           for item in request.session.items
+           if item.originalname == _TEST_NAME]
+  env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+      [_TESTS_DIR, os.path.dirname(_TESTS_DIR)] + sys.path))
+  result = subprocess.run(
+      [sys.executable, '-m', 'conformance.distributed_training'] + names,
+      cwd=_TESTS_DIR, env=env, capture_output=True, text=True,
+      timeout=300 * len(names), check=False)
+  lines = [json.loads(line) for line in result.stdout.splitlines()
+           if line.startswith('{')]
+  return {'stderr': result.stderr[-3000:],
+          **{line.pop('case'): line for line in lines}}
 
 
 @pytest.mark.parametrize('case', cases.VARIATIONAL,
                          ids=cases.ids(cases.VARIATIONAL))
-def test_mirrored_training_converges_like_single_device(case):
-  env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-      [_TESTS_DIR, os.path.dirname(_TESTS_DIR)] + sys.path))
-  result = subprocess.run(
-      [sys.executable, '-m', 'conformance.distributed_training', case.name],
-      cwd=_TESTS_DIR, env=env, capture_output=True, text=True, timeout=300,
-      check=False)
-  assert result.returncode == 0, result.stderr[-3000:]
-  report = json.loads(result.stdout.strip().splitlines()[-1])
+def test_mirrored_training_converges_like_single_device(case, reports):
+  assert case.name in reports, reports['stderr']
+  report = reports[case.name]
+  assert 'error' not in report, report['error']
   assert report['replicas'] == 2
   # Unseeded calls work per replica, each drawing its own noise.
   assert report['replicas_differ'], report

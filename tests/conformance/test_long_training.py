@@ -6,6 +6,8 @@ import tensorflow as tf
 
 from conformance import cases
 
+pytestmark = pytest.mark.slow  # Training runs.
+
 STEPS = 1500
 LEARNING_RATE = 0.05
 

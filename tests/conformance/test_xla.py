@@ -4,20 +4,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import support
 from conformance import cases
 
 NUM_CALLS = 400
-
-
-def _closed_form(layer, x):
-  """The outputs' mean and variance implied by the layer's posterior."""
-  kernel, bias = layer.kernel_posterior, layer.bias_posterior
-  flat, restore = layer._to_map_layout(x)  # pylint: disable=protected-access
-  apply = cases.linear_map(layer).apply
-  mean = apply(flat, kernel.mean()) + bias.mean()
-  variance = apply(tf.square(flat), kernel.variance()) + bias.variance()
-  return (layer._from_map_layout(mean, restore, x).numpy(),  # pylint: disable=protected-access
-          layer._from_map_layout(variance, restore, x).numpy())  # pylint: disable=protected-access
 
 
 @pytest.mark.parametrize('case', cases.VARIATIONAL,
@@ -32,12 +22,8 @@ def test_jit_compiled_call_has_the_right_statistics(case):
   y = np.stack([compiled(tf.constant([i, 8])).numpy()
                 for i in range(NUM_CALLS)])
   assert np.isfinite(y).all()
-  mean, variance = _closed_form(layer, x)
-  n = len(y)
-  np.testing.assert_array_less(np.abs(y.mean(0) - mean),
-                               5 * np.sqrt(variance / n))
-  np.testing.assert_array_less(np.abs(y.var(0, ddof=1) - variance),
-                               5 * variance * np.sqrt(2. / (n - 1)))
+  support.assert_normal_moments(
+      y, *support.closed_form_moments(layer, x, cases.linear_map(layer).apply))
 
 
 @pytest.mark.parametrize('case', cases.CASES, ids=cases.ids(cases.CASES))

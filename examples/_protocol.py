@@ -84,7 +84,7 @@ def train(model: tfn.Sequential, nll_fn: Callable, x: np.ndarray,
           desc: str = 'train') -> float:
   """Minimizes `nll_fn(model, x, y) + kl_weight * KL / N` with Adam.
 
-  `kl_weight=1` is the ELBO; smaller values temper the KL (see README). A
+  `kl_weight=1` is the ELBO; smaller values temper the KL (see docs/predictive.md). A
   progress bar shows a running mean of the loss. Returns the final one.
   """
   tf.keras.utils.set_random_seed(seed)
