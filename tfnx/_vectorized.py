@@ -157,20 +157,24 @@ def _variational_rows_independent(estimator: Callable,
       or _point_mass(bias_posterior))
 
 
+def _row_wise_function(fn: Any) -> bool:
+  try:
+    return fn in ROW_WISE_FUNCTIONS
+  except TypeError:  # Unhashable: not one of the declared functions.
+    return False
+
+
 def _tfnx_stage_row_wise(stage: Any) -> bool:
   if isinstance(stage, layers_lib.Sequential):
     return all(_tfnx_stage_row_wise(s) for s in stage.layers)
   if isinstance(stage, variational.VariationalLayer):
-    return (stage.activation_fn in ROW_WISE_FUNCTIONS
+    return (_row_wise_function(stage.activation_fn)
             and _variational_rows_independent(
                 type(stage)._estimator,  # pylint: disable=protected-access
                 stage.bias_posterior))
   if isinstance(stage, _TFNX_DETERMINISTIC):
-    return stage.activation_fn in ROW_WISE_FUNCTIONS
-  try:
-    return stage in ROW_WISE_FUNCTIONS
-  except TypeError:  # Unhashable: not one of the declared functions.
-    return False
+    return _row_wise_function(stage.activation_fn)
+  return _row_wise_function(stage)
 
 
 def _builtin_activation(keras: Any, activation: Any) -> bool:
@@ -214,7 +218,7 @@ def tiling(model: Any, output_fn: Optional[Callable]) -> Tiling:
     `LEADING_AXIS` for a row-wise tfnx model, `BATCH_AXIS` for a row-wise
     Keras model, `PER_PASS` when passes need a call each.
   """
-  if not _tfnx_stage_row_wise(output_fn):
+  if not _row_wise_function(output_fn):
     return PER_PASS
   if is_keras_model(model):
     keras = keras_module()
