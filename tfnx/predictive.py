@@ -10,9 +10,13 @@ in as few calls of the model as its layers allow:
   rows on their own, as the layers declare (see `tfnx._vectorized`), many
   passes are one call on the inputs tiled: at batch 1, fifty passes cost
   about one call. Each pass is then an exact sample of the same predictive
-  distribution as an independent pass, though passes of one call share
-  their layers' weight perturbation (uncorrelated across passes, as Flipout's
-  rows are).
+  distribution as an independent pass. Local reparameterization's passes
+  are independent; Flipout's passes in one call share each layer's weight
+  perturbation up to random signs, so they are uncorrelated at a layer's
+  outputs but not independent: with few input features, a variance
+  estimated from one call keeps an error that more passes do not remove.
+  Calling a model through a lambda (`lambda x, seed: model(x, seed=seed)`)
+  gives every pass its own call.
 - Otherwise (reparameterization layers, lambdas, custom layers) pass `i` is
   its own call, `model(inputs, seed=pass_seed(seed, i))`, in a traced loop.
 
