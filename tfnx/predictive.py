@@ -113,13 +113,13 @@ def _keras_losses_kept(model: Any) -> Iterator[None]:
   Keras offers no public way to set them; without this they would point at
   tensors of the traced passes.
   """
-  layers = model._flatten_layers()  # pylint: disable=protected-access
-  saved = [(layer, list(layer._losses)) for layer in layers]  # pylint: disable=protected-access
+  # pylint: disable=protected-access
+  saved = [(layer, list(layer._losses)) for layer in model._flatten_layers()]
   try:
     yield
   finally:
     for layer, losses in saved:
-      layer._losses[:] = losses  # pylint: disable=protected-access
+      layer._losses[:] = losses
 
 
 def _last_call_kept(model: Any) -> Any:

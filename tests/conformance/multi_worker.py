@@ -94,7 +94,8 @@ def _restores(tf, strategy, kind, model, directory, index) -> bool:
       os.path.join(directory, f'worker{index}', 'ckpt'))
   with strategy.scope():
     fresh, _ = _build(kind, seed=123)
-  tf.train.Checkpoint(model=fresh).restore(path).assert_existing_objects_matched()
+  status = tf.train.Checkpoint(model=fresh).restore(path)
+  status.assert_existing_objects_matched()
   return all(np.array_equal(a.numpy(), b.numpy())
              for a, b in zip(model.variables, fresh.variables))
 
