@@ -121,6 +121,12 @@ def reparameterization(inputs: tf.Tensor,
                   kernel, bias)
 
 
+# `rows_independent`: whether each row of a batch (each example) gets its own
+# exact sample of the kernel and of a normal bias, so that a batch tiled `k`
+# times gives `k` passes (`tfnx.predictive`). One kernel for the batch: no.
+reparameterization.rows_independent = False
+
+
 def flipout(inputs: tf.Tensor,
             kernel_posterior: tfd.Distribution,
             bias_posterior: Optional[tfd.Distribution],
@@ -174,6 +180,10 @@ def flipout(inputs: tf.Tensor,
   return Estimate(outputs, loc + delta, bias)
 
 
+# Sign flips give each row its own exact (uncorrelated) kernel sample.
+flipout.rows_independent = True
+
+
 def local_reparameterization(inputs: tf.Tensor,
                              kernel_posterior: tfd.Distribution,
                              bias_posterior: Optional[tfd.Distribution],
@@ -218,6 +228,10 @@ def local_reparameterization(inputs: tf.Tensor,
       variance.dtype.as_numpy_dtype).tiny))
   outputs = mean + stddev * _normal_noise(mean, noise_seed)
   return Estimate(outputs, None, bias)
+
+
+# Each row's pre-activations are drawn independently from their marginals.
+local_reparameterization.rows_independent = True
 
 
 def check_kernel_posterior(estimator: Callable[..., Estimate],

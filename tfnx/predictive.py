@@ -2,25 +2,46 @@
 
 A Bayesian network predicts by averaging over its posterior: each forward
 pass draws fresh weights, and the predictive distribution is the mixture of
-the passes. These helpers run `num_samples` passes inside one `tf.function`
-(a `tf.map_fn` over per-pass seeds, so there is no Python loop per pass and
-no retracing when `num_samples` changes). Pass `i` is
-`model(inputs, seed=tf.random.experimental.stateless_fold_in(seed, i))`:
-a given seed gives the same passes whatever `num_samples` is, and more
-samples only add passes.
+the passes. These helpers run `num_samples` passes inside one `tf.function`,
+in as few calls of the model as its layers allow:
+
+- Where every layer gives each row of a batch its own exact posterior
+  sample (Flipout, local reparameterization) and every other stage treats
+  rows on their own, as the layers declare (see `tfnx._vectorized`), many
+  passes are one call on the inputs tiled: at batch 1, fifty passes cost
+  about one call. Each pass is then an exact sample of the same predictive
+  distribution as an independent pass. Local reparameterization's passes
+  are independent; Flipout's passes in one call share each layer's weight
+  perturbation up to random signs, so they are uncorrelated at a layer's
+  outputs but not independent: with few input features, a variance
+  estimated from one call keeps an error that more passes do not remove.
+  Calling a model through a lambda (`lambda x, seed: model(x, seed=seed)`)
+  gives every pass its own call.
+- Otherwise (reparameterization layers, lambdas, custom layers) pass `i` is
+  its own call, `model(inputs, seed=pass_seed(seed, i))`, in a traced loop.
+
+Either way the passes are a pure function of the variables, the inputs and
+`seed`, and changing `num_samples` does not retrace. Keras models built from
+`tfnx.keras` layers work too: they are called in inference mode, and each of
+their tfnx layers draws a seed of its own from the pass's (`layer_seeds`).
 """
 
-from typing import Any, Callable, Optional, Tuple
+import contextlib
+import threading
+from typing import Any, Callable, Iterator, Optional, Tuple
 
 import tensorflow as tf
 
+from tfnx import _vectorized
 from tfnx import seeds as seeds_lib
 from tfnx import variational
 
 __all__ = ['sample_outputs', 'class_probabilities', 'mean_and_stddev',
-           'pass_seed']
+           'pass_seed', 'layer_seeds', 'layer_seed']
 
 OutputFn = Optional[Callable[[Any], Any]]
+
+_LAYER_SEEDS = threading.local()
 
 
 def pass_seed(seed: seeds_lib.SeedLike, index: Any) -> tf.Tensor:
@@ -37,25 +58,111 @@ def pass_seed(seed: seeds_lib.SeedLike, index: Any) -> tf.Tensor:
       seeds_lib.sanitize_seed(seed, 'pass_seed'), index)
 
 
-def _one_pass(model: Callable, inputs: Any, seed: tf.Tensor, index: Any,
-              output_fn: OutputFn) -> Any:
-  outputs = model(inputs, seed=pass_seed(seed, index))
-  return outputs if output_fn is None else output_fn(outputs)
+@contextlib.contextmanager
+def layer_seeds(seed: seeds_lib.SeedLike) -> Iterator[None]:
+  """Seeds the calls `tfnx.keras` layers make without a seed inside.
+
+  A Keras model passes no `seed` to its layers; inside this context each
+  `tfnx.keras` layer called without one takes
+  `stateless_fold_in(seed, j)`, `j` numbering the layers in the order they
+  are first called, so `with layer_seeds(s): model(x)` is a pure function of
+  the weights, `x` and `s`.
+
+  Args:
+    seed: the seed of the calls made inside.
+
+  Yields:
+    Nothing; the context restores any enclosing one on exit.
+  """
+  previous = getattr(_LAYER_SEEDS, 'state', None)
+  _LAYER_SEEDS.state = (seeds_lib.sanitize_seed(seed, 'layer_seeds'), {})
+  try:
+    yield
+  finally:
+    _LAYER_SEEDS.state = previous
 
 
-# The model and `output_fn` are part of the trace's key; the number of passes
-# is a tensor, so changing it reuses the trace.
+def layer_seed(layer: Any) -> Optional[tf.Tensor]:
+  """The seed of `layer`'s unseeded call inside `layer_seeds`, else `None`.
+
+  Args:
+    layer: the layer being called.
+
+  Returns:
+    An `int32` seed of shape `[2]`, or `None` outside `layer_seeds`.
+  """
+  state = getattr(_LAYER_SEEDS, 'state', None)
+  if state is None:
+    return None
+  seed, indices = state
+  return tf.random.experimental.stateless_fold_in(
+      seed, indices.setdefault(id(layer), len(indices)))
+
+
+def _call(model: Callable, inputs: tf.Tensor, seed: tf.Tensor) -> Any:
+  if _vectorized.is_keras_model(model):
+    with layer_seeds(seed):
+      return model(inputs, training=False)
+  return model(inputs, seed=seed)
+
+
+@contextlib.contextmanager
+def _keras_losses_kept(model: Any) -> Iterator[None]:
+  """Restores, on exit, the `add_loss` terms the layers of a Keras model hold.
+
+  Keras offers no public way to set them; without this they would point at
+  tensors of the traced passes.
+  """
+  # pylint: disable=protected-access
+  saved = [(layer, list(layer._losses)) for layer in model._flatten_layers()]
+  try:
+    yield
+  finally:
+    for layer, losses in saved:
+      layer._losses[:] = losses
+
+
+def _last_call_kept(model: Any) -> Any:
+  if _vectorized.is_keras_model(model):
+    return _keras_losses_kept(model)
+  return variational.last_call_kept(model)
+
+
+def _stack_calls(call: Callable[[Any], Any], num_calls: tf.Tensor) -> Any:
+  """`call(i)` for `i` in `range(num_calls)`, concatenated on axis 0."""
+  # The first call runs outside the loop: it tells the arrays the structure,
+  # dtypes and shapes, and keeps them non-empty, so they concatenate even
+  # where a shape is only known at run time.
+  first = call(0)
+  arrays = [tf.TensorArray(t.dtype, size=num_calls, element_shape=t.shape,
+                           infer_shape=False).write(0, t)
+            for t in tf.nest.flatten(first)]
+
+  def body(i, arrays):
+    values = tf.nest.flatten(call(i))
+    return i + 1, [a.write(i, v) for a, v in zip(arrays, values)]
+
+  _, arrays = tf.while_loop(lambda i, _: i < num_calls, body,
+                            (tf.constant(1), arrays))
+  return tf.nest.pack_sequence_as(first, [a.concat() for a in arrays])
+
+
+# The model, `output_fn` and tiling are part of the trace's key; the number of
+# passes is a tensor, so changing it reuses the trace.
 @tf.function(reduce_retracing=True, autograph=False)
-def _sample_passes(model, inputs, num_samples, seed, output_fn):
-  # The first pass runs outside the loop: it is needed anyway and tells the
-  # loop the structure, dtypes and shapes of what it stacks.
-  first = _one_pass(model, inputs, seed, 0, output_fn)
-  signature = tf.nest.map_structure(
-      lambda t: tf.TensorSpec(t.shape, t.dtype), first)
-  rest = tf.map_fn(lambda i: _one_pass(model, inputs, seed, i, output_fn),
-                   tf.range(1, num_samples), fn_output_signature=signature)
-  return tf.nest.map_structure(
-      lambda a, b: tf.concat([a[tf.newaxis], b], axis=0), first, rest)
+def _sample_passes(model, inputs, num_samples, seed, output_fn, tiling):
+  passes_per_call = tiling.passes_per_call(inputs, num_samples)
+
+  def call(i):
+    outputs = _call(model, tiling.tile(inputs, passes_per_call),
+                    pass_seed(seed, i))
+    if output_fn is not None:
+      outputs = output_fn(outputs)
+    return tf.nest.map_structure(
+        lambda t: tiling.untile(t, passes_per_call, inputs), outputs)
+
+  stacked = _stack_calls(call, -(-num_samples // passes_per_call))
+  return tf.nest.map_structure(lambda t: t[:num_samples], stacked)
 
 
 def sample_outputs(model: Callable, inputs: Any, num_samples: int = 50,
@@ -63,20 +170,25 @@ def sample_outputs(model: Callable, inputs: Any, num_samples: int = 50,
                    output_fn: OutputFn = None) -> Any:
   """Runs `num_samples` stochastic forward passes in one `tf.function`.
 
-  Each pass calls `model(inputs, seed=pass_seed(seed, i))`, so the result is
-  a pure function of the variables, `inputs` and `seed`. The passes leave
-  the model's `losses` and `posterior_value` as its last call set them.
+  Passes share calls of the model where its layers declare that rows are
+  independent samples (see the module's docstring); otherwise pass `i` is
+  `model(inputs, seed=pass_seed(seed, i))`. Either way the result is a pure
+  function of the variables, `inputs` and `seed`, and the passes leave the
+  model's `losses` and `posterior_value` as its last call set them.
 
   Args:
-    model: a tfnx layer or `Sequential`, or any callable taking
-      `(inputs, seed=...)`.
+    model: a tfnx layer or `Sequential`, any callable taking
+      `(inputs, seed=...)`, or a Keras model or layer (called with
+      `training=False` inside `layer_seeds`).
     inputs: the model's inputs, a tensor or anything convertible to one.
     num_samples: how many passes, a positive int.
     seed: the seed of the passes (an int, a pair or an int tensor of shape
       `[2]`); `None` draws one from Python's `random`.
     output_fn: applied to each pass's outputs inside the loop (e.g.
-      `tf.nn.softmax`); `None` for the identity. Pass the same function
-      object each time to reuse the trace.
+      `tf.nn.softmax`); `None` for the identity. Passes share calls only when
+      it is `None` or an elementwise or last-axis function of
+      `tfnx._vectorized.ROW_WISE_FUNCTIONS`. Pass the same function object
+      each time to reuse the trace.
 
   Returns:
     The passes' outputs (after `output_fn`) stacked on a new leading axis of
@@ -89,10 +201,15 @@ def sample_outputs(model: Callable, inputs: Any, num_samples: int = 50,
   seed = seeds_lib.sanitize_seed(
       seeds_lib.python_random_seed() if seed is None else seed,
       'sample_outputs')
+  if _vectorized.is_keras_model(model) and not model.built:
+    raise ValueError(f'sample_outputs: expected a built Keras model; '
+                     f'received {model.name!r}, not built yet. Call it once '
+                     'or build it first.')
   inputs = tf.convert_to_tensor(inputs)
-  with variational.last_call_kept(model):
+  with _last_call_kept(model):
     return _sample_passes(model, inputs, tf.constant(num_samples, tf.int32),
-                          seed, output_fn)
+                          seed, output_fn,
+                          _vectorized.tiling(model, output_fn))
 
 
 def class_probabilities(model: Callable, inputs: Any, num_samples: int = 50,

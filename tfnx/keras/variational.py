@@ -19,6 +19,7 @@ from tfnx import estimators as estimators_lib
 from tfnx import inputs as inputs_lib
 from tfnx import layers as layers_lib
 from tfnx import losses as losses_lib
+from tfnx import predictive
 from tfnx import seeds as seeds_lib
 from tfnx.keras import builders
 from tfnx.linear_maps import LinearMap
@@ -272,6 +273,8 @@ class VariationalLayer(keras.layers.Layer):
     """
     x = inputs_lib.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
                                   self.name)
+    if seed is None:  # Inside `tfnx.predictive.layer_seeds`, the pass's.
+      seed = predictive.layer_seed(self)
     if seed is None:
       seed = seeds_lib.fold_in_replica(seeds_lib.sanitize_seed(
           self._seed_generator.next(), self.name))
