@@ -112,6 +112,8 @@ def test_the_call_ignores_keyword_arguments_such_as_training():
 
 def test_a_bad_shape_names_the_layer_and_both_shapes_inside_the_trace():
   layer = tfn.AffineVariationalFlipout(3, 2, name='dense_in')
+  for batch in (1, 2, 3):  # A trace generalized to any size.
+    layer(tf.ones([batch, 3]))
   with pytest.raises(ValueError, match=r'dense_in.*3.*\[4, 5\]|dense_in.*'
                      r'\(4, 5\)'):
     layer(tf.ones([4, 5]))

@@ -330,6 +330,9 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
       inputs = inputs_lib.convert_inputs(inputs, self._dtype, self.name)
     if seed is not None:
       seed = seeds_lib.sanitize_seed(seed, self.name)
+    # The shapes the caller sees: a trace generalized to other sizes would
+    # find a wrong size only at run time, with a less readable error.
+    self._check_inputs(inputs)
     # The rank, a Python int, keeps inputs of different ranks in traces of
     # their own: `reduce_retracing` then generalizes only sizes, never to an
     # unknown rank the layer's checks could not read.
