@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+import support
 import tfnx as tfn
 
 tfd = tfp.distributions
@@ -80,3 +81,112 @@ def test_a_sample_free_divergence_spares_the_local_kernel_draw():
   layer(tf.ones([2, 3]), seed=1)
   assert layer.extra_loss is not None and seen[0] is None
   assert layer.posterior_value[0] is None
+
+
+def test_twenty_batch_sizes_trace_the_call_at_most_three_times():
+  layer = tfn.AffineVariationalFlipout(3, 2, seed=1)
+  for batch in range(1, 21):
+    layer(tf.ones([batch, 3]))
+  assert layer._call.experimental_get_tracing_count() <= 3
+
+
+def test_an_activation_side_effect_runs_once_per_trace_not_per_call():
+  calls = []
+
+  def activation(y):
+    calls.append(1)
+    return tf.nn.relu(y)
+
+  layer = tfn.AffineVariationalReparameterization(3, 2,
+                                                  activation_fn=activation)
+  for _ in range(20):
+    layer(tf.ones([4, 3]))
+  assert len(calls) == layer._call.experimental_get_tracing_count() == 1
+
+
+def test_the_call_ignores_keyword_arguments_such_as_training():
+  layer = tfn.AffineVariationalFlipout(3, 2, seed=1)
+  np.testing.assert_array_equal(layer(tf.ones([2, 3]), seed=4, training=True),
+                                layer(tf.ones([2, 3]), seed=4))
+
+
+def test_a_bad_shape_names_the_layer_and_both_shapes_inside_the_trace():
+  layer = tfn.AffineVariationalFlipout(3, 2, name='dense_in')
+  for batch in (1, 2, 3):  # A trace generalized to any size.
+    layer(tf.ones([batch, 3]))
+  with pytest.raises(ValueError, match=r'dense_in.*3.*\[4, 5\]|dense_in.*'
+                     r'\(4, 5\)'):
+    layer(tf.ones([4, 5]))
+
+
+@pytest.mark.parametrize('cls', [tfn.AffineVariationalFlipout,
+                                 tfn.AffineVariationalReparameterizationLocal])
+def test_a_seeded_call_is_bit_identical_eagerly_and_traced(cls):
+  layer = cls(3, 2, seed=1)
+  x = tf.random.stateless_normal([4, 3], (1, 2))
+  eager = layer(x, seed=[5, 6]), layer.extra_loss
+  traced = tf.function(lambda x: (layer(x, seed=[5, 6]), layer.extra_loss))(x)
+  np.testing.assert_array_equal(eager[0], traced[0])
+  np.testing.assert_array_equal(eager[1], traced[1])
+
+
+class _CountingDivergence:
+  """A Monte Carlo divergence that counts its calls."""
+
+  def __init__(self):
+    self.calls = 0
+
+  def __call__(self, q, r, w):
+    self.calls += 1
+    return tfn.losses.kl_divergence_monte_carlo(q, r, w)
+
+
+@pytest.mark.parametrize('cls', [tfn.AffineVariationalFlipout,
+                                 tfn.AffineVariationalReparameterizationLocal])
+def test_a_call_whose_losses_are_unread_computes_no_divergence(cls):
+  divergence = _CountingDivergence()
+  layer = cls(3, 2, seed=1, divergence_fn=divergence)
+  layer(tf.ones([2, 3]))
+  layer(tf.ones([2, 3]))
+  assert divergence.calls == 0
+  assert len(layer.losses) == 2 and divergence.calls == 2
+
+
+def _hand_kl(layer):
+  """The default KL of the last call, from its posterior values by hand."""
+  kernel, bias = layer.posterior_value
+  kernel_kl = (-layer.kernel_posterior.entropy()
+               - layer.kernel_prior.log_prob(kernel))
+  bias_kl = -layer.bias_posterior.entropy() - layer.bias_prior.log_prob(bias)
+  return kernel_kl + bias_kl
+
+
+@pytest.mark.parametrize('cls', [tfn.AffineVariationalFlipout,
+                                 tfn.AffineVariationalReparameterization,
+                                 tfn.AffineVariationalReparameterizationLocal])
+def test_the_lazy_kl_and_its_gradients_are_those_of_the_call_sample(cls):
+  layer = cls(4, 3, seed=2)
+  x = tf.random.stateless_normal([5, 4], (3, 4))
+  with tf.GradientTape(persistent=True) as tape:
+    layer(x, seed=[7, 8])
+    lazy = layer.extra_loss
+    by_hand = _hand_kl(layer)
+  np.testing.assert_allclose(lazy, by_hand, rtol=1e-5)
+  for a, b in zip(tape.gradient(lazy, layer.trainable_variables),
+                  tape.gradient(by_hand, layer.trainable_variables)):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize('cls, normal_draws', [
+    (tfn.AffineVariationalFlipout, 2),
+    (tfn.AffineVariationalReparameterization, 2),
+    (tfn.AffineVariationalReparameterizationLocal, 3)])
+def test_a_traced_call_with_its_losses_draws_each_weight_once(cls,
+                                                              normal_draws):
+  # Flipout and reparameterization draw the kernel and bias noise once, for
+  # the outputs and the KL alike; local reparameterization draws the outputs'
+  # noise, and the kernel and bias its Monte Carlo KL needs.
+  layer = cls(3, 2, seed=1)
+  graph = tf.function(lambda x: (layer(x, seed=[1, 2]), layer.extra_loss)
+                      ).get_concrete_function(tf.ones([4, 3]))
+  assert support.op_types(graph).count(support.NORMAL_DRAW) == normal_draws

@@ -5,6 +5,7 @@ from typing import Any, Callable, Optional
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfnx import _fast_paths
 from tfnx import layers as layers_lib
 
 tfd = tfp.distributions
@@ -87,25 +88,10 @@ def kl_divergence_entropy_monte_carlo(q: tfd.Distribution,
   Returns:
     The estimate.
   """
-  return -_entropy(q) - r.log_prob(w)
-
-
-def _entropy(q: tfd.Distribution) -> tf.Tensor:
-  """`q.entropy()`; for one `Independent(Normal)` event, summed directly.
-
-  TFP broadcasts the normal's entropy to the full shape before summing; the
-  sum of `log(scale)` plus a constant is the same number for fewer passes
-  over the kernel.
-  """
-  if (isinstance(q, tfd.Independent) and type(q.distribution) is tfd.Normal
-      and q.batch_shape.rank == 0
-      and q.distribution.scale.shape == q.event_shape):
-    scale = tf.convert_to_tensor(q.distribution.scale)
-    size = tf.cast(tf.size(scale), scale.dtype)
-    half_log_2_pi_e = 0.5 * (1. + tf.math.log(
-        tf.constant(2. * 3.141592653589793, scale.dtype)))
-    return tf.reduce_sum(tf.math.log(scale)) + size * half_log_2_pi_e
-  return q.entropy()
+  entropy = _fast_paths.independent_normal_entropy(q)
+  if entropy is None:
+    entropy = q.entropy()
+  return -entropy - r.log_prob(w)
 
 
 @sample_free
