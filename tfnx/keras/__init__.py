@@ -33,12 +33,27 @@ from tfnx.keras.conv import Convolution2DFlipout
 from tfnx.keras.conv import Convolution2DReparameterization
 from tfnx.keras.conv import Convolution3DFlipout
 from tfnx.keras.conv import Convolution3DReparameterization
+from tfnx.keras.distribution_heads import CategoricalMixtureOfOneHotCategorical
+from tfnx.keras.distribution_heads import IndependentBernoulli
+from tfnx.keras.distribution_heads import IndependentLogistic
+from tfnx.keras.distribution_heads import IndependentNormal
+from tfnx.keras.distribution_heads import IndependentPoisson
+from tfnx.keras.distribution_heads import MixtureLogistic
+from tfnx.keras.distribution_heads import MixtureNormal
+from tfnx.keras.distribution_heads import MixtureSameFamily
+from tfnx.keras.distribution_heads import MultivariateNormalTriL
+from tfnx.keras.distribution_heads import OneHotCategorical
+from tfnx.keras.distribution_lambda import DistributionLambda
+from tfnx.keras.distribution_tensor import DistributionTensor
 from tfnx.keras.dense import DenseFlipout
 from tfnx.keras.dense import DenseLocalReparameterization
 from tfnx.keras.dense import DenseReparameterization
+from tfnx.keras.kl_divergence_layers import KLDivergenceAddLoss
+from tfnx.keras.kl_divergence_layers import KLDivergenceRegularizer
 from tfnx.keras.variational import VariationalLayer
 
 __all__ = [
+    'CategoricalMixtureOfOneHotCategorical',
     'Conv1DFlipout',
     'Conv1DReparameterization',
     'Conv2DFlipout',
@@ -54,8 +69,21 @@ __all__ = [
     'DenseFlipout',
     'DenseLocalReparameterization',
     'DenseReparameterization',
+    'DistributionLambda',
+    'DistributionTensor',
+    'IndependentBernoulli',
+    'IndependentLogistic',
+    'IndependentNormal',
+    'IndependentPoisson',
+    'KLDivergenceAddLoss',
+    'KLDivergenceRegularizer',
     'LocScaleFn',
     'MeanFieldNormalFn',
+    'MixtureLogistic',
+    'MixtureNormal',
+    'MixtureSameFamily',
+    'MultivariateNormalTriL',
+    'OneHotCategorical',
     'VariationalLayer',
     'default_loc_scale_fn',
     'default_mean_field_normal_fn',

@@ -7,9 +7,11 @@ builds, trains with `loss=lambda y, rv_y: -rv_y.log_prob(y)`, predicts the
 """
 
 import inspect
+import types
 from typing import Any, Callable, Optional, Union
 
 import keras
+import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
@@ -18,7 +20,7 @@ from tfnx.keras.distribution_tensor import DistributionTensor
 
 tfd = tfp.distributions
 
-__all__ = ['DistributionLambda', 'distribution_of']
+__all__ = ['DistributionLambda', 'distribution_of', 'deserialize_function']
 
 _INT31 = 2**31
 
@@ -30,6 +32,39 @@ def distribution_of(value: Any) -> Any:
   if isinstance(value, DistributionTensor):
     return value.distribution
   return value
+
+
+# What a saved lambda may name without `custom_objects`: the names its
+# author most likely imported.
+_LAMBDA_GLOBALS = {'tf': tf, 'tfp': tfp, 'tfd': tfd, 'tfb': tfp.bijectors,
+                   'np': np, 'keras': keras}
+
+
+def deserialize_function(config: Any) -> Any:
+  """Loads a function saved with `keras.saving.serialize_keras_object`.
+
+  A lambda (which Keras loads only with `safe_mode=False`) gets as globals
+  `tf`, `tfp`, `tfd`, `tfb`, `np`, `keras` and the `custom_objects` its code
+  names, rather than the globals of Keras' own module.
+
+  Args:
+    config: the serialized function, or anything else (returned as is).
+
+  Returns:
+    The function.
+  """
+  if not isinstance(config, dict):
+    return config
+  fn = keras.saving.deserialize_keras_object(config)
+  if config.get('class_name') != '__lambda__':
+    return fn
+  names = dict(_LAMBDA_GLOBALS)
+  for name in fn.__code__.co_names:
+    registered = keras.saving.get_registered_object(name)
+    if registered is not None:
+      names[name] = registered
+  return types.FunctionType(fn.__code__, names, fn.__name__, fn.__defaults__,
+                            fn.__closure__)
 
 
 def _takes_seed(fn: Callable) -> bool:
@@ -153,6 +188,5 @@ class DistributionLambda(keras.layers.Layer):
     """Rebuilds the layer; lambdas need `safe_mode=False`."""
     config = dict(config)
     for key in ('make_distribution_fn', 'convert_to_tensor_fn'):
-      if isinstance(config.get(key), dict):
-        config[key] = keras.saving.deserialize_keras_object(config[key])
+      config[key] = deserialize_function(config.get(key))
     return cls(**config)

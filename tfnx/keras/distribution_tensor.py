@@ -69,8 +69,8 @@ class DistributionTensor:
     return self._value.numpy()
 
   def __array__(self, dtype=None, copy=None) -> np.ndarray:
-    del copy  # A fresh array either way.
-    return np.asarray(self._value, dtype=dtype)
+    del copy  # `numpy()` makes a fresh array.
+    return np.asarray(self._value.numpy(), dtype=dtype)
 
   def __getattr__(self, name: str) -> Any:
     # Only called for names the object lacks; `_distribution` itself may be
