@@ -36,6 +36,11 @@ def _event_shape(event_shape: EventShape) -> tuple:
   return tuple(int(d) for d in event_shape)
 
 
+def _named(name: Optional[str]) -> dict:
+  # TFP's distributions take their class name as the default.
+  return {} if name is None else {'name': name}
+
+
 def _event_size(event_shape: EventShape) -> int:
   return int(np.prod(_event_shape(event_shape)))
 
@@ -115,7 +120,7 @@ class _IndependentHead(_Head):
 def _independent(element: tfd.Distribution, event_shape: EventShape,
                  validate_args: bool, name: Optional[str]) -> tfd.Distribution:
   return tfd.Independent(element, len(_event_shape(event_shape)),
-                         validate_args=validate_args, name=name)
+                         validate_args=validate_args, **_named(name))
 
 
 def _loc_scale_new(family: Callable[..., tfd.Distribution]):
@@ -261,7 +266,7 @@ class MultivariateNormalTriL(_Head):
         1e-5, params.dtype.as_numpy_dtype))(params[..., event_size:])
     return tfd.MultivariateNormalTriL(
         loc=params[..., :event_size], scale_tril=scale_tril,
-        validate_args=validate_args, name=name)
+        validate_args=validate_args, **_named(name))
 
   @staticmethod
   def params_size(event_size: int, name: Optional[str] = None) -> int:
@@ -307,7 +312,7 @@ class OneHotCategorical(_Head):
     del event_size  # The logits' last axis.
     params = tf.convert_to_tensor(params)
     return tfd.OneHotCategorical(logits=params, dtype=dtype or params.dtype,
-                                 validate_args=validate_args, name=name)
+                                 validate_args=validate_args, **_named(name))
 
   @staticmethod
   def params_size(event_size: int, name: Optional[str] = None) -> int:
@@ -330,7 +335,7 @@ def _mixture(logits: tf.Tensor, components: tfd.Distribution,
              validate_args: bool, name: Optional[str]) -> tfd.Distribution:
   return tfd.MixtureSameFamily(
       tfd.Categorical(logits=logits, validate_args=validate_args),
-      components, validate_args=validate_args, name=name)
+      components, validate_args=validate_args, **_named(name))
 
 
 @keras.saving.register_keras_serializable(package='tfnx')
@@ -437,6 +442,11 @@ class MixtureSameFamily(_Head):
     """`num_components * (1 + component_params_size)`."""
     del name  # Static.
     return num_components * (1 + component_params_size)
+
+  def _params_size(self) -> int:
+    # Known when the components come from a head.
+    return self.params_size(self.num_components,
+                            self.component_layer._params_size())  # pylint: disable=protected-access
 
   def make_distribution(self, inputs: Any) -> tfd.Distribution:
     """The mixture; the component layer checks its own parameters."""

@@ -188,5 +188,6 @@ class DistributionLambda(keras.layers.Layer):
     """Rebuilds the layer; lambdas need `safe_mode=False`."""
     config = dict(config)
     for key in ('make_distribution_fn', 'convert_to_tensor_fn'):
-      config[key] = deserialize_function(config.get(key))
+      if key in config:
+        config[key] = deserialize_function(config[key])
     return cls(**config)

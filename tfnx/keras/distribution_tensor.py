@@ -56,6 +56,11 @@ class DistributionTensor:
     return self._value.shape
 
   @property
+  def ndim(self) -> int:
+    """The value's rank (Keras reads it, e.g. for activity regularizers)."""
+    return self._value.shape.rank
+
+  @property
   def dtype(self) -> tf.DType:
     """The value's dtype."""
     return self._value.dtype
