@@ -33,6 +33,10 @@ from tfnx.keras.conv import Convolution2DFlipout
 from tfnx.keras.conv import Convolution2DReparameterization
 from tfnx.keras.conv import Convolution3DFlipout
 from tfnx.keras.conv import Convolution3DReparameterization
+from tfnx.keras.dense import DenseFlipout
+from tfnx.keras.dense import DenseLocalReparameterization
+from tfnx.keras.dense import DenseReparameterization
+from tfnx.keras.dense_variational import DenseVariational
 from tfnx.keras.distribution_heads import CategoricalMixtureOfOneHotCategorical
 from tfnx.keras.distribution_heads import IndependentBernoulli
 from tfnx.keras.distribution_heads import IndependentLogistic
@@ -45,11 +49,10 @@ from tfnx.keras.distribution_heads import MultivariateNormalTriL
 from tfnx.keras.distribution_heads import OneHotCategorical
 from tfnx.keras.distribution_lambda import DistributionLambda
 from tfnx.keras.distribution_tensor import DistributionTensor
-from tfnx.keras.dense import DenseFlipout
-from tfnx.keras.dense import DenseLocalReparameterization
-from tfnx.keras.dense import DenseReparameterization
 from tfnx.keras.kl_divergence_layers import KLDivergenceAddLoss
 from tfnx.keras.kl_divergence_layers import KLDivergenceRegularizer
+from tfnx.keras import util
+from tfnx.keras.variable_layer import VariableLayer
 from tfnx.keras.variational import VariationalLayer
 
 __all__ = [
@@ -69,6 +72,7 @@ __all__ = [
     'DenseFlipout',
     'DenseLocalReparameterization',
     'DenseReparameterization',
+    'DenseVariational',
     'DistributionLambda',
     'DistributionTensor',
     'IndependentBernoulli',
@@ -84,10 +88,12 @@ __all__ = [
     'MixtureSameFamily',
     'MultivariateNormalTriL',
     'OneHotCategorical',
+    'VariableLayer',
     'VariationalLayer',
     'default_loc_scale_fn',
     'default_mean_field_normal_fn',
     'default_multivariate_normal_fn',
     'kl_divergence',
     'posterior_sample',
+    'util',
 ]

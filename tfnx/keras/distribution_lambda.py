@@ -16,13 +16,12 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfnx import seeds as seeds_lib
+from tfnx.keras import call_seeds
 from tfnx.keras.distribution_tensor import DistributionTensor
 
 tfd = tfp.distributions
 
 __all__ = ['DistributionLambda', 'distribution_of', 'deserialize_function']
-
-_INT31 = 2**31
 
 ConvertToTensorFn = Union[str, Callable[..., Any]]
 
@@ -123,21 +122,19 @@ class DistributionLambda(keras.layers.Layer):
                convert_to_tensor_fn: ConvertToTensorFn = (
                    tfd.Distribution.sample),
                seed: Optional[int] = None, **kwargs):
+    # The distribution takes its inputs' dtype, as in `tfp.layers`: a
+    # float64 `VariableLayer` makes a float64 posterior.
+    kwargs.setdefault('autocast', False)
     super().__init__(**kwargs)
     if make_distribution_fn is not None and not callable(make_distribution_fn):
       raise TypeError(f'{self.name}: expected a callable '
                       f'`make_distribution_fn`; received '
                       f'{make_distribution_fn!r}.')
-    if seed is not None and (isinstance(seed, bool)
-                             or not isinstance(seed, int)):
-      raise TypeError(f'{self.name}: expected `seed` to be a Python int or '
-                      f'None; received {seed!r}.')
     self.make_distribution_fn = make_distribution_fn
     self.convert_to_tensor_fn = _check_convert_fn(self.name,
                                                   convert_to_tensor_fn)
     self.seed = seed
-    self._seed_generator = keras.random.SeedGenerator(
-        None if seed is None else seed % _INT31)
+    self._seed_generator = call_seeds.make_seed_generator(self.name, seed)
     self._seed_state = self._seed_generator.state.value
 
   def make_distribution(self, inputs: Any) -> tfd.Distribution:
@@ -162,11 +159,8 @@ class DistributionLambda(keras.layers.Layer):
                       'return a tfd.Distribution; received '
                       f'{type(distribution).__name__}.')
     if _takes_seed(self.convert_to_tensor_fn):
-      if seed is None:
-        seed = seeds_lib.fold_in_replica(seeds_lib.sanitize_seed(
-            self._seed_generator.next(), self.name))
-      value = self.convert_to_tensor_fn(
-          distribution, seed=seeds_lib.sanitize_seed(seed, self.name))
+      seed = call_seeds.call_seed(self._seed_generator, seed, self.name)
+      value = self.convert_to_tensor_fn(distribution, seed=seed)
     else:
       value = self.convert_to_tensor_fn(distribution)
     return DistributionTensor(distribution, value)

@@ -127,6 +127,7 @@ class KLDivergenceAddLoss(keras.layers.Layer):
                test_points_reduce_axis: ReduceAxis = None,
                test_points_fn: Callable = tf.convert_to_tensor,
                weight: Optional[float] = None, **kwargs):
+    kwargs.setdefault('autocast', False)  # A cast would drop the distribution.
     super().__init__(**kwargs)
     self.regularizer = KLDivergenceRegularizer(
         distribution_b, use_exact_kl=use_exact_kl,
