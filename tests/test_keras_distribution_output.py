@@ -61,6 +61,7 @@ def test_model_call_returns_the_distributions_methods():
   np.testing.assert_allclose(
       rv_y.log_prob(y), normal_from_params(params).log_prob(y), rtol=1e-5)
   assert isinstance(rv_y.distribution, tfd.Normal)
+  assert isinstance(rv_y, tfd.Distribution)
   assert rv_y.shape == (8, 1) and rv_y.dtype == tf.float32
 
 

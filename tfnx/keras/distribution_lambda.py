@@ -153,7 +153,7 @@ class DistributionLambda(keras.layers.Layer):
     Returns:
       A `DistributionTensor`.
     """
-    distribution = self.make_distribution(inputs)
+    distribution = distribution_of(self.make_distribution(inputs))
     if not isinstance(distribution, tfd.Distribution):
       raise TypeError(f'{self.name}: expected `make_distribution_fn` to '
                       'return a tfd.Distribution; received '

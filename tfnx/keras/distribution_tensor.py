@@ -26,6 +26,10 @@ __all__ = ['DistributionTensor']
 class DistributionTensor:
   """A distribution together with one tensor value of it.
 
+  `isinstance(t, tfd.Distribution)` is true (a virtual subclass); pass
+  `t.distribution` where TFP needs the distribution itself
+  (`tfd.kl_divergence`, a mixture's components).
+
   Attribute lookups the object does not answer itself go to the
   distribution (`mean()`, `stddev()`, `log_prob(y)`, `sample(seed=...)`,
   `batch_shape`, ...); conversion to a tensor and the arithmetic operators
@@ -120,3 +124,7 @@ def _to_tensor(value: DistributionTensor, dtype=None, name=None,
 
 
 tf.register_tensor_conversion_function(DistributionTensor, _to_tensor)
+# `isinstance(model(x), tfd.Distribution)` holds, as it did for `tfp.layers`'
+# outputs; the object is not a composite tensor, which is what makes a
+# `tf.function` (and so `model.predict`) return its value.
+tfd.Distribution.register(DistributionTensor)
