@@ -49,6 +49,15 @@ from tfnx.keras.distribution_heads import MultivariateNormalTriL
 from tfnx.keras.distribution_heads import OneHotCategorical
 from tfnx.keras.distribution_lambda import DistributionLambda
 from tfnx.keras.distribution_tensor import DistributionTensor
+from tfnx.keras.functional import conv1d_flipout
+from tfnx.keras.functional import conv1d_reparameterization
+from tfnx.keras.functional import conv2d_flipout
+from tfnx.keras.functional import conv2d_reparameterization
+from tfnx.keras.functional import conv3d_flipout
+from tfnx.keras.functional import conv3d_reparameterization
+from tfnx.keras.functional import dense_flipout
+from tfnx.keras.functional import dense_local_reparameterization
+from tfnx.keras.functional import dense_reparameterization
 from tfnx.keras.kl_divergence_layers import KLDivergenceAddLoss
 from tfnx.keras.kl_divergence_layers import KLDivergenceRegularizer
 from tfnx.keras import util
@@ -90,9 +99,18 @@ __all__ = [
     'OneHotCategorical',
     'VariableLayer',
     'VariationalLayer',
+    'conv1d_flipout',
+    'conv1d_reparameterization',
+    'conv2d_flipout',
+    'conv2d_reparameterization',
+    'conv3d_flipout',
+    'conv3d_reparameterization',
     'default_loc_scale_fn',
     'default_mean_field_normal_fn',
     'default_multivariate_normal_fn',
+    'dense_flipout',
+    'dense_local_reparameterization',
+    'dense_reparameterization',
     'kl_divergence',
     'posterior_sample',
     'util',
