@@ -20,6 +20,15 @@ __all__ = ['KLDivergenceRegularizer', 'KLDivergenceAddLoss']
 ReduceAxis = Optional[Union[int, Sequence[int]]]
 
 
+@keras.saving.register_keras_serializable(package='tfnx')
+def value_of(distribution: Any) -> tf.Tensor:
+  """`tf.convert_to_tensor(distribution)`: a layer output's value.
+
+  The default `test_points_fn`; a registered function, so it saves.
+  """
+  return tf.convert_to_tensor(distribution)
+
+
 def _resolve(distribution_b: Any) -> tfd.Distribution:
   # A Keras layer or model is called with a dummy input (it makes the
   # distribution from its weights alone); another callable with none.
@@ -50,15 +59,16 @@ class KLDivergenceRegularizer(keras.regularizers.Regularizer):
       for `a.log_prob(z) - b.log_prob(z)` at `z = test_points_fn(a)`.
     test_points_reduce_axis: the axes of the Monte Carlo terms to average
       (`None`: all; `()`, default: none).
-    test_points_fn: `(a) -> z`; default `tf.convert_to_tensor`, the
-      output's value (the layer's stateless draw).
+    test_points_fn: `(a) -> z`; default `value_of`, which is
+      `tf.convert_to_tensor`: the output's value (the layer's stateless
+      draw).
     weight: a factor on the KL, e.g. one over the number of examples; `None`
       for one.
   """
 
   def __init__(self, distribution_b: Any, use_exact_kl: bool = False,
                test_points_reduce_axis: ReduceAxis = (),
-               test_points_fn: Callable = tf.convert_to_tensor,
+               test_points_fn: Callable = value_of,
                weight: Optional[float] = None):
     if not (callable(distribution_b)
             or isinstance(distribution_b, tfd.Distribution)):
@@ -125,7 +135,7 @@ class KLDivergenceAddLoss(keras.layers.Layer):
 
   def __init__(self, distribution_b: Any, use_exact_kl: bool = False,
                test_points_reduce_axis: ReduceAxis = None,
-               test_points_fn: Callable = tf.convert_to_tensor,
+               test_points_fn: Callable = value_of,
                weight: Optional[float] = None, **kwargs):
     kwargs.setdefault('autocast', False)  # A cast would drop the distribution.
     super().__init__(**kwargs)
