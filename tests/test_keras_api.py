@@ -10,8 +10,7 @@ import tensorflow_probability as tfp
 import tfnx.keras as tfpl
 
 # Not ported yet; docs/keras.md lists them.
-NOT_PORTED = {'VariationalGaussianProcess', 'AutoregressiveTransform',
-              'BlockwiseInitializer'}
+NOT_PORTED = {'AutoregressiveTransform', 'BlockwiseInitializer'}
 
 
 def _tfp_layers_names():

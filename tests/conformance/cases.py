@@ -135,6 +135,21 @@ def normal_from_params(t):
   return tfp.distributions.Normal(t[..., :1], tf.math.softplus(t[..., 1:]))
 
 
+@keras.saving.register_keras_serializable(package='conformance')
+class KernelProvider(keras.layers.Layer):
+  """A `VariationalGaussianProcess` kernel: an RBF with a trainable scale."""
+
+  def __init__(self, **kwargs):
+    super().__init__(**kwargs)
+    self.length_scale = self.add_weight(name='length_scale', shape=(),
+                                        initializer='zeros')
+
+  @property
+  def kernel(self):
+    return tfp.math.psd_kernels.ExponentiatedQuadratic(
+        length_scale=tf.nn.softplus(tf.convert_to_tensor(self.length_scale)))
+
+
 class DistributionCase(NamedTuple):
   """How to build and feed a layer of the distribution family.
 
@@ -164,6 +179,12 @@ def _independent_normal_of(x):
   return tfpl.DistributionTensor(distribution, distribution.mean())
 
 
+def _gaussian_process(**kwargs):
+  kwargs.setdefault('seed', 3)
+  provider = KernelProvider(dtype=kwargs.get('dtype'))
+  return tfpl.VariationalGaussianProcess(3, provider, **kwargs)
+
+
 DISTRIBUTION_CASES = [
     _distribution_case(tfpl.DenseVariational, (4,), 3, mean_field_posterior,
                        standard_normal_prior),
@@ -181,6 +202,7 @@ DISTRIBUTION_CASES = [
                        tfpl.IndependentNormal(1)),
     _distribution_case(tfpl.MixtureNormal, (6,), 2),
     _distribution_case(tfpl.MixtureLogistic, (6,), 2),
+    DistributionCase('VariationalGaussianProcess', _gaussian_process, (4,)),
     _distribution_case(
         tfpl.KLDivergenceAddLoss, (4,), standard_normal_prior(2, 0),
         prepare=_independent_normal_of, seeded=False),

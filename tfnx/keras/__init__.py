@@ -63,6 +63,7 @@ from tfnx.keras.kl_divergence_layers import KLDivergenceRegularizer
 from tfnx.keras import util
 from tfnx.keras.variable_layer import VariableLayer
 from tfnx.keras.variational import VariationalLayer
+from tfnx.keras.variational_gaussian_process import VariationalGaussianProcess
 
 __all__ = [
     'CategoricalMixtureOfOneHotCategorical',
@@ -98,6 +99,7 @@ __all__ = [
     'MultivariateNormalTriL',
     'OneHotCategorical',
     'VariableLayer',
+    'VariationalGaussianProcess',
     'VariationalLayer',
     'conv1d_flipout',
     'conv1d_reparameterization',
