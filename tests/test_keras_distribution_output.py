@@ -81,9 +81,8 @@ def test_fit_lowers_the_negative_log_likelihood(build):
   before = model.evaluate(x, y, verbose=0)
   model.fit(x, y, epochs=10, batch_size=16, verbose=0)
   after = model.evaluate(x, y, verbose=0)
-  expected = -np.mean(normal_from_params(model.layers[-2](x)
-                                         if build is _sequential
-                                         else model.layers[1](x)).log_prob(y))
+  params = model.layers[-2](x)  # The Dense layer, in both kinds of model.
+  expected = -np.mean(normal_from_params(params).log_prob(y))
   assert after < before
   np.testing.assert_allclose(after, expected, rtol=1e-5)
 

@@ -1,9 +1,15 @@
-"""tfnx.keras: `tfp.layers`' variational layers on Keras 3.
+"""tfnx.keras: `tfp.layers` on Keras 3.
 
 Write `import tfnx.keras as tfpl` where you wrote `tfpl = tfp.layers`: the
 same layer names, arguments, defaults and properties, as Keras 3 layers that
 train with `model.fit`, save to `.keras` files and draw every random number
-from stateless ops. Needs the TensorFlow backend of Keras.
+from stateless ops. The variational layers (`DenseFlipout`, ...,
+`DenseVariational`), the distribution layers (`DistributionLambda`,
+`IndependentNormal`, ..., `VariationalGaussianProcess`), whose outputs are
+`DistributionTensor`s a Keras loss receives as distributions, the KL
+penalties, `tfnx.keras.util` and the TF1 contrib functional forms
+(`dense_flipout`, ...). Needs the TensorFlow backend of Keras; see
+docs/keras.md.
 """
 
 import keras
