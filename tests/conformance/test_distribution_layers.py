@@ -1,5 +1,10 @@
 """The distribution family of `tfnx.keras` (DenseVariational, VariableLayer, DistributionLambda and its heads, KLDivergenceAddLoss) through the conformance machinery."""
 
+import json
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -79,3 +84,18 @@ def test_float64_layer_gives_float64_values(case):
     pytest.skip('the prepared distribution fixes the dtype')
   value = _call(case, layer, x, seed=(1, 1))
   assert value.dtype == tf.float64 or not value.dtype.is_floating
+
+
+def test_mirrored_fit_of_a_distribution_output_model_learns():
+  tests_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+      [tests_dir, os.path.dirname(tests_dir)] + sys.path))
+  result = subprocess.run(
+      [sys.executable, '-m', 'conformance.distributed_keras_fit'],
+      cwd=tests_dir, env=env, capture_output=True, text=True, timeout=300,
+      check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  report = json.loads(result.stdout.strip().splitlines()[-1])
+  assert report['replicas'] == 2
+  assert report['replicas_differ'], report
+  assert np.isfinite(report['last']) and report['last'] < report['first']
