@@ -128,3 +128,23 @@ def check_trailing_shape(x: tf.Tensor, min_rank: int, sizes: Mapping[int, int],
 def _describe(sizes: Mapping[int, int], min_rank: int) -> str:
   width = max([min_rank] + [-a for a in sizes])
   return ', '.join(str(sizes.get(-i, '?')) for i in range(width, 0, -1))
+
+
+def dense_input_size(owner: str, input_shape: tuple) -> int:
+  """The known last axis of a dense Keras layer's `[batch, ..., input_size]` inputs.
+
+  Args:
+    owner: the layer's name, for errors.
+    input_shape: the inputs' shape, `None` for unknown sizes.
+
+  Returns:
+    `input_size` as an int.
+
+  Raises:
+    ValueError: if the inputs have no batch axis or no known input size.
+  """
+  if len(input_shape) < 2 or input_shape[-1] is None:
+    raise ValueError(f'{owner}: expected inputs of shape [batch, ..., '
+                     'input_size] with a known input_size; received shape '
+                     f'{input_shape}.')
+  return int(input_shape[-1])

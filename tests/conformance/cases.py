@@ -5,9 +5,12 @@ It holds the `tf.Module` layers of `tfnx` and the Keras layers of
 `test_coverage.py` fail, so every layer goes through the same machinery.
 """
 
-from typing import Callable, NamedTuple, Tuple
+import inspect
+from typing import Any, Callable, NamedTuple, Optional, Tuple
 
+import keras
 import tensorflow as tf
+import tensorflow_probability as tfp
 
 import tfnx as tfn
 import tfnx.keras as tfpl
@@ -133,6 +136,121 @@ MODULE_CASES = [
 ]
 
 CASES = MODULE_CASES + KERAS_CASES
+
+
+@keras.saving.register_keras_serializable(package='conformance')
+def mean_field_posterior(kernel_size, bias_size, dtype=None):
+  """A `DenseVariational` posterior: a mean-field normal head on a variable."""
+  n = kernel_size + bias_size
+  return keras.Sequential([
+      tfpl.VariableLayer(2 * n, dtype=dtype, initializer=(
+          keras.initializers.RandomNormal(stddev=0.5, seed=1))),
+      tfpl.IndependentNormal(n, dtype=dtype)])
+
+
+@keras.saving.register_keras_serializable(package='conformance')
+def standard_normal_prior(kernel_size, bias_size, dtype=None):
+  """A `DenseVariational` prior: the standard normal over the weights."""
+  n = kernel_size + bias_size
+  dtype = dtype or 'float32'
+  return tfpl.DistributionLambda(
+      lambda _: tfp.distributions.Independent(tfp.distributions.Normal(
+          tf.zeros(n, dtype), tf.ones(n, dtype)), 1), dtype=dtype)
+
+
+@keras.saving.register_keras_serializable(package='conformance')
+def normal_from_params(t):
+  """A `make_distribution_fn`: location and softplus scale."""
+  return tfp.distributions.Normal(t[..., :1], tf.math.softplus(t[..., 1:]))
+
+
+@keras.saving.register_keras_serializable(package='conformance')
+class KernelProvider(keras.layers.Layer):
+  """A `VariationalGaussianProcess` kernel: an RBF with a trainable scale."""
+
+  def __init__(self, **kwargs):
+    super().__init__(**kwargs)
+    self.length_scale = self.add_weight(name='length_scale', shape=(),
+                                        initializer='zeros')
+
+  @property
+  def kernel(self):
+    return tfp.math.psd_kernels.ExponentiatedQuadratic(
+        length_scale=tf.nn.softplus(tf.convert_to_tensor(self.length_scale)))
+
+
+class DistributionCase(NamedTuple):
+  """How to build and feed a layer of the distribution family.
+
+  Attributes:
+    name: the case's id in test names.
+    build: `(**kwargs) -> layer` (kwargs go to its constructor).
+    input_shape: one example's input shape.
+    prepare: `(inputs) -> layer inputs`, e.g. a distribution; `None` for
+      the inputs themselves.
+  """
+  name: str
+  build: Callable[..., keras.layers.Layer]
+  input_shape: Tuple[int, ...]
+  prepare: Optional[Callable[[Any], Any]] = None
+
+
+def _distribution_case(cls, input_shape, *args, prepare=None, seeded=True):
+  def build(**kwargs):
+    if seeded:
+      kwargs.setdefault('seed', 3)
+    return cls(*args, **kwargs)
+  return DistributionCase(cls.__name__, build, input_shape, prepare)
+
+
+def _independent_normal_of(x):
+  distribution = tfpl.IndependentNormal.new(x, [2])
+  return tfpl.DistributionTensor(distribution, distribution.mean())
+
+
+def _gaussian_process(**kwargs):
+  kwargs.setdefault('seed', 3)
+  provider = KernelProvider(dtype=kwargs.get('dtype'))
+  return tfpl.VariationalGaussianProcess(3, provider, **kwargs)
+
+
+DISTRIBUTION_CASES = [
+    _distribution_case(tfpl.DenseVariational, (4,), 3, mean_field_posterior,
+                       standard_normal_prior),
+    _distribution_case(tfpl.VariableLayer, (4,), 3, seeded=False),
+    _distribution_case(tfpl.DistributionLambda, (2,), normal_from_params),
+    _distribution_case(tfpl.IndependentNormal, (6,), 3),
+    _distribution_case(tfpl.IndependentLogistic, (6,), 3),
+    _distribution_case(tfpl.IndependentBernoulli, (3,), 3),
+    _distribution_case(tfpl.IndependentPoisson, (3,), 3),
+    _distribution_case(tfpl.MultivariateNormalTriL, (5,), 2),
+    _distribution_case(tfpl.OneHotCategorical, (3,), 3),
+    _distribution_case(tfpl.CategoricalMixtureOfOneHotCategorical, (8,), 3,
+                       2),
+    _distribution_case(tfpl.MixtureSameFamily, (6,), 2,
+                       tfpl.IndependentNormal(1)),
+    _distribution_case(tfpl.MixtureNormal, (6,), 2),
+    _distribution_case(tfpl.MixtureLogistic, (6,), 2),
+    DistributionCase('VariationalGaussianProcess', _gaussian_process, (4,)),
+    _distribution_case(
+        tfpl.KLDivergenceAddLoss, (4,), standard_normal_prior(2, 0),
+        prepare=_independent_normal_of, seeded=False),
+]
+
+
+def call_distribution_layer(case: DistributionCase, layer, x, seed=None):
+  """Calls a distribution-family layer on `x`; returns its value tensor."""
+  if case.prepare is not None:
+    x = case.prepare(x)
+  if seed is not None and 'seed' in inspect.signature(layer.call).parameters:
+    return tf.convert_to_tensor(layer(x, seed=seed))
+  return tf.convert_to_tensor(layer(x))
+
+
+def distribution_inputs(case: DistributionCase, batch=(5,), dtype='float32'):
+  """Standard normal inputs for `case`."""
+  return tf.cast(tf.random.stateless_normal(batch + case.input_shape,
+                                            seed=(0, 1)), dtype)
 VARIATIONAL = [c for c in CASES if c.variational]
 MODULE_VARIATIONAL = [c for c in VARIATIONAL if not c.keras]
 DENSE_VARIATIONAL = [c for c in MODULE_VARIATIONAL

@@ -21,5 +21,6 @@ def _public_layer_classes(module, base):
 def test_every_public_layer_class_has_a_conformance_case():
   public = (_public_layer_classes(tfn, tfn.Layer)
             | _public_layer_classes(tfpl, keras.layers.Layer))
-  covered = {type(case.build()) for case in cases.CASES}
+  covered = {type(case.build())
+             for case in cases.CASES + cases.DISTRIBUTION_CASES}
   assert not public - covered, sorted(c.__name__ for c in public - covered)

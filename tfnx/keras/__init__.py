@@ -1,9 +1,15 @@
-"""tfnx.keras: `tfp.layers`' variational layers on Keras 3.
+"""tfnx.keras: `tfp.layers` on Keras 3.
 
 Write `import tfnx.keras as tfpl` where you wrote `tfpl = tfp.layers`: the
 same layer names, arguments, defaults and properties, as Keras 3 layers that
 train with `model.fit`, save to `.keras` files and draw every random number
-from stateless ops. Needs the TensorFlow backend of Keras.
+from stateless ops. The variational layers (`DenseFlipout`, ...,
+`DenseVariational`), the distribution layers (`DistributionLambda`,
+`IndependentNormal`, ..., `VariationalGaussianProcess`), whose outputs are
+`DistributionTensor`s a Keras loss receives as distributions, the KL
+penalties, `tfnx.keras.util` and the TF1 contrib functional forms
+(`dense_flipout`, ...). Needs the TensorFlow backend of Keras; see
+docs/keras.md.
 """
 
 import keras
@@ -36,9 +42,37 @@ from tfnx.keras.conv import Convolution3DReparameterization
 from tfnx.keras.dense import DenseFlipout
 from tfnx.keras.dense import DenseLocalReparameterization
 from tfnx.keras.dense import DenseReparameterization
+from tfnx.keras.dense_variational import DenseVariational
+from tfnx.keras.distribution_heads import CategoricalMixtureOfOneHotCategorical
+from tfnx.keras.distribution_heads import IndependentBernoulli
+from tfnx.keras.distribution_heads import IndependentLogistic
+from tfnx.keras.distribution_heads import IndependentNormal
+from tfnx.keras.distribution_heads import IndependentPoisson
+from tfnx.keras.distribution_heads import MixtureLogistic
+from tfnx.keras.distribution_heads import MixtureNormal
+from tfnx.keras.distribution_heads import MixtureSameFamily
+from tfnx.keras.distribution_heads import MultivariateNormalTriL
+from tfnx.keras.distribution_heads import OneHotCategorical
+from tfnx.keras.distribution_lambda import DistributionLambda
+from tfnx.keras.distribution_tensor import DistributionTensor
+from tfnx.keras.functional import conv1d_flipout
+from tfnx.keras.functional import conv1d_reparameterization
+from tfnx.keras.functional import conv2d_flipout
+from tfnx.keras.functional import conv2d_reparameterization
+from tfnx.keras.functional import conv3d_flipout
+from tfnx.keras.functional import conv3d_reparameterization
+from tfnx.keras.functional import dense_flipout
+from tfnx.keras.functional import dense_local_reparameterization
+from tfnx.keras.functional import dense_reparameterization
+from tfnx.keras.kl_divergence_layers import KLDivergenceAddLoss
+from tfnx.keras.kl_divergence_layers import KLDivergenceRegularizer
+from tfnx.keras import util
+from tfnx.keras.variable_layer import VariableLayer
 from tfnx.keras.variational import VariationalLayer
+from tfnx.keras.variational_gaussian_process import VariationalGaussianProcess
 
 __all__ = [
+    'CategoricalMixtureOfOneHotCategorical',
     'Conv1DFlipout',
     'Conv1DReparameterization',
     'Conv2DFlipout',
@@ -54,12 +88,38 @@ __all__ = [
     'DenseFlipout',
     'DenseLocalReparameterization',
     'DenseReparameterization',
+    'DenseVariational',
+    'DistributionLambda',
+    'DistributionTensor',
+    'IndependentBernoulli',
+    'IndependentLogistic',
+    'IndependentNormal',
+    'IndependentPoisson',
+    'KLDivergenceAddLoss',
+    'KLDivergenceRegularizer',
     'LocScaleFn',
     'MeanFieldNormalFn',
+    'MixtureLogistic',
+    'MixtureNormal',
+    'MixtureSameFamily',
+    'MultivariateNormalTriL',
+    'OneHotCategorical',
+    'VariableLayer',
+    'VariationalGaussianProcess',
     'VariationalLayer',
+    'conv1d_flipout',
+    'conv1d_reparameterization',
+    'conv2d_flipout',
+    'conv2d_reparameterization',
+    'conv3d_flipout',
+    'conv3d_reparameterization',
     'default_loc_scale_fn',
     'default_mean_field_normal_fn',
     'default_multivariate_normal_fn',
+    'dense_flipout',
+    'dense_local_reparameterization',
+    'dense_reparameterization',
     'kl_divergence',
     'posterior_sample',
+    'util',
 ]

@@ -26,11 +26,7 @@ class _DenseVariational(variational.VariationalLayer):
     self._linear_map = linear_maps.dense
 
   def _input_size(self, input_shape: Tuple) -> int:
-    if len(input_shape) < 2 or input_shape[-1] is None:
-      raise ValueError(f'{self.name}: expected inputs of shape [batch, ..., '
-                       f'input_size] with a known input_size; received shape '
-                       f'{input_shape}.')
-    return int(input_shape[-1])
+    return inputs_lib.dense_input_size(self.name, input_shape)
 
   def _weight_shapes(self, input_shape: Tuple) -> Tuple[Sequence[int],
                                                         Sequence[int]]:

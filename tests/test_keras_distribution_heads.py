@@ -1,0 +1,128 @@
+"""Tests of the named distribution heads: parameter counts, distributions, configs, KL penalties."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+import tfnx.keras as tfpl
+
+tfd = tfp.distributions
+
+# (layer, batch_shape, event_shape) for inputs of shape [2, params_size].
+HEADS = [
+    (lambda: tfpl.IndependentNormal([2, 3]), [2], [2, 3]),
+    (lambda: tfpl.IndependentLogistic(3), [2], [3]),
+    (lambda: tfpl.IndependentBernoulli(3), [2], [3]),
+    (lambda: tfpl.IndependentPoisson(()), [2], []),
+    (lambda: tfpl.MultivariateNormalTriL(3), [2], [3]),
+    (lambda: tfpl.OneHotCategorical(4), [2], [4]),
+    (lambda: tfpl.CategoricalMixtureOfOneHotCategorical(4, 2), [2], [4]),
+    (lambda: tfpl.MixtureSameFamily(2, tfpl.IndependentNormal(3)), [2], [3]),
+    (lambda: tfpl.MixtureNormal(2, [3]), [2], [3]),
+    (lambda: tfpl.MixtureLogistic(3), [2], []),
+]
+
+
+def _params_size(layer):
+  return layer._params_size()  # pylint: disable=protected-access
+
+
+def test_static_params_sizes_count_each_parameter():
+  assert tfpl.IndependentNormal.params_size([2, 3]) == 12
+  assert tfpl.IndependentBernoulli.params_size(3) == 3
+  assert tfpl.MultivariateNormalTriL.params_size(3) == 3 + 6
+  assert tfpl.OneHotCategorical.params_size(4) == 4
+  assert tfpl.CategoricalMixtureOfOneHotCategorical.params_size(4, 2) == 10
+  assert tfpl.MixtureSameFamily.params_size(2, 6) == 14
+  assert tfpl.MixtureNormal.params_size(2, [3]) == 2 + 2 * 6
+  assert tfpl.MixtureLogistic.params_size(3) == 3 + 3 * 2
+  assert isinstance(tfpl.IndependentNormal.params_size(1), int)
+
+
+@pytest.mark.parametrize('make, batch_shape, event_shape', HEADS)
+def test_heads_make_distributions_of_their_shapes(make, batch_shape,
+                                                  event_shape):
+  layer = make()
+  params = tf.random.stateless_normal([2, _params_size(layer)], seed=[1, 2])
+  output = layer(params, seed=4)
+  assert output.batch_shape == batch_shape
+  assert output.event_shape == event_shape
+  assert output.shape == batch_shape + event_shape
+  assert np.all(np.isfinite(output.log_prob(output.distribution.sample(
+      seed=[3, 4]))))
+
+
+@pytest.mark.parametrize('make, batch_shape, event_shape', HEADS)
+def test_heads_config_round_trip(make, batch_shape, event_shape):
+  del batch_shape, event_shape  # Shapes are pinned above.
+  layer = make()
+  params = tf.random.stateless_normal([2, _params_size(layer)], seed=[1, 2])
+  copy = type(layer).from_config(layer.get_config())
+  value = layer(params, seed=1).tensor
+  np.testing.assert_allclose(copy(params).log_prob(value),
+                             layer(params).log_prob(value), rtol=1e-5)
+
+
+def test_independent_normal_scale_is_softplus_of_its_inputs():
+  params = tf.constant([[0.5, -1.0]])
+  output = tfpl.IndependentNormal(1)(params)
+  np.testing.assert_allclose(output.mean(), [[0.5]])
+  np.testing.assert_allclose(output.stddev(), [[np.log1p(np.exp(-1.0))]],
+                             rtol=1e-6)
+
+
+def test_multivariate_normal_tril_covariance_is_scale_times_its_transpose():
+  params = tf.constant([[0., 1., 0.3, 0.2, -0.4]])
+  output = tfpl.MultivariateNormalTriL(2)(params)
+  scale = output.distribution.scale.to_dense()
+  np.testing.assert_allclose(output.covariance(),
+                             tf.matmul(scale, scale, transpose_b=True),
+                             rtol=1e-5)
+  np.testing.assert_allclose(output.mean(), [[0., 1.]])
+
+
+def test_mixture_normal_mean_is_weighted_component_means():
+  params = tf.constant([[0., np.log(3.), -1., 0., 2., 0.]])
+  output = tfpl.MixtureNormal(2)(params)
+  np.testing.assert_allclose(output.mean(), [0.25 * -1. + 0.75 * 2.],
+                             rtol=1e-6)
+
+
+def test_wrong_parameter_count_is_a_clear_error():
+  layer = tfpl.IndependentNormal(3, name='head')
+  with pytest.raises(ValueError, match=r'head: expected .*6 parameters.*'
+                     r'received shape \(2, 5\)'):
+    layer(tf.zeros([2, 5]))
+
+
+def test_kl_add_loss_is_the_exact_batch_total_kl():
+  prior = tfd.Independent(tfd.Normal(tf.zeros(2), 1.), 1)
+  params = tf.random.stateless_normal([3, 4], seed=[1, 2])
+  head = tfpl.IndependentNormal(2)
+  add_loss = tfpl.KLDivergenceAddLoss(prior, use_exact_kl=True, weight=0.5)
+  output = add_loss(head(params))
+  expected = 0.5 * tf.reduce_sum(tfd.kl_divergence(output.distribution, prior))
+  np.testing.assert_allclose(add_loss.losses[0], expected, rtol=1e-6)
+
+
+def test_kl_regularizer_monte_carlo_averages_to_the_exact_kl():
+  standard = tfd.Normal(0., 1.)
+  prior = tfd.Independent(tfd.Normal(tf.zeros(20000), 1.), 1)
+  head = tfpl.IndependentNormal(20000, activity_regularizer=(
+      tfpl.KLDivergenceRegularizer(prior, test_points_reduce_axis=None)),
+      seed=7)
+  loc_scale = tf.concat([0.3 * tf.ones([1, 20000]),
+                         -0.5 * tf.ones([1, 20000])], axis=-1)
+  output = head(loc_scale)
+  # One draw of 20000 independent elements: log q - log p sums over them.
+  element = tfd.Normal(0.3, tf.math.softplus(-0.5))
+  per_element = (element.log_prob(output.tensor)
+                 - standard.log_prob(output.tensor))
+  # Keras divides an activity regularizer by the batch size (here 1).
+  np.testing.assert_allclose(head.losses[0], tf.reduce_sum(per_element),
+                             rtol=1e-4)
+  exact = 20000. * float(tfd.kl_divergence(element, standard))
+  se = float(tf.math.reduce_std(per_element)) * np.sqrt(20000.)
+  assert abs(float(head.losses[0]) - exact) < 5 * se

@@ -1,0 +1,52 @@
+"""A Keras layer's stateless seed for each call: the caller's, or the next of the layer's own generator."""
+
+from typing import Optional
+
+import keras
+import tensorflow as tf
+
+from tfnx import seeds as seeds_lib
+
+__all__ = ['make_seed_generator', 'call_seed']
+
+_INT31 = 2**31
+
+
+def make_seed_generator(owner: str,
+                        seed: Optional[int]) -> keras.random.SeedGenerator:
+  """A layer's generator of call seeds, from its `seed` argument.
+
+  Args:
+    owner: the layer's name, for errors.
+    seed: a Python int, or `None` for one from Python's `random` (so
+      `keras.utils.set_random_seed` makes it reproducible).
+
+  Returns:
+    A `keras.random.SeedGenerator`.
+
+  Raises:
+    TypeError: if `seed` is neither an int nor `None`.
+  """
+  if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+    raise TypeError(f'{owner}: expected `seed` to be a Python int or None; '
+                    f'received {seed!r}.')
+  return keras.random.SeedGenerator(None if seed is None else seed % _INT31)
+
+
+def call_seed(generator: keras.random.SeedGenerator,
+              seed: Optional[seeds_lib.SeedLike], owner: str) -> tf.Tensor:
+  """The call's `int32` seed of shape `[2]`.
+
+  Args:
+    generator: the layer's generator.
+    seed: the seed the caller passed, or `None` for the generator's next,
+      each replica of a distribution strategy folding in its id.
+    owner: the layer's name, for errors.
+
+  Returns:
+    A stateless seed.
+  """
+  if seed is None:
+    return seeds_lib.fold_in_replica(
+        seeds_lib.sanitize_seed(generator.next(), owner))
+  return seeds_lib.sanitize_seed(seed, owner)

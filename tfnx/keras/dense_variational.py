@@ -1,0 +1,171 @@
+"""`DenseVariational`: `tfp.layers.DenseVariational` on Keras 3, a dense layer whose weights come from posterior and prior models."""
+
+from typing import Any, Callable, Optional, Tuple
+
+import keras
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfnx import inputs as inputs_lib
+from tfnx import linear_maps
+from tfnx import seeds as seeds_lib
+from tfnx.keras import call_seeds
+from tfnx.keras import distribution_lambda
+
+tfd = tfp.distributions
+
+__all__ = ['DenseVariational']
+
+
+@keras.saving.register_keras_serializable(package='tfnx')
+class DenseVariational(keras.layers.Layer):
+  """A dense layer with weights drawn from a learned posterior.
+
+  At build, `make_posterior_fn(kernel_size, bias_size, dtype)` and
+  `make_prior_fn(kernel_size, bias_size, dtype)` return Keras layers or
+  models (typically a `VariableLayer` and a `DistributionLambda`) whose
+  output is a distribution over the flattened kernel and bias,
+  `kernel_size + bias_size` numbers. Each call draws the weights once for
+  the batch from the posterior with a stateless seed (the call's `seed`, or
+  the next of the layer's `keras.random.SeedGenerator(seed)`), returns
+  `activation(inputs @ kernel + bias)` and adds
+  `kl_weight * KL(posterior || prior)` to the layer's losses: exact, or the
+  one-sample Monte Carlo `log q(w) - log p(w)` at the drawn weights.
+
+  Args:
+    units: the size of the outputs' last axis.
+    make_posterior_fn: `(kernel_size, bias_size, dtype) -> layer`.
+    make_prior_fn: `(kernel_size, bias_size, dtype) -> layer`.
+    kl_weight: a factor on the KL, e.g. one over the number of examples;
+      `None` for one.
+    kl_use_exact: whether the KL is the closed form (`tfd.kl_divergence`).
+    activation: a Keras activation or its name; `None` for the identity.
+    use_bias: whether the layer has a bias.
+    activity_regularizer: a Keras regularizer of the outputs, or `None`.
+    seed: a Python int seeding the layer's draws; `None` for one from
+      Python's `random`.
+    **kwargs: Keras layer arguments (`name`, `dtype`).
+  """
+
+  def __init__(self, units: int, make_posterior_fn: Callable,
+               make_prior_fn: Callable, kl_weight: Optional[float] = None,
+               kl_use_exact: bool = False, activation: Any = None,
+               use_bias: bool = True, activity_regularizer: Any = None,
+               seed: Optional[int] = None, **kwargs):
+    super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+    self.units = inputs_lib.check_size(self.name, 'units', units)
+    for key, fn in (('make_posterior_fn', make_posterior_fn),
+                    ('make_prior_fn', make_prior_fn)):
+      if not callable(fn):
+        raise TypeError(f'{self.name}: expected a callable `{key}`; '
+                        f'received {fn!r}.')
+    self.make_posterior_fn = make_posterior_fn
+    self.make_prior_fn = make_prior_fn
+    self.kl_weight = kl_weight
+    self.kl_use_exact = bool(kl_use_exact)
+    self.activation = keras.activations.get(activation)
+    self.use_bias = bool(use_bias)
+    self.seed = seed
+    self._seed_generator = call_seeds.make_seed_generator(self.name, seed)
+    self._seed_state = self._seed_generator.state.value
+    self._posterior = None
+    self._prior = None
+
+  def _input_size(self, input_shape: Tuple) -> int:
+    return inputs_lib.dense_input_size(self.name, input_shape)
+
+  def build(self, input_shape) -> None:
+    """Makes and builds the posterior and prior models."""
+    input_shape = tuple(input_shape)
+    kernel_size = self._input_size(input_shape) * self.units
+    bias_size = self.units if self.use_bias else 0
+    dtype = self.variable_dtype
+    self._posterior = self.make_posterior_fn(kernel_size, bias_size, dtype)
+    self._prior = self.make_prior_fn(kernel_size, bias_size, dtype)
+    for model in (self._posterior, self._prior):
+      if isinstance(model, keras.layers.Layer) and not model.built:
+        model.build(input_shape)
+    self.input_spec = keras.layers.InputSpec(
+        min_ndim=2, axes={-1: self._input_size(input_shape)})
+
+  def _distribution(self, model: Any, inputs: tf.Tensor,
+                    what: str) -> tfd.Distribution:
+    distribution = distribution_lambda.distribution_of(model(inputs))
+    if not isinstance(distribution, tfd.Distribution):
+      raise TypeError(f'{self.name}: expected `make_{what}_fn` to make a '
+                      'layer whose output is a distribution; received '
+                      f'{type(distribution).__name__}.')
+    return distribution
+
+  def _weights(self, posterior: tfd.Distribution, input_size: int,
+               seed: tf.Tensor
+               ) -> Tuple[tf.Tensor, tf.Tensor, Optional[tf.Tensor]]:
+    """Draws the flattened weights; returns them with the kernel and bias."""
+    weights = posterior.sample(seed=seed)
+    kernel_size = input_size * self.units
+    expected = kernel_size + (self.units if self.use_bias else 0)
+    if weights.shape[-1] != expected or weights.shape.rank != 1:
+      raise ValueError(f'{self.name}: expected the posterior to draw '
+                       f'{expected} weights (kernel {input_size}x{self.units}'
+                       f'{" and bias" if self.use_bias else ""}); received '
+                       f'draws of shape {weights.shape}.')
+    kernel = tf.reshape(weights[:kernel_size], [input_size, self.units])
+    bias = weights[kernel_size:] if self.use_bias else None
+    return weights, kernel, bias
+
+  def call(self, inputs: Any,
+           seed: Optional[seeds_lib.SeedLike] = None) -> tf.Tensor:
+    """Draws the weights, adds the KL to `losses`, returns the outputs.
+
+    Args:
+      inputs: inputs of shape `[batch, ..., input_size]`.
+      seed: a stateless seed for the weights' draw, or `None` for the next
+        of the layer's own.
+
+    Returns:
+      `activation(inputs @ kernel + bias)`.
+    """
+    x = inputs_lib.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
+                                  self.name)
+    posterior = self._distribution(self._posterior, x, 'posterior')
+    prior = self._distribution(self._prior, x, 'prior')
+    weights, kernel, bias = self._weights(
+        posterior, int(x.shape[-1]),
+        call_seeds.call_seed(self._seed_generator, seed, self.name))
+    if self.kl_use_exact:
+      kl = tfd.kl_divergence(posterior, prior)
+    else:
+      kl = posterior.log_prob(weights) - prior.log_prob(weights)
+    if self.kl_weight is not None:
+      kl = tf.cast(self.kl_weight, kl.dtype) * kl
+    self.add_loss(tf.reduce_sum(kl))
+    outputs = linear_maps.dense.apply(x, kernel)
+    if bias is not None:
+      outputs = outputs + bias
+    return self.activation(outputs)
+
+  def compute_output_shape(self, input_shape) -> tuple:
+    """`input_shape` with its last axis replaced by `units`."""
+    self._input_size(tuple(input_shape))
+    return tuple(input_shape)[:-1] + (self.units,)
+
+  def get_config(self) -> dict:
+    """The constructor's arguments; the two functions Keras-serialized."""
+    config = super().get_config()
+    config.update(
+        units=self.units,
+        make_posterior_fn=keras.saving.serialize_keras_object(
+            self.make_posterior_fn),
+        make_prior_fn=keras.saving.serialize_keras_object(self.make_prior_fn),
+        kl_weight=self.kl_weight, kl_use_exact=self.kl_use_exact,
+        activation=keras.activations.serialize(self.activation),
+        use_bias=self.use_bias, seed=self.seed)
+    return config
+
+  @classmethod
+  def from_config(cls, config: dict) -> 'DenseVariational':
+    """Rebuilds the layer; functions registered or in `custom_objects`."""
+    config = dict(config)
+    for key in ('make_posterior_fn', 'make_prior_fn'):
+      config[key] = distribution_lambda.deserialize_function(config[key])
+    return cls(**config)

@@ -1,0 +1,187 @@
+"""`DistributionLambda`: `tfp.layers.DistributionLambda` on Keras 3.
+
+The layer turns its inputs into a `tfd.Distribution` and returns it as a
+`tfnx.keras.DistributionTensor`, so a model whose output is a distribution
+builds, trains with `loss=lambda y, rv_y: -rv_y.log_prob(y)`, predicts the
+`convert_to_tensor_fn` value and saves to `.keras` files.
+"""
+
+import inspect
+import types
+from typing import Any, Callable, Optional, Union
+
+import keras
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfnx import seeds as seeds_lib
+from tfnx.keras import call_seeds
+from tfnx.keras.distribution_tensor import DistributionTensor
+
+tfd = tfp.distributions
+
+__all__ = ['DistributionLambda', 'distribution_of', 'deserialize_function']
+
+ConvertToTensorFn = Union[str, Callable[..., Any]]
+
+
+def distribution_of(value: Any) -> Any:
+  """The distribution a layer output carries, or `value` itself."""
+  if isinstance(value, DistributionTensor):
+    return value.distribution
+  return value
+
+
+# What a saved lambda may name without `custom_objects`: the names its
+# author most likely imported.
+_LAMBDA_GLOBALS = {'tf': tf, 'tfp': tfp, 'tfd': tfd, 'tfb': tfp.bijectors,
+                   'np': np, 'keras': keras}
+
+
+def deserialize_function(config: Any) -> Any:
+  """Loads a function saved with `keras.saving.serialize_keras_object`.
+
+  A lambda (which Keras loads only with `safe_mode=False`) gets as globals
+  `tf`, `tfp`, `tfd`, `tfb`, `np`, `keras` and the `custom_objects` its code
+  names, rather than the globals of Keras' own module.
+
+  Args:
+    config: the serialized function, or anything else (returned as is).
+
+  Returns:
+    The function.
+  """
+  if not isinstance(config, dict):
+    return config
+  fn = keras.saving.deserialize_keras_object(config)
+  if config.get('class_name') != '__lambda__':
+    return fn
+  names = dict(_LAMBDA_GLOBALS)
+  for name in fn.__code__.co_names:
+    registered = keras.saving.get_registered_object(name)
+    if registered is not None:
+      names[name] = registered
+  return types.FunctionType(fn.__code__, names, fn.__name__, fn.__defaults__,
+                            fn.__closure__)
+
+
+def _takes_seed(fn: Callable) -> bool:
+  try:
+    return 'seed' in inspect.signature(fn).parameters
+  except (TypeError, ValueError):
+    return False
+
+
+def _distribution_method_name(fn: Any) -> Optional[str]:
+  """The name of `fn` when it is a method of `tfd.Distribution`."""
+  fn = fn.fget if isinstance(fn, property) else fn
+  name = getattr(fn, '__name__', None)
+  if name and getattr(tfd.Distribution, name, None) is fn:
+    return name
+  return None
+
+
+def _check_convert_fn(owner: str, fn: ConvertToTensorFn) -> ConvertToTensorFn:
+  if isinstance(fn, str):
+    if not callable(getattr(tfd.Distribution, fn, None)):
+      raise ValueError(f'{owner}: expected `convert_to_tensor_fn` to name a '
+                       f'method of tfd.Distribution; received {fn!r}.')
+    return getattr(tfd.Distribution, fn)
+  fn = fn.fget if isinstance(fn, property) else fn
+  if not callable(fn):
+    raise TypeError(f'{owner}: expected a callable `convert_to_tensor_fn`; '
+                    f'received {fn!r}.')
+  return fn
+
+
+@keras.saving.register_keras_serializable(package='tfnx')
+class DistributionLambda(keras.layers.Layer):
+  """A Keras layer whose output is a distribution made from its inputs.
+
+  `make_distribution_fn(inputs)` returns a `tfd.Distribution`; the layer
+  returns it as a `DistributionTensor`, a tensor-like object with the
+  distribution's methods and the value `convert_to_tensor_fn(distribution)`.
+  Keras sees the value's shape and dtype, `model.predict` returns the value
+  and a loss receives the distribution. When `convert_to_tensor_fn` takes a
+  `seed` (as the default `tfd.Distribution.sample` does), each call passes
+  it a stateless seed: the call's `seed`, or the next of the layer's
+  `keras.random.SeedGenerator(seed)`.
+
+  Args:
+    make_distribution_fn: `(inputs) -> tfd.Distribution`.
+    convert_to_tensor_fn: `(distribution) -> tensor`, or the name of a
+      `tfd.Distribution` method (`'sample'`, `'mean'`, `'mode'`); default
+      `tfd.Distribution.sample`.
+    seed: a Python int seeding the layer's draws; `None` for one from
+      Python's `random`.
+    **kwargs: Keras layer arguments (`name`, `dtype`, `activity_regularizer`).
+  """
+
+  def __init__(self, make_distribution_fn: Optional[Callable],
+               convert_to_tensor_fn: ConvertToTensorFn = (
+                   tfd.Distribution.sample),
+               seed: Optional[int] = None, **kwargs):
+    # The distribution takes its inputs' dtype, as in `tfp.layers`: a
+    # float64 `VariableLayer` makes a float64 posterior.
+    kwargs.setdefault('autocast', False)
+    super().__init__(**kwargs)
+    if make_distribution_fn is not None and not callable(make_distribution_fn):
+      raise TypeError(f'{self.name}: expected a callable '
+                      f'`make_distribution_fn`; received '
+                      f'{make_distribution_fn!r}.')
+    self.make_distribution_fn = make_distribution_fn
+    self.convert_to_tensor_fn = _check_convert_fn(self.name,
+                                                  convert_to_tensor_fn)
+    self.seed = seed
+    self._seed_generator = call_seeds.make_seed_generator(self.name, seed)
+    self._seed_state = self._seed_generator.state.value
+
+  def make_distribution(self, inputs: Any) -> tfd.Distribution:
+    """The distribution the layer makes from `inputs`."""
+    return self.make_distribution_fn(inputs)
+
+  def call(self, inputs: Any,
+           seed: Optional[seeds_lib.SeedLike] = None) -> DistributionTensor:
+    """Makes the distribution and its value.
+
+    Args:
+      inputs: the previous layer's outputs.
+      seed: a stateless seed for `convert_to_tensor_fn`, or `None` for the
+        next of the layer's own.
+
+    Returns:
+      A `DistributionTensor`.
+    """
+    distribution = distribution_of(self.make_distribution(inputs))
+    if not isinstance(distribution, tfd.Distribution):
+      raise TypeError(f'{self.name}: expected `make_distribution_fn` to '
+                      'return a tfd.Distribution; received '
+                      f'{type(distribution).__name__}.')
+    if _takes_seed(self.convert_to_tensor_fn):
+      seed = call_seeds.call_seed(self._seed_generator, seed, self.name)
+      value = self.convert_to_tensor_fn(distribution, seed=seed)
+    else:
+      value = self.convert_to_tensor_fn(distribution)
+    return DistributionTensor(distribution, value)
+
+  def get_config(self) -> dict:
+    """The constructor's arguments; functions Keras-serialized."""
+    config = super().get_config()
+    if self.make_distribution_fn is not None:
+      config['make_distribution_fn'] = keras.saving.serialize_keras_object(
+          self.make_distribution_fn)
+    name = _distribution_method_name(self.convert_to_tensor_fn)
+    config['convert_to_tensor_fn'] = (
+        name or keras.saving.serialize_keras_object(self.convert_to_tensor_fn))
+    config['seed'] = self.seed
+    return config
+
+  @classmethod
+  def from_config(cls, config: dict) -> 'DistributionLambda':
+    """Rebuilds the layer; lambdas need `safe_mode=False`."""
+    config = dict(config)
+    for key in ('make_distribution_fn', 'convert_to_tensor_fn'):
+      if key in config:
+        config[key] = deserialize_function(config[key])
+    return cls(**config)

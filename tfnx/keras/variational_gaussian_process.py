@@ -1,0 +1,153 @@
+"""`VariationalGaussianProcess`: `tfp.layers.VariationalGaussianProcess` on Keras 3."""
+
+from typing import Any, Callable, Optional, Sequence
+
+import keras
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfnx import inputs as inputs_lib
+from tfnx.keras import distribution_lambda
+
+tfd = tfp.distributions
+
+__all__ = ['VariationalGaussianProcess']
+
+
+@keras.saving.register_keras_serializable(package='tfnx')
+class VariationalGaussianProcess(distribution_lambda.DistributionLambda):
+  """A layer whose output is a sparse variational Gaussian process at its inputs.
+
+  Inputs of shape `[..., num_points, input_dim]` are the index points of a
+  `tfd.VariationalGaussianProcess` with trainable inducing index points,
+  variational inducing observations (location and lower-triangular scale),
+  observation noise variance (`softplus` of a variable) and, unless
+  `mean_fn` is given, a trainable constant mean. Train it with
+  `loss=lambda y, rv_y: rv_y.variational_loss(y, kl_weight=...)`.
+
+  Args:
+    num_inducing_points: the number of inducing points.
+    kernel_provider: a Keras layer with a `kernel` property returning a
+      `tfp.math.psd_kernels` kernel (its weights are the layer's).
+    event_shape: the batch of processes, e.g. `(1,)` for one function.
+    inducing_index_points_initializer: initializes the inducing index
+      points; default `RandomUniform(-1, 1)`. Place them near the data.
+    unconstrained_observation_noise_variance_initializer: initializes the
+      variable whose softplus is the noise variance; default `-10`.
+    variational_inducing_observations_scale_initializer: initializes the
+      scale; default the identity.
+    mean_fn: `(index_points) -> mean`; default a trainable constant.
+    jitter: added to the kernel matrices' diagonals for stability.
+    convert_to_tensor_fn: see `DistributionLambda`.
+    **kwargs: `DistributionLambda`'s and Keras layer arguments (`seed`,
+      `name`).
+  """
+
+  def __init__(
+      self, num_inducing_points: int, kernel_provider: keras.layers.Layer,
+      event_shape: Sequence[int] = (1,),
+      inducing_index_points_initializer: Any = None,
+      unconstrained_observation_noise_variance_initializer: Any = -10.,
+      variational_inducing_observations_scale_initializer: Any = None,
+      mean_fn: Optional[Callable] = None, jitter: float = 1e-6,
+      convert_to_tensor_fn=tfd.Distribution.sample, **kwargs):
+    super().__init__(None, convert_to_tensor_fn, **kwargs)
+    self.num_inducing_points = inputs_lib.check_size(
+        self.name, 'num_inducing_points', num_inducing_points)
+    if not hasattr(kernel_provider, 'kernel'):
+      raise TypeError(f'{self.name}: expected a `kernel_provider` with a '
+                      f'`kernel` property; received {kernel_provider!r}.')
+    self.kernel_provider = kernel_provider
+    self.event_shape = tuple(int(d) for d in event_shape)
+    self.inducing_index_points_initializer = keras.initializers.get(
+        inducing_index_points_initializer
+        or keras.initializers.RandomUniform(-1., 1., seed=self.seed))
+    noise = unconstrained_observation_noise_variance_initializer
+    self.unconstrained_observation_noise_variance_initializer = (
+        keras.initializers.get(noise) if not isinstance(noise, (int, float))
+        else keras.initializers.Constant(float(noise)))
+    self.variational_inducing_observations_scale_initializer = (
+        variational_inducing_observations_scale_initializer)
+    self.mean_fn = mean_fn
+    self.jitter = float(jitter)
+
+  def build(self, input_shape) -> None:
+    """Creates the inducing points, variational parameters and noise."""
+    input_dim = inputs_lib.dense_input_size(self.name, tuple(input_shape))
+    m, batch = self.num_inducing_points, self.event_shape
+    self._inducing_index_points = self.add_weight(
+        name='inducing_index_points', shape=batch + (m, input_dim),
+        initializer=self.inducing_index_points_initializer)
+    self._loc = self.add_weight(
+        name='variational_inducing_observations_loc', shape=batch + (m,),
+        initializer='zeros')
+    scale_initializer = self.variational_inducing_observations_scale_initializer
+    self._scale = self.add_weight(
+        name='variational_inducing_observations_scale',
+        shape=batch + (m, m), initializer=scale_initializer or 'zeros')
+    if scale_initializer is None:
+      self._scale.assign(tf.broadcast_to(
+          tf.eye(m, dtype=self.variable_dtype), batch + (m, m)))
+    self._noise = self.add_weight(
+        name='unconstrained_observation_noise_variance', shape=(),
+        initializer=self.unconstrained_observation_noise_variance_initializer)
+    self._mean = None
+    if self.mean_fn is None:
+      self._mean = self.add_weight(name='mean', shape=(),
+                                   initializer='zeros')
+
+  def make_distribution(self, inputs: Any) -> tfd.Distribution:
+    """The variational process at the index points `inputs`."""
+    mean_fn = self.mean_fn
+    if mean_fn is None:
+      mean = tf.convert_to_tensor(self._mean)
+
+      def mean_fn(x):
+        return tf.fill(tf.shape(x)[:-1], mean)
+    return tfd.VariationalGaussianProcess(
+        kernel=self.kernel_provider.kernel,
+        index_points=tf.convert_to_tensor(inputs),
+        inducing_index_points=tf.convert_to_tensor(
+            self._inducing_index_points),
+        variational_inducing_observations_loc=tf.convert_to_tensor(
+            self._loc),
+        variational_inducing_observations_scale=tf.linalg.band_part(
+            tf.convert_to_tensor(self._scale), -1, 0),
+        mean_fn=mean_fn,
+        observation_noise_variance=tf.nn.softplus(
+            tf.convert_to_tensor(self._noise)),
+        jitter=self.jitter)
+
+  def get_config(self) -> dict:
+    """The constructor's arguments; the kernel provider Keras-serialized."""
+    config = super().get_config()
+    config.update(
+        num_inducing_points=self.num_inducing_points,
+        kernel_provider=keras.saving.serialize_keras_object(
+            self.kernel_provider),
+        event_shape=list(self.event_shape),
+        inducing_index_points_initializer=keras.initializers.serialize(
+            self.inducing_index_points_initializer),
+        unconstrained_observation_noise_variance_initializer=(
+            keras.initializers.serialize(
+                self.unconstrained_observation_noise_variance_initializer)),
+        variational_inducing_observations_scale_initializer=(
+            keras.saving.serialize_keras_object(
+                self.variational_inducing_observations_scale_initializer)),
+        mean_fn=keras.saving.serialize_keras_object(self.mean_fn),
+        jitter=self.jitter)
+    return config
+
+  @classmethod
+  def from_config(cls, config: dict) -> 'VariationalGaussianProcess':
+    """Rebuilds the layer and its kernel provider."""
+    config = dict(config)
+    config['kernel_provider'] = keras.saving.deserialize_keras_object(
+        config['kernel_provider'])
+    config['mean_fn'] = distribution_lambda.deserialize_function(
+        config['mean_fn'])
+    for key in ('inducing_index_points_initializer',
+                'unconstrained_observation_noise_variance_initializer',
+                'variational_inducing_observations_scale_initializer'):
+      config[key] = keras.initializers.get(config[key])
+    return super().from_config(config)
