@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-import keras_testing
+import support
 from tfnx import seeds
 import tfnx.keras as tfpl
 
@@ -149,7 +149,7 @@ def test_traced_fit_step_has_no_stateful_random_op():
   for function in graph.library.function:
     types |= {node.op for node in function.node_def}
   assert any(t.startswith('StatelessRandom') for t in types)
-  assert not types & keras_testing.STATEFUL_RANDOM_OPS
+  assert not types & support.STATEFUL_RANDOM_OPS
 
 
 def test_keras_file_round_trip_keeps_weights(tmp_path):

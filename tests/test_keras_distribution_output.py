@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-import keras_testing
+import support
 import tfnx.keras as tfpl
 
 tfd = tfp.distributions
@@ -133,7 +133,7 @@ def test_traced_fit_step_has_no_stateful_random_op():
   types = {node.op for node in graph.node}
   for function in graph.library.function:
     types |= {node.op for node in function.node_def}
-  assert not types & keras_testing.STATEFUL_RANDOM_OPS
+  assert not types & support.STATEFUL_RANDOM_OPS
 
 
 def test_multi_output_model_trains_each_head():

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from conformance import cases
-import keras_testing
+import support
 
 CASES = cases.DISTRIBUTION_CASES
 IDS = [c.name for c in CASES]
@@ -40,7 +40,7 @@ def test_unseeded_traced_call_has_no_stateful_random_op(case):
   types = {node.op for node in graph.node}
   for function in graph.library.function:
     types |= {node.op for node in function.node_def}
-  assert not types & keras_testing.STATEFUL_RANDOM_OPS
+  assert not types & support.STATEFUL_RANDOM_OPS
 
 
 @pytest.mark.parametrize('case', CASES, ids=IDS)
