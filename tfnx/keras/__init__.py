@@ -36,6 +36,11 @@ from tfnx.keras.conv import Convolution3DReparameterization
 from tfnx.keras.dense import DenseFlipout
 from tfnx.keras.dense import DenseLocalReparameterization
 from tfnx.keras.dense import DenseReparameterization
+from tfnx.keras.recurrent import GRUCellFlipout
+from tfnx.keras.recurrent import GRUCellReparameterization
+from tfnx.keras.recurrent import LSTMCellFlipout
+from tfnx.keras.recurrent import LSTMCellReparameterization
+from tfnx.keras.recurrent import VariationalRNN
 from tfnx.keras.variational import VariationalLayer
 
 __all__ = [
@@ -54,9 +59,14 @@ __all__ = [
     'DenseFlipout',
     'DenseLocalReparameterization',
     'DenseReparameterization',
+    'GRUCellFlipout',
+    'GRUCellReparameterization',
+    'LSTMCellFlipout',
+    'LSTMCellReparameterization',
     'LocScaleFn',
     'MeanFieldNormalFn',
     'VariationalLayer',
+    'VariationalRNN',
     'default_loc_scale_fn',
     'default_mean_field_normal_fn',
     'default_multivariate_normal_fn',
