@@ -36,6 +36,7 @@ from tfnx.keras.conv import Convolution3DReparameterization
 from tfnx.keras.dense import DenseFlipout
 from tfnx.keras.dense import DenseLocalReparameterization
 from tfnx.keras.dense import DenseReparameterization
+from tfnx.keras.embedding import EmbeddingReparameterization
 from tfnx.keras.recurrent import GRUCellFlipout
 from tfnx.keras.recurrent import GRUCellReparameterization
 from tfnx.keras.recurrent import LSTMCellFlipout
@@ -59,6 +60,7 @@ __all__ = [
     'DenseFlipout',
     'DenseLocalReparameterization',
     'DenseReparameterization',
+    'EmbeddingReparameterization',
     'GRUCellFlipout',
     'GRUCellReparameterization',
     'LSTMCellFlipout',

@@ -249,11 +249,8 @@ class _VariationalCell(variational.VariationalLayer, DropoutRNNCell):
 
   def _prepare(self, step_input: tf.Tensor) -> _CallWeights:
     """Draws the call's weights and adds their KL terms to `losses`."""
-    seed = self._next_seed
-    if seed is None:
-      seed = seeds_lib.fold_in_replica(seeds_lib.sanitize_seed(
-          self._seed_generator.next(), self.name))
-    draw_seed, divergence_seed = seeds_lib.split_seed(seed, 2)
+    draw_seed, divergence_seed = seeds_lib.split_seed(
+        self._call_seed(self._next_seed), 2)
     posteriors = [weights_lib.materialize(p) for p in (
         self._kernel_posterior, self._recurrent_kernel_posterior,
         self._bias_posterior)]

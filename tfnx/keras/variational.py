@@ -269,12 +269,8 @@ class VariationalLayer(keras.layers.Layer):
     """
     x = inputs_lib.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
                                   self.name)
-    if seed is None:
-      seed = seeds_lib.fold_in_replica(seeds_lib.sanitize_seed(
-          self._seed_generator.next(), self.name))
-    else:
-      seed = seeds_lib.sanitize_seed(seed, self.name)
-    estimate_seed, kernel_seed, bias_seed = seeds_lib.split_seed(seed, 3)
+    estimate_seed, kernel_seed, bias_seed = seeds_lib.split_seed(
+        self._call_seed(seed), 3)
     # The call's copies of the posteriors: their scales are computed once and
     # shared by the estimator, the draws and the KL.
     kernel_posterior = weights_lib.materialize(self._kernel_posterior)
@@ -299,6 +295,13 @@ class VariationalLayer(keras.layers.Layer):
                          self.bias_posterior_tensor_fn, bias_seed)
     return self.activation(
         self._from_map_layout(estimate.outputs, restore, x))
+
+  def _call_seed(self, seed: Optional[seeds_lib.SeedLike]) -> tf.Tensor:
+    """A call's `int32` seed: `seed`, or the generator's next one per replica."""
+    if seed is None:
+      return seeds_lib.fold_in_replica(seeds_lib.sanitize_seed(
+          self._seed_generator.next(), self.name))
+    return seeds_lib.sanitize_seed(seed, self.name)
 
   def _add_divergence(self, divergence_fn: Optional[Callable],
                       posterior: Optional[tfd.Distribution],
