@@ -12,6 +12,8 @@ the draw and the KL cost one evaluation per sequence batch, not one per step.
 A cell called on its own, outside an RNN, draws afresh at every call.
 """
 
+import functools
+import operator
 from typing import Any, Callable, NamedTuple, Optional, Sequence, Tuple
 
 import keras
@@ -64,25 +66,42 @@ class _CallWeights(NamedTuple):
   bias: Optional[_Draw]
   output_signs: Optional[tf.Tensor]
 
-  def apply(self, x: tf.Tensor, draw: _Draw,
-            columns: slice = slice(None)) -> tf.Tensor:
-    """`x @ W[:, columns]` with each sequence's own sample of `W`."""
-    weight = draw.weight[:, columns]
-    if draw.delta is None:
-      return linear_maps.dense.apply(x, weight)
-    mean, perturbation = estimators_lib.flipout_terms(
-        x, weight, draw.delta[:, columns], linear_maps.dense, draw.signs)
-    return mean + perturbation * self.output_signs[:, columns]
+  def bias_row(self, row: Optional[int] = None) -> Optional[_Draw]:
+    """The bias, or one row of a two-row bias; `None` for no bias."""
+    if self.bias is None or row is None:
+      return self.bias
+    delta = self.bias.delta
+    return _Draw(self.bias.weight[row], None if delta is None else delta[row])
 
-  def bias_value(self, row: Optional[int] = None) -> Any:
-    """Each sequence's bias (a row of a two-row bias), or 0 for no bias."""
-    if self.bias is None:
-      return 0.
-    weight, delta = self.bias.weight, self.bias.delta
-    if row is not None:
-      weight = weight[row]
-      delta = None if delta is None else delta[row]
-    return weight if delta is None else weight + delta * self.output_signs
+  def affine(self, terms: Sequence[Tuple[tf.Tensor, _Draw]],
+             bias: Optional[_Draw] = None,
+             columns: slice = slice(None)) -> tf.Tensor:
+    """`sum(x @ W[:, columns] for x, W in terms) + bias`, per sequence.
+
+    Each sequence applies its own sample of the weights. Flipout's
+    perturbation terms are summed before their shared output signs flip
+    them, and the bias's mean, which broadcasts, is added last: TF's graph
+    optimizer, where it knows the shapes, would otherwise hoist the common
+    factor or regroup the sum, and round differently than where it does
+    not.
+    """
+    means, perturbations = [], []
+    for x, draw in terms:
+      weight = draw.weight[:, columns]
+      if draw.delta is None:
+        means.append(linear_maps.dense.apply(x, weight))
+        continue
+      mean, perturbation = estimators_lib.flipout_terms(
+          x, weight, draw.delta[:, columns], linear_maps.dense, draw.signs)
+      means.append(mean)
+      perturbations.append(perturbation)
+    if bias is not None and bias.delta is not None:
+      perturbations.append(bias.delta)
+    outputs = functools.reduce(operator.add, means)
+    if perturbations:
+      outputs += (functools.reduce(operator.add, perturbations)
+                  * self.output_signs[:, columns])
+    return outputs if bias is None else outputs + bias.weight
 
 
 def _sample_draws(cell: '_VariationalCell', posteriors: Sequence,
@@ -105,16 +124,18 @@ def _flipout_draws(cell: '_VariationalCell', posteriors: Sequence,
    output_seed) = seeds_lib.split_seed(seed, 6)
   batch = tf.shape(step_input)[:1]
 
-  def signs(size: int, sign_seed: tf.Tensor) -> tf.Tensor:
-    return estimators_lib.rademacher(tf.concat([batch, [size]], 0),
-                                     sign_seed, step_input.dtype)
+  def signs(shape: tf.Tensor, sign_seed: tf.Tensor) -> tf.Tensor:
+    return estimators_lib.rademacher(shape, sign_seed, step_input.dtype)
+
+  def sizes(size: int) -> tf.Tensor:
+    return tf.concat([batch, [size]], 0)
 
   kernel_draw = _Draw(
       *estimators_lib.flipout_perturbation(kernel, kernel_seed),
-      signs(step_input.shape[-1], input_seed))
+      signs(linear_maps.dense.sign_shape(step_input), input_seed))
   recurrent_draw = _Draw(
       *estimators_lib.flipout_perturbation(recurrent, recurrent_seed),
-      signs(cell.units, state_seed))
+      signs(sizes(cell.units), state_seed))
   if bias is None:
     bias_draw = None
   elif weights_lib.is_normal(bias):
@@ -123,7 +144,7 @@ def _flipout_draws(cell: '_VariationalCell', posteriors: Sequence,
     bias_draw = _Draw(cell._posterior_value(  # pylint: disable=protected-access
         bias, cell.bias_posterior_tensor_fn, bias_seed))
   return _CallWeights(kernel_draw, recurrent_draw, bias_draw,
-                      signs(cell.gates * cell.units, output_seed))
+                      signs(sizes(cell.gates * cell.units), output_seed))
 
 
 _CELL_ARGS_DOC = """
@@ -341,8 +362,8 @@ class _LSTMCell(_VariationalCell):
 
   def _step(self, x, states, weights):
     h, c = states
-    z = (weights.apply(x, weights.kernel)
-         + weights.apply(h, weights.recurrent_kernel) + weights.bias_value())
+    z = weights.affine([(x, weights.kernel), (h, weights.recurrent_kernel)],
+                       weights.bias)
     i, f, g, o = tf.split(z, 4, axis=-1)
     c = (self.recurrent_activation(f) * c
          + self.recurrent_activation(i) * self.activation(g))
@@ -370,22 +391,23 @@ class _GRUCell(_VariationalCell):
   def _step(self, x, states, weights):
     h = states[0] if isinstance(states, (list, tuple)) else states
     n = self.units
-    x_z, x_r, x_h = tf.split(
-        weights.apply(x, weights.kernel)
-        + weights.bias_value(0 if self.reset_after else None), 3, axis=-1)
-    recurrent = weights.recurrent_kernel
+    x_z, x_r, x_h = tf.split(weights.affine(
+        [(x, weights.kernel)],
+        weights.bias_row(0 if self.reset_after else None)), 3, axis=-1)
+    recurrent = [(h, weights.recurrent_kernel)]
     if self.reset_after:
       h_z, h_r, h_h = tf.split(
-          weights.apply(h, recurrent) + weights.bias_value(1), 3, axis=-1)
+          weights.affine(recurrent, weights.bias_row(1)), 3, axis=-1)
     else:
-      h_z, h_r = tf.split(weights.apply(h, recurrent, slice(None, 2 * n)), 2,
-                          axis=-1)
+      h_z, h_r = tf.split(
+          weights.affine(recurrent, columns=slice(None, 2 * n)), 2, axis=-1)
     z = self.recurrent_activation(x_z + h_z)
     r = self.recurrent_activation(x_r + h_r)
     if self.reset_after:
       candidate = x_h + r * h_h
     else:
-      candidate = x_h + weights.apply(r * h, recurrent, slice(2 * n, None))
+      candidate = x_h + weights.affine([(r * h, weights.recurrent_kernel)],
+                                       columns=slice(2 * n, None))
     h = z * h + (1. - z) * self.activation(candidate)
     return h, [h]
 
