@@ -49,13 +49,14 @@ def _gru(x, kernel, recurrent, bias, reset_after):
       h_z, h_r, h_h = np.split(np.einsum('nu,nug->ng', h, recurrent)
                                + recurrent_bias, 3, axis=-1)
     else:
-      h_z, h_r = np.split(np.einsum('nu,nug->ng', h, recurrent[..., :2 * UNITS]), 2,
-                          axis=-1)
+      h_z, h_r = np.split(
+          np.einsum('nu,nug->ng', h, recurrent[..., :2 * UNITS]), 2, axis=-1)
     z, r = _sigmoid(x_z + h_z), _sigmoid(x_r + h_r)
     if reset_after:
       candidate = x_h + r * h_h
     else:
-      candidate = x_h + np.einsum('nu,nug->ng', r * h, recurrent[..., 2 * UNITS:])
+      candidate = x_h + np.einsum('nu,nug->ng', r * h,
+                                  recurrent[..., 2 * UNITS:])
     h = z * h + (1. - z) * np.tanh(candidate)
     outputs.append(h)
   return np.stack(outputs, 1)
@@ -85,7 +86,7 @@ def _loc_scale(posterior):
 
 
 def _reference_samples(cell, x, n):
-  """Outputs under n weight samples drawn from the posterior, one per sequence."""
+  """Outputs under n posterior weight samples, one per sequence."""
   rng = np.random.default_rng(0)
   weights = []
   for posterior in (cell.kernel_posterior, cell.recurrent_kernel_posterior,

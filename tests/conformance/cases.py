@@ -172,7 +172,8 @@ def linear_map(layer):
   return layer._linear_map  # pylint: disable=protected-access
 
 
-def inputs(case: Case, batch: Tuple[int, ...] = (5,), seed=(0, 1)):
-  """Inputs for `case` with the given batch shape, from standard normals."""
-  return case.valid_inputs(
-      tf.random.stateless_normal(batch + case.input_shape, seed=seed))
+def inputs(case: Case, batch: Tuple[int, ...] = (5,), seed=(0, 1),
+           stddev: float = 1.):
+  """Inputs for `case` with the given batch shape, from normals of `stddev`."""
+  return case.valid_inputs(stddev * tf.random.stateless_normal(
+      batch + case.input_shape, seed=seed))
