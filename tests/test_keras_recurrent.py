@@ -292,3 +292,11 @@ def test_flipout_cells_need_normal_recurrent_posteriors():
                               name='my_cell')
   with pytest.raises(TypeError, match='my_cell.*normal'):
     cell.build((None, 3))
+
+
+def test_bidirectional_wraps_the_cells_and_adds_both_directions_kls():
+  layer = keras.layers.Bidirectional(
+      tfpl.VariationalRNN(_cell(tfpl.GRUCellFlipout)))
+  y = layer(tf.ones((2, STEPS, FEATURES)))
+  assert y.shape == (2, 2 * UNITS)
+  assert len(layer.losses) == 4
