@@ -283,6 +283,8 @@ def test_divergence_fn_receives_the_call_kernel_sample(cls):
 
   layer = cls(4, kernel_divergence_fn=monte_carlo_kl, seed=6)
   layer(_inputs())
+  assert not received  # The divergence runs when the losses are read.
+  assert len(layer.losses) == 1
   sample = received[-1]
   assert sample.shape == (3, 4)
   loc = layer.kernel_posterior.distribution.loc.numpy()

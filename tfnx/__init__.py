@@ -21,9 +21,14 @@ from tfnx.convolution_transpose import ConvolutionTranspose
 from tfnx.convolution_transpose import ConvolutionTransposeVariationalFlipout
 from tfnx.convolution_transpose import (
     ConvolutionTransposeVariationalReparameterization)
+from tfnx.layers import KernelBiasLayer
 from tfnx.layers import Layer
 from tfnx.layers import Sequential
+from tfnx.variational import VariationalFlipoutKernelBiasLayer
 from tfnx.variational import VariationalLayer
+from tfnx.variational import (
+    VariationalLocalReparameterizationKernelBiasLayer)
+from tfnx.variational import VariationalReparameterizationKernelBiasLayer
 
 __version__ = '0.1.0'
 
@@ -38,9 +43,13 @@ __all__ = [
     'ConvolutionTransposeVariationalReparameterization',
     'ConvolutionVariationalFlipout',
     'ConvolutionVariationalReparameterization',
+    'KernelBiasLayer',
     'Layer',
     'Sequential',
+    'VariationalFlipoutKernelBiasLayer',
     'VariationalLayer',
+    'VariationalLocalReparameterizationKernelBiasLayer',
+    'VariationalReparameterizationKernelBiasLayer',
     'initializers',
     'losses',
     'metrics',

@@ -61,18 +61,20 @@ class Affine(layers_lib.KernelBiasLayer):
       batch_shape: Sequence[int] = (),
       activation_fn: Optional[Callable[[tf.Tensor], tf.Tensor]] = None,
       name: Optional[str] = None):
-    super().__init__(name=name)
-    self._input_size = inputs_lib.check_size(self.name, 'input_size',
-                                             input_size)
-    self._output_size = inputs_lib.check_size(self.name, 'output_size',
+    name = name or type(self).__name__
+    self._input_size = inputs_lib.check_size(name, 'input_size', input_size)
+    self._output_size = inputs_lib.check_size(name, 'output_size',
                                               output_size)
     self._batch_shape = [int(d) for d in
                          ([] if batch_shape is None else
                           tf.nest.flatten(batch_shape))]
-    self._init_kernel_bias(
-        make_kernel_bias_fn, self._batch_shape + [input_size, output_size],
+    kernel, bias = layers_lib.make_kernel_bias_in_scope(
+        name, make_kernel_bias_fn,
+        self._batch_shape + [input_size, output_size],
         self._batch_shape + [output_size], kernel_initializer,
-        bias_initializer, len(self._batch_shape), dtype, activation_fn)
+        bias_initializer, len(self._batch_shape), dtype)
+    super().__init__(kernel, bias, linear_maps.dense,
+                     activation_fn=activation_fn, dtype=dtype, name=name)
 
   def __call__(self, inputs) -> tf.Tensor:
     """Applies the layer to inputs of shape `[..., input_size]`."""
@@ -93,8 +95,6 @@ class Affine(layers_lib.KernelBiasLayer):
 
 class _AffineVariational(variational.VariationalLayer):
   """The dense variational layers' shared constructor and shapes."""
-
-  _linear_map = linear_maps.dense
 
   def __init__(
       self,
@@ -127,10 +127,11 @@ class _AffineVariational(variational.VariationalLayer):
     self._make_posterior_fn = make_posterior_fn
     self._make_prior_fn = make_prior_fn
     super().__init__(posterior, prior, activation_fn=activation_fn,
-                     posterior_value_fn=posterior_value_fn,
+                     posterior_value_fn=posterior_value_fn, seed=seed,
+                     dtype=dtype, validate_args=validate_args, name=name,
+                     apply_kernel_fn=linear_maps.dense,
                      unpack_weights_fn=unpack_weights_fn,
-                     divergence_fn=divergence_fn, seed=seed, dtype=dtype,
-                     validate_args=validate_args, name=name)
+                     divergence_fn=divergence_fn)
 
   @property
   def input_size(self) -> int:

@@ -149,16 +149,19 @@ class _DeterministicConvolution(_ConvolutionShapes, layers_lib.KernelBiasLayer):
       name: Optional[str] = None,
       *,
       data_format: str = 'channels_last'):
-    super().__init__(validate_args=validate_args, name=name)
+    name = name or type(self).__name__
     if batch_shape is not None and np.size(batch_shape):
       raise NotImplementedError(
-          f'{self.name}: a `batch_shape` of independent convolutions is not '
+          f'{name}: a `batch_shape` of independent convolutions is not '
           f'supported; received {batch_shape!r}.')
-    self._init_shapes(self.name, input_size, output_size, filter_shape, rank,
+    self._init_shapes(name, input_size, output_size, filter_shape, rank,
                       strides, padding, dilations, data_format)
-    self._init_kernel_bias(make_kernel_bias_fn, self._kernel_shape,
-                           [output_size], kernel_initializer,
-                           bias_initializer, 0, dtype, activation_fn)
+    kernel, bias = layers_lib.make_kernel_bias_in_scope(
+        name, make_kernel_bias_fn, self._kernel_shape, [output_size],
+        kernel_initializer, bias_initializer, 0, dtype)
+    super().__init__(kernel, bias, self._linear_map,
+                     activation_fn=activation_fn, dtype=dtype,
+                     validate_args=validate_args, name=name)
 
   def __call__(self, inputs) -> tf.Tensor:
     """Applies the layer to inputs of shape `[..., *spatial, input_size]`.
@@ -277,10 +280,11 @@ class _ConvolutionVariational(_ConvolutionShapes, variational.VariationalLayer):
     self._make_posterior_fn = make_posterior_fn
     self._make_prior_fn = make_prior_fn
     super().__init__(posterior, prior, activation_fn=activation_fn,
-                     posterior_value_fn=posterior_value_fn,
+                     posterior_value_fn=posterior_value_fn, seed=seed,
+                     dtype=dtype, validate_args=validate_args, name=name,
+                     apply_kernel_fn=self._linear_map,
                      unpack_weights_fn=unpack_weights_fn,
-                     divergence_fn=divergence_fn, seed=seed, dtype=dtype,
-                     validate_args=validate_args, name=name)
+                     divergence_fn=divergence_fn)
 
 
 _CONVOLUTION_ARGS_DOC = (GEOMETRY_ARGS_DOC

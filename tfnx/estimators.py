@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfnx import _fast_paths
 from tfnx import sampling
 from tfnx import seeds as seeds_lib
 from tfnx.linear_maps import LinearMap
@@ -74,13 +75,10 @@ def draw(distribution: tfd.Distribution, posterior_value_fn: PosteriorValueFn,
   Returns:
     The weight's value.
   """
-  if posterior_value_fn is tfd.Distribution.sample:
-    loc_scale = weights_lib.normal_loc_scale(distribution)
-    if loc_scale is not None:
-      loc, scale = (tf.convert_to_tensor(t) for t in loc_scale)
-      shape = tf.broadcast_dynamic_shape(tf.shape(loc), tf.shape(scale))
-      return loc + scale * sampling.standard_normal(shape, seed, loc.dtype)
-  return posterior_value_fn(distribution, seed=seed)
+  value = _fast_paths.normal_sample(distribution, posterior_value_fn, seed)
+  if value is None:
+    value = posterior_value_fn(distribution, seed=seed)
+  return value
 
 
 def _add_bias(outputs: tf.Tensor, bias: Optional[tf.Tensor]) -> tf.Tensor:

@@ -3,15 +3,18 @@
 import copy
 import inspect
 from typing import (Any, Callable, Iterable, List, Optional, Sequence,
-                    Union)
+                    Tuple, Union)
 
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfnx import inputs as inputs_lib
+from tfnx import linear_maps
 from tfnx import seeds as seeds_lib
 from tfnx.util import summary as summary_lib
 
-__all__ = ['Layer', 'KernelBiasLayer', 'Sequential']
+__all__ = ['Layer', 'KernelBiasLayer', 'Sequential', 'MapLayout',
+           'make_kernel_bias_in_scope']
 
 tfd = tfp.distributions
 
@@ -91,35 +94,66 @@ class Layer(tf.Module):
     return new
 
 
-class KernelBiasLayer(Layer):
-  """A deterministic layer with a kernel and a bias, such as `Affine`.
+class MapLayout:
+  """The input hooks of a layer applying a linear map; by default none.
 
-  Subclasses create the weights in their constructor with
-  `_init_kernel_bias`, and in `__call__` apply them, then `_activate`.
+  A layer family overrides them to check its inputs' shape and to bring
+  them to its map's layout (e.g. a batch flattened to one axis) and back.
   """
 
-  def _init_kernel_bias(self, make_kernel_bias_fn: Callable,
-                        kernel_shape: Sequence[int],
-                        bias_shape: Sequence[int],
-                        kernel_initializer: Optional[Callable],
-                        bias_initializer: Optional[Callable],
-                        batch_ndims: int, dtype: tf.DType,
-                        activation_fn: Optional[Callable]) -> None:
-    """Creates the kernel and bias under the layer's name scope."""
-    self._dtype = tf.as_dtype(dtype)
+  def _check_inputs(self, x: tf.Tensor) -> tf.Tensor:
+    """Checks the shape of converted inputs; returns them."""
+    return x
+
+  def _to_map_layout(self, x: tf.Tensor) -> Tuple[tf.Tensor, Any]:
+    """Brings inputs to the linear map's layout; also returns what undoes it."""
+    return x, None
+
+  def _from_map_layout(self, y: tf.Tensor, restore: Any,
+                       x: tf.Tensor) -> tf.Tensor:
+    """Brings the linear map's outputs back to the layer's layout."""
+    del restore, x  # Nothing to undo by default.
+    return y
+
+
+class KernelBiasLayer(MapLayout, Layer):
+  """A deterministic layer `activation_fn(apply_kernel_fn(x, kernel) + bias)`.
+
+  TFP's `KernelBiasLayer`: the base of `Affine` and the convolutions, and a
+  layer of its own for any linear map. Subclasses may check their inputs and
+  bring them to the map's layout (`_check_inputs`, `_to_map_layout`,
+  `_from_map_layout`); by default inputs are taken as they are.
+
+  Args:
+    kernel: the kernel (a variable or tensor), or `None` for none.
+    bias: the bias, added to the map's outputs, or `None` for none.
+    apply_kernel_fn: `(inputs, kernel) -> outputs`, or a
+      `tfnx.linear_maps.LinearMap`.
+    activation_fn: applied to the outputs; `None` for the identity.
+    dtype: the layer's floating dtype; inputs are converted to it.
+    validate_args: kept for TFP's signature.
+    name: the layer's name; `None` means the class name.
+  """
+
+  def __init__(self, kernel: Any, bias: Any, apply_kernel_fn: Callable,
+               activation_fn: Optional[Callable[[tf.Tensor],
+                                                tf.Tensor]] = None,
+               dtype: tf.DType = tf.float32, validate_args: bool = False,
+               name: Optional[str] = None):
+    super().__init__(validate_args=validate_args, name=name)
+    self._kernel = kernel
+    self._bias = bias
+    self._linear_map = linear_maps.as_linear_map(apply_kernel_fn, self.name)
     self._activation_fn = activation_fn
-    with self.name_scope:
-      self._kernel, self._bias = make_kernel_bias_fn(
-          list(kernel_shape), list(bias_shape), kernel_initializer,
-          bias_initializer, batch_ndims, batch_ndims, self._dtype)
+    self._dtype = tf.as_dtype(dtype)
 
   @property
-  def kernel(self) -> tf.Variable:
+  def kernel(self) -> Any:
     """The kernel variable."""
     return self._kernel
 
   @property
-  def bias(self) -> tf.Variable:
+  def bias(self) -> Any:
     """The bias variable."""
     return self._bias
 
@@ -133,8 +167,46 @@ class KernelBiasLayer(Layer):
     """The activation applied to the outputs, or `None`."""
     return self._activation_fn
 
+  def __call__(self, inputs, **kwargs) -> tf.Tensor:
+    """Applies the layer; keyword arguments (`training=...`) are ignored."""
+    del kwargs  # Accepted as TFP's layers accept them.
+    x = self._check_inputs(
+        inputs_lib.convert_inputs(inputs, self._dtype, self.name))
+    y, restore = self._to_map_layout(x)
+    if self._kernel is not None:
+      y = self._linear_map.apply(y, self._kernel)
+    if self._bias is not None:
+      y += self._bias
+    return self._activate(self._from_map_layout(y, restore, x))
+
   def _activate(self, y: tf.Tensor) -> tf.Tensor:
     return y if self._activation_fn is None else self._activation_fn(y)
+
+
+def make_kernel_bias_in_scope(
+    name: str, make_kernel_bias_fn: Callable, kernel_shape: Sequence[int],
+    bias_shape: Sequence[int], kernel_initializer: Optional[Callable],
+    bias_initializer: Optional[Callable], batch_ndims: int,
+    dtype: tf.DType) -> Tuple[Any, Any]:
+  """`make_kernel_bias_fn`'s `(kernel, bias)`, named under the scope `name`.
+
+  Args:
+    name: the layer's name, the variables' name scope.
+    make_kernel_bias_fn: a `tfnx.util.make_kernel_bias`-like builder.
+    kernel_shape: the kernel's shape.
+    bias_shape: the bias's shape.
+    kernel_initializer: the kernel initializer, or `None` for the default.
+    bias_initializer: the bias initializer, or `None` for the default.
+    batch_ndims: the number of leading batch axes of both.
+    dtype: the weights' dtype.
+
+  Returns:
+    The pair `(kernel, bias)`.
+  """
+  with tf.name_scope(name):
+    return make_kernel_bias_fn(list(kernel_shape), list(bias_shape),
+                               kernel_initializer, bias_initializer,
+                               batch_ndims, batch_ndims, tf.as_dtype(dtype))
 
 
 def _takes_seed(fn: Callable) -> bool:

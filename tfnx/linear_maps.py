@@ -18,7 +18,8 @@ import tensorflow as tf
 
 from tfnx.util import convolution as conv_lib
 
-__all__ = ['LinearMap', 'dense', 'convolution', 'convolution_transpose']
+__all__ = ['LinearMap', 'as_linear_map', 'dense', 'convolution',
+           'convolution_transpose']
 
 IntOrInts = Union[int, Sequence[int]]
 
@@ -41,6 +42,30 @@ def _dense_apply(inputs: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
 
 dense = LinearMap(apply=_dense_apply, sign_shape=tf.shape)
 """`[batch, in] @ [in, out]`: one matmul; every element gets its own sign."""
+
+
+def as_linear_map(apply_kernel_fn: Any, owner: str) -> LinearMap:
+  """A layer's `apply_kernel_fn` as a `LinearMap`.
+
+  Args:
+    apply_kernel_fn: a `LinearMap`, or a plain callable `(inputs, kernel) ->
+      outputs` (TFP's form), which gets a sign for every element: right for
+      maps such as `tf.matmul` whose weights are not shared across positions.
+    owner: the layer's name, for errors.
+
+  Returns:
+    The `LinearMap`.
+
+  Raises:
+    TypeError: if `apply_kernel_fn` is neither.
+  """
+  if isinstance(apply_kernel_fn, LinearMap):
+    return apply_kernel_fn
+  if callable(apply_kernel_fn):
+    return LinearMap(apply=apply_kernel_fn, sign_shape=tf.shape)
+  raise TypeError(f'{owner}: expected `apply_kernel_fn` to be a LinearMap or '
+                  'a callable `(inputs, kernel) -> outputs`; received '
+                  f'{apply_kernel_fn!r}.')
 
 
 def _channel_sign_shape(t: tf.Tensor) -> tf.Tensor:

@@ -5,11 +5,46 @@ from typing import Any, Callable
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfnx import _fast_paths
+
 tfd = tfp.distributions
 
 __all__ = ['kl_divergence_monte_carlo', 'kl_divergence_entropy_monte_carlo',
            'kl_divergence_exact', 'negloglik', 'compute_extra_loss',
-           'negative_elbo']
+           'negative_elbo', 'sample_free', 'needs_sample']
+
+Divergence = Callable[[tfd.Distribution, tfd.Distribution, Any], tf.Tensor]
+
+
+def sample_free(divergence_fn: Divergence) -> Divergence:
+  """Declares that `divergence_fn` ignores its sample argument.
+
+  A layer draws a weight for its divergence only when the divergence needs
+  one (see `needs_sample`); a closed-form divergence marked with this
+  decorator spares that draw.
+
+  Args:
+    divergence_fn: `(posterior, prior, sample) -> scalar`.
+
+  Returns:
+    `divergence_fn` itself, with `needs_sample` set to `False`.
+  """
+  divergence_fn.needs_sample = False
+  return divergence_fn
+
+
+def needs_sample(divergence_fn: Divergence) -> bool:
+  """Whether `divergence_fn` needs a weight sample: what it declares.
+
+  A function that declares nothing (a user's own) is assumed to need one.
+
+  Args:
+    divergence_fn: `(posterior, prior, sample) -> scalar`.
+
+  Returns:
+    The function's `needs_sample` attribute, `True` when it has none.
+  """
+  return bool(getattr(divergence_fn, 'needs_sample', True))
 
 
 def kl_divergence_monte_carlo(q: tfd.Distribution, r: tfd.Distribution,
@@ -52,27 +87,13 @@ def kl_divergence_entropy_monte_carlo(q: tfd.Distribution,
   Returns:
     The estimate.
   """
-  return -_entropy(q) - r.log_prob(w)
+  entropy = _fast_paths.independent_normal_entropy(q)
+  if entropy is None:
+    entropy = q.entropy()
+  return -entropy - r.log_prob(w)
 
 
-def _entropy(q: tfd.Distribution) -> tf.Tensor:
-  """`q.entropy()`; for one `Independent(Normal)` event, summed directly.
-
-  TFP broadcasts the normal's entropy to the full shape before summing; the
-  sum of `log(scale)` plus a constant is the same number for fewer passes
-  over the kernel.
-  """
-  if (isinstance(q, tfd.Independent) and type(q.distribution) is tfd.Normal
-      and q.batch_shape.rank == 0
-      and q.distribution.scale.shape == q.event_shape):
-    scale = tf.convert_to_tensor(q.distribution.scale)
-    size = tf.cast(tf.size(scale), scale.dtype)
-    half_log_2_pi_e = 0.5 * (1. + tf.math.log(
-        tf.constant(2. * 3.141592653589793, scale.dtype)))
-    return tf.reduce_sum(tf.math.log(scale)) + size * half_log_2_pi_e
-  return q.entropy()
-
-
+@sample_free
 def kl_divergence_exact(q: tfd.Distribution, r: tfd.Distribution,
                         w: Any = None) -> tf.Tensor:
   """The closed-form `KL(q || r)` from TFP's KL registry.

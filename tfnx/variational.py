@@ -1,31 +1,42 @@
 """`VariationalLayer`: a layer with a posterior over its kernel and bias.
 
 The base class owns everything the variational layers share: the posterior
-and prior, the layer's seed stream, input checks, the `tf.function` that runs
-an estimator, and the KL bookkeeping behind `losses`. A concrete layer only
-chooses an estimator (`tfnx.estimators`), a linear map (`tfnx.linear_maps`)
-and how to bring its inputs to that map's layout.
+and prior, the layer's seed stream, and the call, one `tf.function` running
+the pipeline it shares with `tfnx.keras` (`tfnx._pipeline`), whose KL terms
+`losses` computes when read. A concrete layer only chooses an estimator
+(`tfnx.estimators`), passes its linear map (`apply_kernel_fn`) and says how
+its inputs reach that map's layout. TFP's extension points for layers of
+one's own are here too: the `Variational*KernelBiasLayer`s.
 """
 
 import contextlib
-from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
+from typing import (Any, Callable, Iterator, List, Optional, Sequence, Tuple,
+                    Union)
 
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfnx import _fast_paths
+from tfnx import _pipeline
 from tfnx import estimators as estimators_lib
 from tfnx import initializers as init_lib
 from tfnx import inputs as inputs_lib
 from tfnx import layers as layers_lib
+from tfnx import linear_maps
 from tfnx import losses as losses_lib
 from tfnx import seeds as seeds_lib
 from tfnx.util import weights as weights_lib
 
 tfd = tfp.distributions
 
-__all__ = ['VariationalLayer', 'make_posterior_and_prior', 'last_call_kept']
+__all__ = ['VariationalLayer', 'VariationalReparameterizationKernelBiasLayer',
+           'VariationalFlipoutKernelBiasLayer',
+           'VariationalLocalReparameterizationKernelBiasLayer',
+           'make_posterior_and_prior', 'last_call_kept']
 
-DivergenceFn = Callable[[tfd.Distribution, tfd.Distribution, Any], tf.Tensor]
+DivergenceFn = losses_lib.Divergence
+ApplyKernelFn = Union[linear_maps.LinearMap, Callable[[tf.Tensor, tf.Tensor],
+                                                      tf.Tensor]]
 
 
 def make_posterior_and_prior(
@@ -72,26 +83,6 @@ def make_posterior_and_prior(
   return posterior, prior
 
 
-def _default_divergence(posterior: Optional[tfd.Distribution],
-                        prior: Optional[tfd.Distribution]) -> DivergenceFn:
-  """The closed-form KL where TFP registers one, else a Monte Carlo one.
-
-  The Monte Carlo estimate uses the posterior's closed-form entropy where it
-  has one (`kl_divergence_entropy_monte_carlo`), else `log q(w) - log r(w)`.
-  """
-  if posterior is None or prior is None:
-    return losses_lib.kl_divergence_exact
-  try:
-    tfd.kl_divergence(posterior, prior)
-  except NotImplementedError:
-    try:
-      posterior.entropy()
-    except NotImplementedError:
-      return losses_lib.kl_divergence_monte_carlo
-    return losses_lib.kl_divergence_entropy_monte_carlo
-  return losses_lib.kl_divergence_exact
-
-
 class _Untracked:
   """Holds the posterior and prior out of sight of automatic tracking.
 
@@ -121,13 +112,14 @@ def _named_variables(*distributions: tfd.Distribution) -> dict:
   return named
 
 
-class VariationalLayer(layers_lib.Layer):
+class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
   """A layer whose kernel and bias have a learned posterior distribution.
 
   Calling the layer samples outputs with its estimator (reparameterization
-  here; subclasses choose Flipout or local reparameterization), records the
-  KL divergence of each weight's posterior from its prior in `losses`, and
-  records the weights it sampled in `posterior_value`.
+  here; subclasses choose Flipout or local reparameterization) on the linear
+  map `apply_kernel_fn`. `losses` then holds the KL divergence of each
+  weight's posterior from its prior, and `posterior_value` the weights the
+  call sampled, both computed from the call's record when read.
 
   Randomness is explicit and stateless: `layer(x, seed=s)` is a pure function
   of the variables, `x` and `s`; `layer(x)` draws a fresh seed from the
@@ -141,17 +133,23 @@ class VariationalLayer(layers_lib.Layer):
     posterior_value_fn: `(distribution, seed=...) -> weights`, how a weight
       is drawn from its posterior; applied to the kernel and to the bias
       posteriors. Default: `tfd.Distribution.sample`.
-    unpack_weights_fn: splits a `[kernel, bias]` structure (of distributions
-      or of samples) into `(kernel, bias)`.
-    divergence_fn: `(posterior, prior, sample) -> scalar`, the divergence of
-      each of the kernel and bias posteriors from their priors. `None` (the
-      default) uses the closed-form KL where TFP registers one for the pair,
-      else the Monte Carlo estimate on the weights sampled in the call.
     seed: the seed of the layer's own stream (see `tfnx.seeds.SeedStream`);
       `None` for a non-deterministic one.
     dtype: the layer's floating dtype, `tf.float32` or `tf.float64`.
     validate_args: whether to check at every call that inputs are finite.
     name: the layer's name; `None` means the class name.
+    apply_kernel_fn: keyword only: the linear map the estimator applies, a
+      `tfnx.linear_maps.LinearMap` or a callable `(inputs, kernel) ->
+      outputs` (given a sign per element, see
+      `tfnx.linear_maps.as_linear_map`). Required to call the layer.
+    unpack_weights_fn: keyword only: splits a `[kernel, bias]` structure (of
+      distributions or of samples) into `(kernel, bias)`.
+    divergence_fn: keyword only: `(posterior, prior, sample) -> scalar`, the
+      divergence of each of the kernel and bias posteriors from their priors.
+      A weight is drawn for it only if it needs one
+      (`tfnx.losses.needs_sample`). `None` (the default) uses the
+      closed-form KL where TFP registers one for the pair, else the Monte
+      Carlo estimate on the weights sampled in the call.
   """
 
   _estimator = staticmethod(estimators_lib.reparameterization)
@@ -162,18 +160,22 @@ class VariationalLayer(layers_lib.Layer):
       prior: tfd.Distribution,
       activation_fn: Optional[Callable[[tf.Tensor], tf.Tensor]] = None,
       posterior_value_fn: Callable[..., Any] = tfd.Distribution.sample,
-      unpack_weights_fn: Callable[[Any], Tuple[Any, Any]] = (
-          weights_lib.unpack_kernel_and_bias),
-      divergence_fn: Optional[DivergenceFn] = None,
       seed: Optional[seeds_lib.SeedLike] = None,
       dtype: tf.DType = tf.float32,
       validate_args: bool = False,
-      name: Optional[str] = None):
+      name: Optional[str] = None,
+      *,
+      apply_kernel_fn: Optional[ApplyKernelFn] = None,
+      unpack_weights_fn: Callable[[Any], Tuple[Any, Any]] = (
+          weights_lib.unpack_kernel_and_bias),
+      divergence_fn: Optional[DivergenceFn] = None):
     super().__init__(validate_args=validate_args, name=name)
     self._dtype = tf.as_dtype(dtype)
     if not self._dtype.is_floating:
       raise ValueError(f'{self.name}: expected a floating dtype; received '
                        f'{self._dtype.name}.')
+    self._linear_map = (None if apply_kernel_fn is None else
+                        linear_maps.as_linear_map(apply_kernel_fn, self.name))
     self._distributions = _Untracked((posterior, prior))
     self._weights = _named_variables(posterior, prior)
     self._activation_fn = activation_fn
@@ -187,14 +189,13 @@ class VariationalLayer(layers_lib.Layer):
     estimators_lib.check_kernel_posterior(self._estimator, kernel_posterior,
                                           self.name)
     if divergence_fn is None:
-      self._divergence_fns = (_default_divergence(kernel_posterior,
-                                                  kernel_prior),
-                              _default_divergence(bias_posterior, bias_prior))
+      self._divergence_fns = (
+          _fast_paths.default_divergence(kernel_posterior, kernel_prior),
+          _fast_paths.default_divergence(bias_posterior, bias_prior))
     else:
       self._divergence_fns = (divergence_fn, divergence_fn)
     self._divergence_fn = divergence_fn
-    self._losses = []
-    self._posterior_value = None
+    self._last_call = None
 
   def _posterior_parts(self) -> Tuple[Any, Any]:
     return self._unpack_weights_fn(
@@ -270,17 +271,42 @@ class VariationalLayer(layers_lib.Layer):
 
     Flipout's kernel is the perturbed kernel `mu + dW`. A part the call did
     not draw is `None`: local reparameterization with a closed-form KL draws
-    no kernel. `None` before the first call.
+    no kernel (with a Monte Carlo KL, the kernel its KL uses is drawn when
+    this is read, from the call's seed). `None` before the first call.
     """
-    return self._posterior_value
+    if self._last_call is None:
+      return None
+    return _pipeline.weight_values(self._last_call, self._parts())
 
   @property
   def losses(self) -> List[tf.Tensor]:
-    """`[kernel KL, bias KL]` from the last call (empty before any call)."""
-    return list(self._losses)
+    """`[kernel KL, bias KL]` of the last call (empty before any call).
 
-  def __call__(self, inputs, seed: Optional[seeds_lib.SeedLike] = None):
-    """Samples the layer's outputs.
+    Computed when read, from what the call recorded: read it where the call
+    was made (under the same `GradientTape`, in the same `tf.function`) for
+    its gradients. A call whose losses are never read computes no KL.
+    """
+    if self._last_call is None:
+      return []
+    return self._losses_of(self._last_call)
+
+  # One traced function, so that an eager read is not op by op.
+  @tf.function(reduce_retracing=True, autograph=False)
+  def _losses_of(self, record: _pipeline.Record) -> List[tf.Tensor]:
+    return [tf.zeros([], self._dtype) if kl is None else kl
+            for kl in _pipeline.divergences(record, self._parts(),
+                                            self._dtype)]
+
+  def _parts(self) -> Tuple[_pipeline.Part, _pipeline.Part]:
+    return tuple(_pipeline.Part(posterior, prior, divergence_fn,
+                                self._posterior_value_fn)
+                 for posterior, prior, divergence_fn in zip(
+                     self._posterior_parts(), self._prior_parts(),
+                     self._divergence_fns))
+
+  def __call__(self, inputs, seed: Optional[seeds_lib.SeedLike] = None,
+               **kwargs) -> tf.Tensor:
+    """Samples the layer's outputs, in one `tf.function`.
 
     Args:
       inputs: a tensor of the shape the layer takes (e.g. `[..., input_size]`
@@ -288,77 +314,130 @@ class VariationalLayer(layers_lib.Layer):
       seed: `None` to draw from the layer's own seed stream, or an int, a pair
         of ints or an int tensor of shape `[2]`, making the outputs a pure
         function of the variables, `inputs` and `seed`.
+      **kwargs: ignored (`training=True` and the like, which TFP's
+        `Sequential` passes on).
 
     Returns:
       The sampled outputs, after `activation_fn`.
     """
-    x = inputs_lib.convert_inputs(inputs, self._dtype, self.name)
-    x = self._check_inputs(x)
+    del kwargs  # Accepted as TFP's layers accept them.
+    if self._linear_map is None:
+      raise TypeError(f'{self.name}: expected an `apply_kernel_fn` at '
+                      'construction to call the layer; received None.')
+    # Python and NumPy values become tensors here, so that the trace sees a
+    # tensor signature rather than a value to specialize on.
+    if not tf.is_tensor(inputs):
+      inputs = inputs_lib.convert_inputs(inputs, self._dtype, self.name)
+    if seed is not None:
+      seed = seeds_lib.sanitize_seed(seed, self.name)
+    # The rank, a Python int, keeps inputs of different ranks in traces of
+    # their own: `reduce_retracing` then generalizes only sizes, never to an
+    # unknown rank the layer's checks could not read.
+    outputs, record = self._call(inputs, seed, inputs.shape.rank)
+    self._remember(record)
+    return outputs
+
+  def _remember(self, record: Optional[_pipeline.Record]) -> None:
+    # Past `tf.Module`'s tracking: a record holds tensors, not state.
+    object.__setattr__(self, '_last_call', record)
+
+  @tf.function(reduce_retracing=True, autograph=False)
+  def _call(self, inputs, seed, rank):
+    del rank  # Part of the trace's signature only.
+    x = self._check_inputs(
+        inputs_lib.convert_inputs(inputs, self._dtype, self.name))
     if self._validate_args:
       x = tf.debugging.assert_all_finite(
           x, message=f'{self.name}: inputs must be finite')
     if seed is None:
       seed = self._seed_stream.next()
-    else:
-      seed = seeds_lib.sanitize_seed(seed, self.name)
-    map_inputs, restore = self._to_map_layout(x)
-    outputs, losses, value = self._forward(map_inputs, seed)
-    self._losses = losses
-    self._posterior_value = value
-    outputs = self._from_map_layout(outputs, restore, x)
+    outputs, record = _pipeline.sample(x, seed, self._estimator,
+                                       self._linear_map, self, self._parts())
     if self._activation_fn is not None:
       outputs = self._activation_fn(outputs)
-    return outputs
+    return outputs, record
 
-  # The traced function sees inputs in the linear map's layout, whose rank is
-  # fixed, so `reduce_retracing` generalizes only the batch size.
-  @tf.function(reduce_retracing=True, autograph=False)
-  def _forward(self, x, seed):
-    estimate_seed, kernel_seed, bias_seed = seeds_lib.split_seed(seed, 3)
-    kernel_posterior, bias_posterior = map(weights_lib.materialize,
-                                           self._posterior_parts())
-    kernel_prior, bias_prior = self._prior_parts()
-    estimate = self._estimator(x, kernel_posterior, bias_posterior,
-                               self._linear_map, estimate_seed,
-                               self._posterior_value_fn)
-    kernel_divergence, bias_divergence = self._divergence_fns
-    kernel_kl, kernel_value = self._divergence(
-        kernel_divergence, kernel_posterior, kernel_prior, estimate.kernel,
-        kernel_seed)
-    bias_kl, bias_value = self._divergence(
-        bias_divergence, bias_posterior, bias_prior, estimate.bias, bias_seed)
-    return estimate.outputs, [kernel_kl, bias_kl], [kernel_value, bias_value]
 
-  def _divergence(self, divergence_fn: DivergenceFn,
-                  posterior: Optional[tfd.Distribution],
-                  prior: Optional[tfd.Distribution],
-                  value: Optional[tf.Tensor],
-                  seed: tf.Tensor) -> Tuple[tf.Tensor, Optional[tf.Tensor]]:
-    if posterior is None or prior is None:
-      return tf.zeros([], self._dtype), value
-    if value is None and divergence_fn is not losses_lib.kl_divergence_exact:
-      value = estimators_lib.draw(posterior, self._posterior_value_fn, seed)
-    kl = divergence_fn(posterior, prior, value)
-    return tf.cast(kl, self._dtype), value
+_KERNEL_BIAS_ARGS_DOC = """
+  Args:
+    posterior: a joint distribution over `[kernel, bias]` with trainable
+      variables.
+    prior: a joint distribution over `[kernel, bias]` of the same structure.
+    apply_kernel_fn: the linear map, a `tfnx.linear_maps.LinearMap` or a
+      callable `(inputs, kernel) -> outputs` such as `tf.matmul`.
+    activation_fn: applied to the outputs; `None` for the identity.
+    posterior_value_fn: `(distribution, seed=...) -> weights`; default
+      `tfd.Distribution.sample`.
+    unpack_weights_fn: splits `[kernel, bias]` structures; default
+      `tfnx.util.unpack_kernel_and_bias`.
+    seed: seeds the layer's own seed stream; `None` for non-deterministic.
+    dtype: `tf.float32` (default) or `tf.float64`.
+    validate_args: whether every call checks that inputs are finite.
+    name: the layer's name; `None` means the class name.
+    divergence_fn: keyword only: `(posterior, prior, sample) -> KL`; `None`
+      means the closed form where TFP registers one, else a Monte Carlo
+      estimate.
+"""
 
-  # Subclasses define the linear map and their input layout.
-  _linear_map = None
 
-  def _check_inputs(self, x: tf.Tensor) -> tf.Tensor:
-    """Checks the shape of converted inputs; returns them."""
-    raise NotImplementedError(
-        f'{type(self).__name__} must define how it checks its inputs.')
+class _KernelBiasVariational(VariationalLayer):
+  """TFP's constructor of the variational kernel/bias layers."""
 
-  def _to_map_layout(self, x: tf.Tensor) -> Tuple[tf.Tensor, Any]:
-    """Brings inputs to the linear map's layout; also returns what undoes it."""
-    raise NotImplementedError(
-        f'{type(self).__name__} must define its inputs\' layout.')
+  def __init__(
+      self,
+      posterior: tfd.Distribution,
+      prior: tfd.Distribution,
+      apply_kernel_fn: ApplyKernelFn,
+      activation_fn: Optional[Callable[[tf.Tensor], tf.Tensor]] = None,
+      posterior_value_fn: Callable[..., Any] = tfd.Distribution.sample,
+      unpack_weights_fn: Callable[[Any], Tuple[Any, Any]] = (
+          weights_lib.unpack_kernel_and_bias),
+      seed: Optional[seeds_lib.SeedLike] = None,
+      dtype: tf.DType = tf.float32,
+      validate_args: bool = False,
+      name: Optional[str] = None,
+      *,
+      divergence_fn: Optional[DivergenceFn] = None):
+    super().__init__(posterior, prior, activation_fn=activation_fn,
+                     posterior_value_fn=posterior_value_fn, seed=seed,
+                     dtype=dtype, validate_args=validate_args, name=name,
+                     apply_kernel_fn=apply_kernel_fn,
+                     unpack_weights_fn=unpack_weights_fn,
+                     divergence_fn=divergence_fn)
 
-  def _from_map_layout(self, y: tf.Tensor, restore: Any,
-                       x: tf.Tensor) -> tf.Tensor:
-    """Brings the linear map's outputs back to the layer's output layout."""
-    raise NotImplementedError(
-        f'{type(self).__name__} must define its outputs\' layout.')
+
+class VariationalReparameterizationKernelBiasLayer(_KernelBiasVariational):
+  __doc__ = """A variational layer on any linear map, by reparameterization.
+
+  Each call draws one kernel and bias from the posterior and returns
+  `activation_fn(apply_kernel_fn(x, kernel) + bias)`.
+""" + _KERNEL_BIAS_ARGS_DOC
+
+  _estimator = staticmethod(estimators_lib.reparameterization)
+
+
+class VariationalFlipoutKernelBiasLayer(_KernelBiasVariational):
+  __doc__ = """A variational layer on any linear map, by Flipout.
+
+  One kernel perturbation is shared by the batch and decorrelated per
+  example by random signs (`tfnx.estimators.flipout`). Needs an elementwise
+  normal kernel posterior; pass a `LinearMap` whose `sign_shape` shares a
+  sign across positions that share a weight (a convolution's).
+""" + _KERNEL_BIAS_ARGS_DOC
+
+  _estimator = staticmethod(estimators_lib.flipout)
+
+
+class VariationalLocalReparameterizationKernelBiasLayer(
+    _KernelBiasVariational):
+  __doc__ = """A variational layer on any linear map, by local reparameterization.
+
+  Each output is drawn from its marginal under the posterior
+  (`tfnx.estimators.local_reparameterization`); no kernel is drawn. Needs an
+  elementwise normal kernel posterior. A tfnx addition to TFP's two.
+""" + _KERNEL_BIAS_ARGS_DOC
+
+  _estimator = staticmethod(estimators_lib.local_reparameterization)
 
 
 @contextlib.contextmanager
@@ -376,11 +455,10 @@ def last_call_kept(module: Any) -> Iterator[None]:
   modules = []
   if isinstance(module, tf.Module):
     modules = [module, *module.submodules]
-  saved = [(m, m._losses, m._posterior_value) for m in modules
+  saved = [(m, m._last_call) for m in modules
            if isinstance(m, VariationalLayer)]
   try:
     yield
   finally:
-    for layer, losses, value in saved:
-      layer._losses = losses
-      layer._posterior_value = value
+    for layer, last_call in saved:
+      layer._remember(last_call)

@@ -60,6 +60,28 @@ def _convolution(cls, variational=True, transpose=False):
   return Case(cls.__name__, build, (3, 3, 2), output_shape, variational)
 
 
+def _kernel_bias(cls, variational=True):
+  """A layer built on its own weights and `tf.matmul`, as TFP's extensions are.
+
+  Its inputs take at least one batch dimension, as `tf.matmul` needs.
+  """
+  def build(name=None, **kwargs):
+    name = name or cls.__name__
+    if not variational:
+      kernel, bias = tfn.layers.make_kernel_bias_in_scope(
+          name, tfn.util.make_kernel_bias, [4, 3], [3], None, None, 0,
+          tf.float32)
+      return cls(kernel, bias, tf.matmul, name=name, **kwargs)
+    kwargs.setdefault('seed', 3)
+    posterior, prior = tfn.variational.make_posterior_and_prior(
+        name, tfn.util.make_kernel_bias_posterior_mvn_diag,
+        tfn.util.make_kernel_bias_prior_spike_and_slab, [4, 3], [3], None,
+        None, tf.float32, kwargs['seed'])
+    return cls(posterior, prior, tf.matmul, name=name, **kwargs)
+  return Case(cls.__name__, build, (4,), (3,), variational,
+              batch_dims=(1, 3))
+
+
 def _keras(cls, input_shape, output_shape, *args):
   """A built Keras layer: `cls(*args, seed=3)` on `[None, *input_shape]`.
 
@@ -144,6 +166,10 @@ MODULE_CASES = [
     _convolution(tfn.ConvolutionTransposeVariationalFlipout, transpose=True),
     _convolution(tfn.ConvolutionTransposeVariationalReparameterization,
                  transpose=True),
+    _kernel_bias(tfn.KernelBiasLayer, variational=False),
+    _kernel_bias(tfn.VariationalReparameterizationKernelBiasLayer),
+    _kernel_bias(tfn.VariationalFlipoutKernelBiasLayer),
+    _kernel_bias(tfn.VariationalLocalReparameterizationKernelBiasLayer),
 ]
 
 CASES = MODULE_CASES + KERAS_CASES + SEQUENCE_CASES
@@ -152,7 +178,7 @@ VARIATIONAL = [c for c in CASES if c.variational]
 LINEAR_VARIATIONAL = [c for c in VARIATIONAL if c not in SEQUENCE_CASES]
 MODULE_VARIATIONAL = [c for c in VARIATIONAL if not c.keras]
 DENSE_VARIATIONAL = [c for c in MODULE_VARIATIONAL
-                     if len(c.input_shape) == 1]
+                     if c.name.startswith('AffineVariational')]
 KERAS_DENSE = [c for c in KERAS_CASES if len(c.input_shape) == 1]
 
 
@@ -177,8 +203,6 @@ def divergence(layer) -> tf.Tensor:
 
 def linear_map(layer):
   """The `tfnx.linear_maps.LinearMap` a variational layer applies."""
-  if isinstance(layer, tfpl.VariationalLayer):
-    return layer._linear_map()  # pylint: disable=protected-access
   return layer._linear_map  # pylint: disable=protected-access
 
 

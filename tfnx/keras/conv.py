@@ -60,6 +60,8 @@ class _ConvVariational(variational.VariationalLayer):
     self.padding = args.padding.lower()
     self.data_format = args.data_format
     self.dilation_rate = args.dilations
+    self._linear_map = linear_maps.convolution(
+        self.rank, self.strides, self.padding, self.dilation_rate)
 
   @property
   def _channel_axis(self) -> int:
@@ -79,10 +81,6 @@ class _ConvVariational(variational.VariationalLayer):
     kernel_shape = self.kernel_size + (self._in_channels(input_shape),
                                        self.filters)
     return kernel_shape, [self.filters]
-
-  def _linear_map(self) -> linear_maps.LinearMap:
-    return linear_maps.convolution(self.rank, self.strides, self.padding,
-                                   self.dilation_rate)
 
   def _make_input_spec(self, input_shape: Tuple) -> keras.layers.InputSpec:
     return keras.layers.InputSpec(

@@ -23,6 +23,7 @@ class _DenseVariational(variational.VariationalLayer):
   def __init__(self, units: int, *args, **kwargs):
     super().__init__(*args, **kwargs)
     self.units = inputs_lib.check_size(self.name, 'units', units)
+    self._linear_map = linear_maps.dense
 
   def _input_size(self, input_shape: Tuple) -> int:
     if len(input_shape) < 2 or input_shape[-1] is None:
@@ -34,9 +35,6 @@ class _DenseVariational(variational.VariationalLayer):
   def _weight_shapes(self, input_shape: Tuple) -> Tuple[Sequence[int],
                                                         Sequence[int]]:
     return [self._input_size(input_shape), self.units], [self.units]
-
-  def _linear_map(self) -> linear_maps.LinearMap:
-    return linear_maps.dense
 
   def _make_input_spec(self, input_shape: Tuple) -> keras.layers.InputSpec:
     return keras.layers.InputSpec(

@@ -6,6 +6,8 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfnx import _fast_paths
+from tfnx import _pipeline
 from tfnx import estimators as estimators_lib
 from tfnx import inputs as inputs_lib
 from tfnx import seeds as seeds_lib
@@ -125,8 +127,13 @@ class EmbeddingReparameterization(variational.VariationalLayer):
     ids = self._ids(inputs)
     estimate_seed, kernel_seed, bias_seed = seeds_lib.split_seed(
         self._call_seed(seed), 3)
-    table = weights_lib.materialize(self._kernel_posterior)
-    bias_posterior = weights_lib.materialize(self._bias_posterior)
+    parts = self._parts()
+    parameters = tuple(_fast_paths.normal_parameters(p.posterior)
+                       for p in parts)
+    table, bias_posterior = (
+        p.posterior if q is None
+        else _fast_paths.with_parameters(p.posterior, q)
+        for p, q in zip(parts, parameters))
     rows, local_ids = tf.unique(tf.reshape(ids, [-1]))
     posterior = _rows(table, rows)
     if posterior is None:
@@ -134,21 +141,16 @@ class EmbeddingReparameterization(variational.VariationalLayer):
 
     def posterior_value(distribution: tfd.Distribution,
                         seed: tf.Tensor) -> tf.Tensor:
-      tensor_fn = (self.kernel_posterior_tensor_fn
-                   if distribution is posterior
-                   else self.bias_posterior_tensor_fn)
-      return variational._tensor_fn_value(  # pylint: disable=protected-access
-          tensor_fn, distribution, seed)
+      part = parts[0] if distribution is posterior else parts[1]
+      return part.value_fn(distribution, seed=seed)
 
     estimate = estimators_lib.reparameterization(
         local_ids, posterior, bias_posterior, _GATHER, estimate_seed,
         posterior_value)
-    self._add_divergence(self.kernel_divergence_fn, table,
-                         self._kernel_prior, None,
-                         self.kernel_posterior_tensor_fn, kernel_seed)
-    self._add_divergence(self.bias_divergence_fn, bias_posterior,
-                         self._bias_prior, estimate.bias,
-                         self.bias_posterior_tensor_fn, bias_seed)
+    # The KL covers the whole table: a divergence that needs a sample of it
+    # draws one from the recorded seed, only when the losses are read.
+    self._keep(_pipeline.Record((kernel_seed, bias_seed), parameters,
+                                (None, estimate.bias)), parts)
     outputs = tf.reshape(estimate.outputs, tf.concat(
         [tf.shape(ids), [self.output_dim]], 0))
     return self.activation(outputs)

@@ -23,6 +23,8 @@ from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfnx import _fast_paths
+from tfnx import _pipeline
 from tfnx import estimators as estimators_lib
 from tfnx import inputs as inputs_lib
 from tfnx import linear_maps
@@ -104,20 +106,20 @@ class _CallWeights(NamedTuple):
     return outputs if bias is None else outputs + bias.weight
 
 
-def _sample_draws(cell: '_VariationalCell', posteriors: Sequence,
-                  seed: tf.Tensor, step_input: tf.Tensor) -> _CallWeights:
+def _sample_draws(cell: '_VariationalCell', parts: Sequence[_pipeline.Part],
+                  posteriors: Sequence, seed: tf.Tensor,
+                  step_input: tf.Tensor) -> _CallWeights:
   """Reparameterization: one sample of each weight for the whole call."""
-  del step_input  # Every sequence shares the sample.
-  # pylint: disable=protected-access
-  draws = [None if p is None else _Draw(cell._posterior_value(p, fn, s))
-           for p, fn, s in zip(posteriors, cell._tensor_fns(),
-                               seeds_lib.split_seed(seed, 3))]
-  # pylint: enable=protected-access
+  del cell, step_input  # Every sequence shares the sample.
+  draws = [None if q is None else _Draw(part.value_fn(q, seed=s))
+           for part, q, s in zip(parts, posteriors,
+                                 seeds_lib.split_seed(seed, 3))]
   return _CallWeights(*draws, output_signs=None)
 
 
-def _flipout_draws(cell: '_VariationalCell', posteriors: Sequence,
-                   seed: tf.Tensor, step_input: tf.Tensor) -> _CallWeights:
+def _flipout_draws(cell: '_VariationalCell', parts: Sequence[_pipeline.Part],
+                   posteriors: Sequence, seed: tf.Tensor,
+                   step_input: tf.Tensor) -> _CallWeights:
   """Flipout: one perturbation per weight, signs per sequence, for the call."""
   kernel, recurrent, bias = posteriors
   (kernel_seed, recurrent_seed, bias_seed, input_seed, state_seed,
@@ -141,8 +143,7 @@ def _flipout_draws(cell: '_VariationalCell', posteriors: Sequence,
   elif weights_lib.is_normal(bias):
     bias_draw = _Draw(*estimators_lib.flipout_perturbation(bias, bias_seed))
   else:
-    bias_draw = _Draw(cell._posterior_value(  # pylint: disable=protected-access
-        bias, cell.bias_posterior_tensor_fn, bias_seed))
+    bias_draw = _Draw(parts[2].value_fn(bias, seed=bias_seed))
   return _CallWeights(kernel_draw, recurrent_draw, bias_draw,
                       signs(sizes(cell.gates * cell.units), output_seed))
 
@@ -258,35 +259,35 @@ class _VariationalCell(variational.VariationalLayer, DropoutRNNCell):
     return keras.layers.InputSpec(
         ndim=2, axes={-1: self._input_size(input_shape)})
 
-  def _tensor_fns(self) -> Tuple[Callable, Callable, Callable]:
-    return (self.kernel_posterior_tensor_fn,
-            self.recurrent_kernel_posterior_tensor_fn,
-            self.bias_posterior_tensor_fn)
-
-  def _posterior_value(self, distribution: tfd.Distribution,
-                       tensor_fn: Callable, seed: tf.Tensor) -> tf.Tensor:
-    return variational._tensor_fn_value(  # pylint: disable=protected-access
-        tensor_fn, distribution, seed)
+  def _parts(self) -> Tuple[_pipeline.Part, ...]:
+    """The kernel's, the recurrent kernel's and the bias's `Part`."""
+    kernel, bias = super()._parts()
+    recurrent = _pipeline.Part(
+        self._recurrent_kernel_posterior, self._recurrent_kernel_prior,
+        self.recurrent_kernel_divergence_fn,
+        variational._TensorFnValue(  # pylint: disable=protected-access
+            self.recurrent_kernel_posterior_tensor_fn))
+    return kernel, recurrent, bias
 
   def _prepare(self, step_input: tf.Tensor) -> _CallWeights:
-    """Draws the call's weights and adds their KL terms to `losses`."""
+    """Draws the call's weights and keeps the record of their KL terms."""
     draw_seed, divergence_seed = seeds_lib.split_seed(
         self._call_seed(self._next_seed), 2)
-    posteriors = [weights_lib.materialize(p) for p in (
-        self._kernel_posterior, self._recurrent_kernel_posterior,
-        self._bias_posterior)]
-    weights = self._draw_weights(self, posteriors, draw_seed, step_input)
-    for posterior, prior, fn, draw, tensor_fn, kl_seed in zip(
-        posteriors,
-        (self._kernel_prior, self._recurrent_kernel_prior, self._bias_prior),
-        (self.kernel_divergence_fn, self.recurrent_kernel_divergence_fn,
-         self.bias_divergence_fn),
-        weights[:3], self._tensor_fns(),
-        seeds_lib.split_seed(divergence_seed, 3)):
-      sample = None
-      if draw is not None:
-        sample = draw.weight if draw.delta is None else draw.weight + draw.delta
-      self._add_divergence(fn, posterior, prior, sample, tensor_fn, kl_seed)
+    parts = self._parts()
+    parameters = tuple(_fast_paths.normal_parameters(p.posterior)
+                       for p in parts)
+    # The call's copies of the posteriors, their scales computed once.
+    posteriors = [p.posterior if q is None
+                  else _fast_paths.with_parameters(p.posterior, q)
+                  for p, q in zip(parts, parameters)]
+    weights = self._draw_weights(self, parts, posteriors, draw_seed,
+                                 step_input)
+    values = tuple(None if d is None
+                   else d.weight if d.delta is None else d.weight + d.delta
+                   for d in weights[:3])
+    self._keep(_pipeline.Record(
+        tuple(seeds_lib.split_seed(divergence_seed, 3)), parameters, values),
+               parts)
     return weights
 
   # `keras.layers.RNN` calls these around its time loop (see the module).

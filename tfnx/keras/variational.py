@@ -3,21 +3,25 @@
 It owns everything the Keras layers share: building the kernel and bias
 distributions through `tfp.layers`-style builders onto Keras variables, the
 per-call stateless seed, running a `tfnx.estimators` estimator with the
-layer's linear map, adding the KL terms with `add_loss`, and the config. A
-layer family (dense, convolution) adds its weight shapes, linear map and
-input spec; a concrete layer only picks its estimator.
+layer's linear map (`tfnx._pipeline`, shared with `tfnx.VariationalLayer`),
+the KL terms in `losses` (computed when read), and the config. A layer
+family (dense, convolution) adds its weight shapes, linear map and input
+spec; a concrete layer only picks its estimator.
 """
 
 import zlib
 from typing import Any, Callable, Optional, Sequence, Tuple
 
 import keras
+from keras.src.backend.common import stateless_scope
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfnx import estimators as estimators_lib
+from tfnx import _pipeline
 from tfnx import inputs as inputs_lib
 from tfnx import layers as layers_lib
+from tfnx import losses as losses_lib
 from tfnx import seeds as seeds_lib
 from tfnx.keras import builders
 from tfnx.linear_maps import LinearMap
@@ -64,13 +68,22 @@ _FUNCTION_KEYS = (
 _INT31 = 2**31
 
 
-def _tensor_fn_value(tensor_fn: Callable, distribution: tfd.Distribution,
-                     seed: tf.Tensor) -> tf.Tensor:
-  # `tfp.layers` users write `lambda d: d.sample()`; only a function that
-  # takes a `seed` can be given the call's stateless one.
-  if layers_lib._takes_seed(tensor_fn):  # pylint: disable=protected-access
-    return tensor_fn(distribution, seed=seed)
-  return tensor_fn(distribution)
+class _TensorFnValue:
+  """A `*_posterior_tensor_fn` as a `(distribution, seed=...)` value function.
+
+  `tfp.layers` users write `lambda d: d.sample()`; only a function that
+  takes a `seed` can be given the call's stateless one.
+  """
+
+  def __init__(self, tensor_fn: Callable):
+    self._tensor_fn = tensor_fn
+    self._takes_seed = layers_lib._takes_seed(tensor_fn)  # pylint: disable=protected-access
+
+  def __call__(self, distribution: tfd.Distribution,
+               seed: tf.Tensor) -> tf.Tensor:
+    if self._takes_seed:
+      return self._tensor_fn(distribution, seed=seed)
+    return self._tensor_fn(distribution)
 
 
 class VariationalLayer(keras.layers.Layer):
@@ -78,9 +91,10 @@ class VariationalLayer(keras.layers.Layer):
 
   Each call draws its outputs with the layer's estimator (reparameterization,
   Flipout or local reparameterization from `tfnx.estimators`), in training and
-  inference alike, and adds `kernel_divergence_fn(kernel_posterior,
-  kernel_prior, kernel_sample)` (and the bias's, when there is a bias prior)
-  to the layer's `losses` with `add_loss`, so `model.fit` minimizes them.
+  inference alike. Its `losses` hold `kernel_divergence_fn(kernel_posterior,
+  kernel_prior, kernel_sample)` (and the bias's, when there is a bias prior),
+  so `model.fit` minimizes them; they are computed when `losses` is read
+  (a call whose losses nobody reads computes none).
 
   The `*_posterior_tensor_fn`s and the estimators: reparameterization draws
   the kernel with `kernel_posterior_tensor_fn` and the bias with
@@ -96,7 +110,7 @@ class VariationalLayer(keras.layers.Layer):
   divergence function receives the weight the call used (Flipout:
   `loc + dW`, itself a posterior sample). Tensor and divergence functions
   receive the call's copy of the posterior: the same distribution, with its
-  scale computed once per call (`tfnx.util.weights.materialize`), so the
+  scale computed once per call, so the
   estimator and the KL share it. A tensor function with a `seed`
   keyword gets the call's stateless seed; one without (`lambda d:
   d.sample()`) draws its own, statefully.
@@ -167,6 +181,11 @@ class VariationalLayer(keras.layers.Layer):
     self._kernel_prior = None
     self._bias_posterior = None
     self._bias_prior = None
+    # A family sets its `tfnx.linear_maps.LinearMap` here in its constructor.
+    self._linear_map: Optional[LinearMap] = None
+    # The calls whose KL terms Keras has not yet cleared; past Keras'
+    # tracking, since they hold tensors, not state.
+    object.__setattr__(self, '_records', [])
 
   @property
   def kernel_posterior(self) -> Optional[tfd.Distribution]:
@@ -255,7 +274,7 @@ class VariationalLayer(keras.layers.Layer):
 
   def call(self, inputs,
            seed: Optional[seeds_lib.SeedLike] = None) -> tf.Tensor:
-    """Samples the outputs and adds the KL terms to `losses`.
+    """Samples the outputs; their KL terms reach `losses` when it is read.
 
     Args:
       inputs: the layer's inputs.
@@ -269,32 +288,12 @@ class VariationalLayer(keras.layers.Layer):
     """
     x = inputs_lib.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
                                   self.name)
-    estimate_seed, kernel_seed, bias_seed = seeds_lib.split_seed(
-        self._call_seed(seed), 3)
-    # The call's copies of the posteriors: their scales are computed once and
-    # shared by the estimator, the draws and the KL.
-    kernel_posterior = weights_lib.materialize(self._kernel_posterior)
-    bias_posterior = weights_lib.materialize(self._bias_posterior)
-
-    def posterior_value(distribution: tfd.Distribution,
-                        seed: tf.Tensor) -> tf.Tensor:
-      tensor_fn = (self.kernel_posterior_tensor_fn
-                   if distribution is kernel_posterior
-                   else self.bias_posterior_tensor_fn)
-      return _tensor_fn_value(tensor_fn, distribution, seed)
-
-    mapped, restore = self._to_map_layout(x)
-    estimate = self._estimator(mapped, kernel_posterior, bias_posterior,
-                               self._linear_map(), estimate_seed,
-                               posterior_value)
-    self._add_divergence(self.kernel_divergence_fn, kernel_posterior,
-                         self._kernel_prior, estimate.kernel,
-                         self.kernel_posterior_tensor_fn, kernel_seed)
-    self._add_divergence(self.bias_divergence_fn, bias_posterior,
-                         self._bias_prior, estimate.bias,
-                         self.bias_posterior_tensor_fn, bias_seed)
-    return self.activation(
-        self._from_map_layout(estimate.outputs, restore, x))
+    parts = self._parts()
+    outputs, record = _pipeline.sample(x, self._call_seed(seed),
+                                       self._estimator, self._linear_map,
+                                       self, parts)
+    self._keep(record, parts)
+    return self.activation(outputs)
 
   def _call_seed(self, seed: Optional[seeds_lib.SeedLike]) -> tf.Tensor:
     """A call's `int32` seed: `seed`, or the generator's next one per replica."""
@@ -303,17 +302,45 @@ class VariationalLayer(keras.layers.Layer):
           self._seed_generator.next(), self.name))
     return seeds_lib.sanitize_seed(seed, self.name)
 
-  def _add_divergence(self, divergence_fn: Optional[Callable],
-                      posterior: Optional[tfd.Distribution],
-                      prior: Optional[tfd.Distribution],
-                      sample: Optional[tf.Tensor], tensor_fn: Callable,
-                      seed: tf.Tensor) -> None:
-    if divergence_fn is None or posterior is None or prior is None:
-      return
-    if sample is None and divergence_fn is not builders.kl_divergence:
-      sample = _tensor_fn_value(tensor_fn, posterior, seed)
-    self.add_loss(tf.cast(divergence_fn(posterior, prior, sample),
-                          self.compute_dtype))
+  def _keep(self, record: _pipeline.Record, parts: Tuple) -> None:
+    """Keeps a call's record for its KL terms, computed when read."""
+    if stateless_scope.in_stateless_scope():
+      # A stateless call hands its losses to its scope as it returns.
+      for kl in self._divergences(record, parts):
+        self.add_loss(kl)
+    else:
+      self._records.append(record)
+
+  def _parts(self) -> Tuple[_pipeline.Part, _pipeline.Part]:
+    return (_pipeline.Part(self._kernel_posterior, self._kernel_prior,
+                           self.kernel_divergence_fn,
+                           _TensorFnValue(self.kernel_posterior_tensor_fn)),
+            _pipeline.Part(self._bias_posterior, self._bias_prior,
+                           self.bias_divergence_fn,
+                           _TensorFnValue(self.bias_posterior_tensor_fn)))
+
+  def _divergences(self, record: _pipeline.Record,
+                   parts: Tuple[_pipeline.Part, _pipeline.Part]) -> list:
+    return [kl for kl in _pipeline.divergences(record, parts,
+                                               self.compute_dtype)
+            if kl is not None]
+
+  def _get_own_losses(self) -> list:
+    """Keras' losses of this layer: the KL terms of its calls, computed now.
+
+    Keras reads them through `losses` (as `model.fit` does, inside its
+    training step); a call whose losses nobody reads computes no KL.
+    """
+    losses = super()._get_own_losses()
+    if not stateless_scope.in_stateless_scope():
+      parts = self._parts()
+      for record in self._records:
+        losses.extend(self._divergences(record, parts))
+    return losses
+
+  def _clear_losses(self) -> None:
+    super()._clear_losses()
+    self._records.clear()
 
   def get_config(self) -> dict:
     """The constructor's arguments; callables Keras-serialized."""
@@ -340,18 +367,14 @@ class VariationalLayer(keras.layers.Layer):
         config[key] = keras.saving.deserialize_keras_object(config[key])
     return super().from_config(config)
 
-  # A layer family defines its weights' shapes, linear map and input spec.
+  # A layer family defines its weights' shapes and input spec (and sets
+  # `_linear_map`).
 
   def _weight_shapes(self, input_shape: Tuple) -> Tuple[Sequence[int],
                                                         Sequence[int]]:
     """`(kernel_shape, bias_shape)` for inputs of this shape."""
     raise NotImplementedError(
         f'{type(self).__name__} must define its weights\' shapes.')
-
-  def _linear_map(self) -> LinearMap:
-    """The `tfnx.linear_maps.LinearMap` the estimator applies."""
-    raise NotImplementedError(
-        f'{type(self).__name__} must define its linear map.')
 
   def _make_input_spec(self, input_shape: Tuple) -> keras.layers.InputSpec:
     """What inputs the built layer accepts."""

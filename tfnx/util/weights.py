@@ -6,11 +6,10 @@ from typing import Any, Optional, Tuple
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-tfb = tfp.bijectors
 tfd = tfp.distributions
 
 __all__ = ['unpack_kernel_and_bias', 'joint_parts', 'normal_loc_scale',
-           'is_normal', 'materialize']
+           'is_normal']
 
 
 def unpack_kernel_and_bias(weights: Any) -> Tuple[Any, Any]:
@@ -95,52 +94,3 @@ def normal_loc_scale(dist: Optional[tfd.Distribution]
 def is_normal(dist: Optional[tfd.Distribution]) -> bool:
   """Whether `normal_loc_scale` can read `dist`."""
   return normal_loc_scale(dist) is not None
-
-
-def _parameter_tensor(value: Any) -> tf.Tensor:
-  """`tf.convert_to_tensor(value)`, by TF's fused softplus for a softplus scale.
-
-  TFP's `Softplus` bijector wraps `tf.nn.softplus` in a custom gradient of
-  five elementwise ops; over a kernel that costs more than the softplus
-  itself. A `TransformedVariable` behind a plain `Softplus` (optionally with
-  `low`) gets the same values from TF's own op and its one-op gradient.
-  """
-  if (isinstance(value, tfp.util.TransformedVariable)
-      and type(value.bijector) is tfb.Softplus
-      and value.bijector.hinge_softness is None):
-    scale = tf.nn.softplus(value.pretransformed_input)
-    low = value.bijector.low
-    return scale if low is None else scale + tf.cast(low, scale.dtype)
-  return tf.convert_to_tensor(value)
-
-
-def materialize(dist: Optional[tfd.Distribution]
-                ) -> Optional[tfd.Distribution]:
-  """The same elementwise normal, with its `loc` and `scale` computed once.
-
-  A posterior's scale is a transformed variable: every use of the
-  distribution (the estimator's noise, the KL's entropy, a sample) would
-  recompute the transform over all of the kernel's elements. Within one call
-  a layer uses this copy instead, whose parameters are tensors computed once
-  and whose gradients still reach the variables.
-
-  Args:
-    dist: a distribution, or `None`.
-
-  Returns:
-    For a `Normal`, or an `Independent` of one, the same distribution over
-    converted parameters; any other distribution (or `None`) unchanged.
-  """
-  if isinstance(dist, tfd.Independent) and type(dist.distribution) is tfd.Normal:
-    inner = dist.distribution
-    return tfd.Independent(
-        tfd.Normal(_parameter_tensor(inner.loc),
-                   _parameter_tensor(inner.scale),
-                   validate_args=inner.validate_args, name=inner.name),
-        reinterpreted_batch_ndims=dist.reinterpreted_batch_ndims,
-        validate_args=dist.validate_args, name=dist.name)
-  if type(dist) is tfd.Normal:
-    return tfd.Normal(_parameter_tensor(dist.loc),
-                      _parameter_tensor(dist.scale),
-                      validate_args=dist.validate_args, name=dist.name)
-  return dist

@@ -1,0 +1,153 @@
+"""A variational layer's call, written once for `tfnx` and `tfnx.keras`.
+
+A call splits its seed, materializes the posteriors (their scales computed
+once, `tfnx._fast_paths`), brings the inputs to the linear map's layout, runs
+the estimator and brings the outputs back: `sample`. It leaves a `Record`:
+the seeds, the materialized parameters and the weights the estimator drew.
+
+The divergences are computed from a record only when someone reads them
+(`weight_values`, `divergences`): a call whose losses nobody reads runs no KL
+ops and draws no weight for them. A divergence draws a weight only if it
+declares it needs one (`tfnx.losses.needs_sample`) and the estimator drew
+none; the draw uses the call's recorded seed, so it is the weight the call
+would have drawn. Reading a record where the call was made (under the same
+`GradientTape`, in the same `tf.function`) gives the gradients the call's
+own KL had.
+"""
+
+from typing import Any, Callable, List, NamedTuple, Optional, Tuple
+
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfnx import _fast_paths
+from tfnx import estimators as estimators_lib
+from tfnx import losses as losses_lib
+from tfnx import seeds as seeds_lib
+from tfnx.linear_maps import LinearMap
+
+tfd = tfp.distributions
+
+__all__ = ['Part', 'Record', 'sample', 'weight_values', 'divergences']
+
+ValueFn = Callable[..., tf.Tensor]
+
+
+class Part(NamedTuple):
+  """One weight of a layer (its kernel or its bias).
+
+  Attributes:
+    posterior: the weight's posterior, or `None` (no such weight).
+    prior: its prior, or `None` (no divergence).
+    divergence_fn: `(posterior, prior, sample) -> scalar`, or `None`.
+    value_fn: `(distribution, seed=...) -> value`, how the weight is drawn.
+  """
+  posterior: Optional[tfd.Distribution]
+  prior: Optional[tfd.Distribution]
+  divergence_fn: Optional[losses_lib.Divergence]
+  value_fn: ValueFn
+
+
+class Record(NamedTuple):
+  """What a call leaves for its divergences, per part `(kernel, bias)`.
+
+  Attributes:
+    seeds: the seeds of the parts' divergence draws.
+    parameters: the materialized `(loc, scale)` of a normal posterior, else
+      `None` (the posterior is used as it is).
+    values: the weights the estimator drew, or `None`.
+  """
+  seeds: Tuple[tf.Tensor, tf.Tensor]
+  parameters: Tuple[Optional[Tuple[tf.Tensor, tf.Tensor]], ...]
+  values: Tuple[Optional[tf.Tensor], Optional[tf.Tensor]]
+
+
+def _posterior(part: Part, parameters: Any) -> Optional[tfd.Distribution]:
+  if parameters is None:
+    return part.posterior
+  return _fast_paths.with_parameters(part.posterior, parameters)
+
+
+def _estimator_value_fn(parts: Tuple[Part, Part],
+                        posteriors: Tuple[Any, Any]) -> ValueFn:
+  """One `posterior_value_fn` for the estimator, each part's own."""
+  kernel_fn, bias_fn = parts[0].value_fn, parts[1].value_fn
+  if kernel_fn is bias_fn:
+    return kernel_fn
+
+  def value_fn(distribution: tfd.Distribution, seed: tf.Tensor) -> tf.Tensor:
+    fn = kernel_fn if distribution is posteriors[0] else bias_fn
+    return fn(distribution, seed=seed)
+  return value_fn
+
+
+def sample(x: tf.Tensor, seed: tf.Tensor, estimator: Callable,
+           linear_map: LinearMap, layout: Any,
+           parts: Tuple[Part, Part]) -> Tuple[tf.Tensor, Record]:
+  """Samples a layer's outputs (before the activation).
+
+  Args:
+    x: the checked inputs, in the layer's layout.
+    seed: the call's `int32` seed of shape `[2]`.
+    estimator: a `tfnx.estimators` estimator.
+    linear_map: the `LinearMap` it applies.
+    layout: the layer, whose `_to_map_layout` and `_from_map_layout` bring
+      inputs to the map's layout and outputs back.
+    parts: the kernel's and the bias's `Part`.
+
+  Returns:
+    The outputs, and the call's `Record`.
+  """
+  estimate_seed, kernel_seed, bias_seed = seeds_lib.split_seed(seed, 3)
+  parameters = tuple(_fast_paths.normal_parameters(p.posterior) for p in parts)
+  posteriors = tuple(_posterior(p, q) for p, q in zip(parts, parameters))
+  mapped, restore = layout._to_map_layout(x)  # pylint: disable=protected-access
+  estimate = estimator(mapped, posteriors[0], posteriors[1], linear_map,
+                       estimate_seed, _estimator_value_fn(parts, posteriors))
+  outputs = layout._from_map_layout(  # pylint: disable=protected-access
+      estimate.outputs, restore, x)
+  return outputs, Record((kernel_seed, bias_seed), parameters,
+                         (estimate.kernel, estimate.bias))
+
+
+def _has_divergence(part: Part) -> bool:
+  return (part.divergence_fn is not None and part.posterior is not None
+          and part.prior is not None)
+
+
+def weight_values(record: Record, parts: Tuple[Part, Part]
+                  ) -> List[Optional[tf.Tensor]]:
+  """The weights a call's divergences use: drawn by the estimator, or now.
+
+  A part whose estimator drew no weight gets one drawn from the recorded
+  seed, where its divergence needs one; otherwise its value stays `None`.
+  """
+  values = []
+  for part, parameters, value, seed in zip(parts, record.parameters,
+                                           record.values, record.seeds):
+    if (value is None and _has_divergence(part)
+        and losses_lib.needs_sample(part.divergence_fn)):
+      value = estimators_lib.draw(_posterior(part, parameters),
+                                  part.value_fn, seed)
+    values.append(value)
+  return values
+
+
+def divergences(record: Record, parts: Tuple[Part, Part],
+                dtype: tf.DType) -> List[Optional[tf.Tensor]]:
+  """The parts' divergences for a recorded call; `None` where a part has none.
+
+  Args:
+    record: the call's `Record`.
+    parts: the kernel's and the bias's `Part`, as in the call.
+    dtype: the layer's dtype, which the divergences are cast to.
+
+  Returns:
+    `[kernel divergence, bias divergence]`.
+  """
+  values = weight_values(record, parts)
+  return [tf.cast(part.divergence_fn(_posterior(part, parameters),
+                                     part.prior, value), dtype)
+          if _has_divergence(part) else None
+          for part, parameters, value in zip(parts, record.parameters,
+                                             values)]
