@@ -15,7 +15,7 @@ Each estimator maps inputs to outputs of `y = apply(x, W) + b` with the kernel
 All randomness is stateless, driven by the `seed` argument.
 """
 
-from typing import Callable, NamedTuple, Optional
+from typing import Callable, NamedTuple, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -30,6 +30,7 @@ from tfnx.util import weights as weights_lib
 tfd = tfp.distributions
 
 __all__ = ['Estimate', 'reparameterization', 'flipout',
+           'flipout_perturbation', 'flipout_terms',
            'local_reparameterization', 'rademacher', 'draw',
            'check_kernel_posterior']
 
@@ -125,6 +126,49 @@ def reparameterization(inputs: tf.Tensor,
 reparameterization.rows_independent = False
 
 
+def flipout_perturbation(posterior: tfd.Distribution, seed: tf.Tensor
+                         ) -> Tuple[tf.Tensor, tf.Tensor]:
+  """Flipout's draw of one weight: its mean `mu` and one perturbation `dW`.
+
+  A layer that applies the same weights many times (a recurrent cell, at
+  every time step of a sequence) draws this once and applies it with
+  `flipout_terms`.
+
+  Args:
+    posterior: an elementwise normal distribution of the weight.
+    seed: an `int32` seed of shape `[2]`.
+
+  Returns:
+    `(mu, dW)`, with `dW = sigma * eps` and `eps` standard normal.
+  """
+  loc, scale = weights_lib.normal_loc_scale(posterior)
+  loc = tf.convert_to_tensor(loc)
+  return loc, tf.convert_to_tensor(scale) * _normal_noise(loc, seed)
+
+
+def flipout_terms(inputs: tf.Tensor, loc: tf.Tensor, delta: tf.Tensor,
+                  linear_map: LinearMap, in_signs: tf.Tensor
+                  ) -> Tuple[tf.Tensor, tf.Tensor]:
+  """Flipout's two products: `apply(x, mu)` and `apply(x * s_in, dW)`.
+
+  The outputs are `mean + perturbation * s_out`, with output signs `s_out`
+  of `linear_map.sign_shape(perturbation)`; terms of several kernels that
+  share `s_out` may be summed first (Flipout of the stacked kernel).
+
+  Args:
+    inputs: the inputs, in the layout `linear_map.apply` takes.
+    loc: the kernel's mean.
+    delta: the kernel's perturbation (`flipout_perturbation`).
+    linear_map: the `LinearMap` to apply.
+    in_signs: random signs of `linear_map.sign_shape(inputs)`.
+
+  Returns:
+    `(mean, perturbation)`.
+  """
+  return (linear_map.apply(inputs, loc),
+          linear_map.apply(inputs * in_signs, delta))
+
+
 def flipout(inputs: tf.Tensor,
             kernel_posterior: tfd.Distribution,
             bias_posterior: Optional[tfd.Distribution],
@@ -154,25 +198,19 @@ def flipout(inputs: tf.Tensor,
     from the posterior).
   """
   noise_seed, in_seed, out_seed, bias_seed = seeds_lib.split_seed(seed, 4)
-  loc, scale = weights_lib.normal_loc_scale(kernel_posterior)
-  loc = tf.convert_to_tensor(loc)
-  delta = tf.convert_to_tensor(scale) * _normal_noise(loc, noise_seed)
+  loc, delta = flipout_perturbation(kernel_posterior, noise_seed)
   in_signs = rademacher(linear_map.sign_shape(inputs), in_seed, inputs.dtype)
-  perturbation = linear_map.apply(inputs * in_signs, delta)
-  mean = linear_map.apply(inputs, loc)
+  mean, perturbation = flipout_terms(inputs, loc, delta, linear_map, in_signs)
   bias = None
-  bias_loc_scale = weights_lib.normal_loc_scale(bias_posterior)
-  if bias_loc_scale is not None:
-    bias_loc = tf.convert_to_tensor(bias_loc_scale[0])
-    bias_delta = (tf.convert_to_tensor(bias_loc_scale[1]) *
-                  _normal_noise(bias_loc, bias_seed))
+  if weights_lib.is_normal(bias_posterior):
+    bias_loc, bias_delta = flipout_perturbation(bias_posterior, bias_seed)
     perturbation += bias_delta
     mean += bias_loc
     bias = bias_loc + bias_delta
   out_signs = rademacher(linear_map.sign_shape(perturbation), out_seed,
                          inputs.dtype)
   outputs = mean + perturbation * out_signs
-  if bias_loc_scale is None:
+  if bias is None:
     bias = _sample_bias(bias_posterior, posterior_value_fn, bias_seed)
     outputs = _add_bias(outputs, bias)
   return Estimate(outputs, loc + delta, bias)

@@ -1,7 +1,8 @@
 """The registry every conformance test runs over: one case per public layer class.
 
 It holds the `tf.Module` layers of `tfnx` and the Keras layers of
-`tfnx.keras`. Adding a layer class to either without a case here makes
+`tfnx.keras`; a recurrent cell is registered inside the RNN layer that runs
+it. Adding a layer class to either without a case here makes
 `test_coverage.py` fail, so every layer goes through the same machinery.
 """
 
@@ -30,6 +31,8 @@ class Case(NamedTuple):
     keras: whether the layer is a built `tfnx.keras` layer.
     batch_dims: the least and the most batch dimensions the tests give the
       layer (Keras layers need at least one; Keras convolutions exactly one).
+    valid_inputs: maps standard normal inputs to inputs the layer takes
+      (whole numbers in range for an embedding); the identity by default.
   """
   name: str
   build: Callable[..., tf.Module]
@@ -38,6 +41,7 @@ class Case(NamedTuple):
   variational: bool
   keras: bool = False
   batch_dims: Tuple[int, int] = (0, 3)
+  valid_inputs: Callable[[tf.Tensor], tf.Tensor] = tf.identity
 
 
 def _dense(cls, variational=True):
@@ -113,6 +117,44 @@ KERAS_CASES = [
     _keras_convolution(tfpl.Convolution3DReparameterization, 3),
 ]
 
+
+
+def _keras_rnn(cls):
+  """`tfnx.keras.VariationalRNN` of a 3-unit cell over 4 steps of 2 features.
+
+  The kernels' locations start wider than `tfp.layers`' (0.1), whose
+  outputs stay near zero through the gates: a teacher cell of this case then
+  sets distributed training targets well above the posterior-noise floor.
+  """
+  def build(**kwargs):
+    kwargs.setdefault('seed', 3)
+    for kernel in ('kernel', 'recurrent_kernel'):
+      kwargs.setdefault(kernel + '_posterior_fn',
+                        tfpl.default_mean_field_normal_fn(
+                            loc_initializer=keras.initializers.RandomNormal(
+                                stddev=0.7)))
+    layer = tfpl.VariationalRNN(cls(3, **kwargs))
+    layer.build((None, 4, 2))
+    return layer
+  return Case(cls.__name__, build, (4, 2), (3,), True, keras=True,
+              batch_dims=(1, 1))
+
+
+def _ids_below_5(x: tf.Tensor) -> tf.Tensor:
+  # Floats holding whole numbers, as `keras.Input`s feed ids.
+  return tf.math.floormod(tf.floor(4. * x), 5.)
+
+
+# Layers of sequences: recurrent cells and the embedding.
+SEQUENCE_CASES = [
+    _keras_rnn(tfpl.LSTMCellFlipout),
+    _keras_rnn(tfpl.LSTMCellReparameterization),
+    _keras_rnn(tfpl.GRUCellFlipout),
+    _keras_rnn(tfpl.GRUCellReparameterization),
+    _keras(tfpl.EmbeddingReparameterization, (3,), (3, 2), 5, 2)._replace(
+        valid_inputs=_ids_below_5),
+]
+
 MODULE_CASES = [
     _dense(tfn.Affine, variational=False),
     _dense(tfn.AffineVariationalFlipout),
@@ -135,7 +177,7 @@ MODULE_CASES = [
     _kernel_bias(tfn.VariationalLocalReparameterizationKernelBiasLayer),
 ]
 
-CASES = MODULE_CASES + KERAS_CASES
+CASES = MODULE_CASES + KERAS_CASES + SEQUENCE_CASES
 
 
 @keras.saving.register_keras_serializable(package='conformance')
@@ -252,6 +294,8 @@ def distribution_inputs(case: DistributionCase, batch=(5,), dtype='float32'):
   return tf.cast(tf.random.stateless_normal(batch + case.input_shape,
                                             seed=(0, 1)), dtype)
 VARIATIONAL = [c for c in CASES if c.variational]
+# Layers whose outputs are one linear map of the weights.
+LINEAR_VARIATIONAL = [c for c in VARIATIONAL if c not in SEQUENCE_CASES]
 MODULE_VARIATIONAL = [c for c in VARIATIONAL if not c.keras]
 DENSE_VARIATIONAL = [c for c in MODULE_VARIATIONAL
                      if c.name.startswith('AffineVariational')]
@@ -264,14 +308,15 @@ def ids(cases):
 
 def call(layer, x, seed=(1, 2)):
   """Calls a layer, with `seed` where it takes one."""
-  if isinstance(layer, (tfn.VariationalLayer, tfpl.VariationalLayer)):
+  if isinstance(layer, (tfn.VariationalLayer, tfpl.VariationalLayer,
+                        tfpl.VariationalRNN)):
     return layer(x, seed=seed)
   return layer(x)
 
 
 def divergence(layer) -> tf.Tensor:
   """The KL terms a variational layer's last call added, summed."""
-  if isinstance(layer, tfpl.VariationalLayer):
+  if isinstance(layer, keras.layers.Layer):
     return tf.add_n(layer.losses)
   return layer.extra_loss
 
@@ -281,6 +326,8 @@ def linear_map(layer):
   return layer._linear_map  # pylint: disable=protected-access
 
 
-def inputs(case: Case, batch: Tuple[int, ...] = (5,), seed=(0, 1)):
-  """Standard normal inputs for `case` with the given batch shape."""
-  return tf.random.stateless_normal(batch + case.input_shape, seed=seed)
+def inputs(case: Case, batch: Tuple[int, ...] = (5,), seed=(0, 1),
+           stddev: float = 1.):
+  """Inputs for `case` with the given batch shape, from normals of `stddev`."""
+  return case.valid_inputs(stddev * tf.random.stateless_normal(
+      batch + case.input_shape, seed=seed))

@@ -27,7 +27,8 @@ def _train(cases, case, strategy):
     # before the first distributed step.
     optimizer.build(layer.trainable_variables)
   rng = np.random.RandomState(0)
-  x = rng.randn(BATCH * 8, *case.input_shape).astype(np.float32)
+  x = case.valid_inputs(
+      rng.randn(BATCH * 8, *case.input_shape).astype(np.float32)).numpy()
   # A teacher of the same kind makes targets the student can represent;
   # tripled (a linear layer's kernel can triple too), they stand well above
   # the floor the posterior's noise sets, which small initial kernels (as

@@ -18,9 +18,16 @@ def _public_layer_classes(module, base):
           if issubclass(obj, base) and obj not in _BASES}
 
 
+def _classes(layer) -> set:
+  """The layer's class and, for an RNN, its cells' classes."""
+  cell = getattr(layer, 'cell', None)
+  cells = [] if cell is None else getattr(cell, 'cells', [cell])
+  return {type(layer)} | {type(c) for c in cells}
+
+
 def test_every_public_layer_class_has_a_conformance_case():
   public = (_public_layer_classes(tfn, tfn.Layer)
             | _public_layer_classes(tfpl, keras.layers.Layer))
-  covered = {type(case.build())
-             for case in cases.CASES + cases.DISTRIBUTION_CASES}
+  covered = set().union(*(_classes(case.build())
+                         for case in cases.CASES + cases.DISTRIBUTION_CASES))
   assert not public - covered, sorted(c.__name__ for c in public - covered)

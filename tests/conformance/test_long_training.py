@@ -16,7 +16,7 @@ LEARNING_RATE = 0.05
                          ids=cases.ids(cases.VARIATIONAL))
 def test_1500_steps_at_learning_rate_0_05_stay_finite(case):
   layer = case.build()
-  x = cases.inputs(case, (32,)) * 3.
+  x = cases.inputs(case, (32,), stddev=3.)
   target = tf.random.stateless_normal((32,) + case.output_shape, seed=(5, 6))
   optimizer = tf.keras.optimizers.Adam(LEARNING_RATE)
   variables = layer.trainable_variables

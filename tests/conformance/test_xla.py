@@ -10,8 +10,8 @@ from conformance import cases
 NUM_CALLS = 400
 
 
-@pytest.mark.parametrize('case', cases.VARIATIONAL,
-                         ids=cases.ids(cases.VARIATIONAL))
+@pytest.mark.parametrize('case', cases.LINEAR_VARIATIONAL,
+                         ids=cases.ids(cases.LINEAR_VARIATIONAL))
 def test_jit_compiled_call_has_the_right_statistics(case):
   layer = case.build()
   for variable in layer.trainable_variables:

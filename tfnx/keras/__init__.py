@@ -68,6 +68,12 @@ from tfnx.keras.kl_divergence_layers import KLDivergenceAddLoss
 from tfnx.keras.kl_divergence_layers import KLDivergenceRegularizer
 from tfnx.keras import util
 from tfnx.keras.variable_layer import VariableLayer
+from tfnx.keras.embedding import EmbeddingReparameterization
+from tfnx.keras.recurrent import GRUCellFlipout
+from tfnx.keras.recurrent import GRUCellReparameterization
+from tfnx.keras.recurrent import LSTMCellFlipout
+from tfnx.keras.recurrent import LSTMCellReparameterization
+from tfnx.keras.recurrent import VariationalRNN
 from tfnx.keras.variational import VariationalLayer
 from tfnx.keras.variational_gaussian_process import VariationalGaussianProcess
 
@@ -91,12 +97,17 @@ __all__ = [
     'DenseVariational',
     'DistributionLambda',
     'DistributionTensor',
+    'EmbeddingReparameterization',
+    'GRUCellFlipout',
+    'GRUCellReparameterization',
     'IndependentBernoulli',
     'IndependentLogistic',
     'IndependentNormal',
     'IndependentPoisson',
     'KLDivergenceAddLoss',
     'KLDivergenceRegularizer',
+    'LSTMCellFlipout',
+    'LSTMCellReparameterization',
     'LocScaleFn',
     'MeanFieldNormalFn',
     'MixtureLogistic',
@@ -107,6 +118,7 @@ __all__ = [
     'VariableLayer',
     'VariationalGaussianProcess',
     'VariationalLayer',
+    'VariationalRNN',
     'conv1d_flipout',
     'conv1d_reparameterization',
     'conv2d_flipout',

@@ -5,6 +5,7 @@ from typing import Optional
 import keras
 import tensorflow as tf
 
+from tfnx import predictive
 from tfnx import seeds as seeds_lib
 
 __all__ = ['make_seed_generator', 'call_seed']
@@ -34,19 +35,23 @@ def make_seed_generator(owner: str,
 
 
 def call_seed(generator: keras.random.SeedGenerator,
-              seed: Optional[seeds_lib.SeedLike], owner: str) -> tf.Tensor:
+              seed: Optional[seeds_lib.SeedLike], layer: keras.layers.Layer
+              ) -> tf.Tensor:
   """The call's `int32` seed of shape `[2]`.
 
   Args:
     generator: the layer's generator.
-    seed: the seed the caller passed, or `None` for the generator's next,
-      each replica of a distribution strategy folding in its id.
-    owner: the layer's name, for errors.
+    seed: the seed the caller passed; `None` for the pass's seed inside
+      `tfnx.predictive.layer_seeds`, else the generator's next, each replica
+      of a distribution strategy folding in its id.
+    layer: the layer being called (its name is used in errors).
 
   Returns:
     A stateless seed.
   """
   if seed is None:
+    seed = predictive.layer_seed(layer)
+  if seed is None:
     return seeds_lib.fold_in_replica(
-        seeds_lib.sanitize_seed(generator.next(), owner))
-  return seeds_lib.sanitize_seed(seed, owner)
+        seeds_lib.sanitize_seed(generator.next(), layer.name))
+  return seeds_lib.sanitize_seed(seed, layer.name)

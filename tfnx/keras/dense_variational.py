@@ -131,7 +131,7 @@ class DenseVariational(keras.layers.Layer):
     prior = self._distribution(self._prior, x, 'prior')
     weights, kernel, bias = self._weights(
         posterior, int(x.shape[-1]),
-        call_seeds.call_seed(self._seed_generator, seed, self.name))
+        call_seeds.call_seed(self._seed_generator, seed, self))
     if self.kl_use_exact:
       kl = tfd.kl_divergence(posterior, prior)
     else:

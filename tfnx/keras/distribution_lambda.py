@@ -159,7 +159,7 @@ class DistributionLambda(keras.layers.Layer):
                       'return a tfd.Distribution; received '
                       f'{type(distribution).__name__}.')
     if _takes_seed(self.convert_to_tensor_fn):
-      seed = call_seeds.call_seed(self._seed_generator, seed, self.name)
+      seed = call_seeds.call_seed(self._seed_generator, seed, self)
       value = self.convert_to_tensor_fn(distribution, seed=seed)
     else:
       value = self.convert_to_tensor_fn(distribution)

@@ -22,9 +22,9 @@ from tfnx import _pipeline
 from tfnx import inputs as inputs_lib
 from tfnx import layers as layers_lib
 from tfnx import losses as losses_lib
-from tfnx import predictive
 from tfnx import seeds as seeds_lib
 from tfnx.keras import builders
+from tfnx.keras import call_seeds
 from tfnx.linear_maps import LinearMap
 from tfnx.util import weights as weights_lib
 
@@ -159,10 +159,6 @@ class VariationalLayer(keras.layers.Layer):
     if kernel_posterior_fn is None:
       raise ValueError(f'{self.name}: expected a `kernel_posterior_fn`; '
                        'received None.')
-    if seed is not None and (isinstance(seed, bool)
-                             or not isinstance(seed, int)):
-      raise TypeError(f'{self.name}: expected `seed` to be a Python int or '
-                      f'None; received {seed!r}.')
     self.activation = keras.activations.get(activation)
     self.kernel_posterior_fn = kernel_posterior_fn
     self.kernel_posterior_tensor_fn = kernel_posterior_tensor_fn
@@ -173,8 +169,7 @@ class VariationalLayer(keras.layers.Layer):
     self.bias_prior_fn = bias_prior_fn
     self.bias_divergence_fn = bias_divergence_fn
     self.seed = seed
-    self._seed_generator = keras.random.SeedGenerator(
-        None if seed is None else seed % _INT31)
+    self._seed_generator = call_seeds.make_seed_generator(self.name, seed)
     # Keras leaves a generator out of `tf.train.Checkpoint`s; as an attribute
     # its state is saved, so a restored layer continues the sequence.
     self._seed_state = self._seed_generator.state.value
@@ -289,23 +284,25 @@ class VariationalLayer(keras.layers.Layer):
     """
     x = inputs_lib.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
                                   self.name)
-    if seed is None:  # Inside `tfnx.predictive.layer_seeds`, the pass's.
-      seed = predictive.layer_seed(self)
-    if seed is None:
-      seed = seeds_lib.fold_in_replica(seeds_lib.sanitize_seed(
-          self._seed_generator.next(), self.name))
-    else:
-      seed = seeds_lib.sanitize_seed(seed, self.name)
     parts = self._parts()
-    outputs, record = _pipeline.sample(x, seed, self._estimator,
-                                       self._linear_map, self, parts)
+    outputs, record = _pipeline.sample(x, self._call_seed(seed),
+                                       self._estimator, self._linear_map,
+                                       self, parts)
+    self._keep(record, parts)
+    return self.activation(outputs)
+
+  def _call_seed(self, seed: Optional[seeds_lib.SeedLike]) -> tf.Tensor:
+    """A call's `int32` seed (see `tfnx.keras.call_seeds.call_seed`)."""
+    return call_seeds.call_seed(self._seed_generator, seed, self)
+
+  def _keep(self, record: _pipeline.Record, parts: Tuple) -> None:
+    """Keeps a call's record for its KL terms, computed when read."""
     if stateless_scope.in_stateless_scope():
       # A stateless call hands its losses to its scope as it returns.
       for kl in self._divergences(record, parts):
         self.add_loss(kl)
     else:
       self._records.append(record)
-    return self.activation(outputs)
 
   def _parts(self) -> Tuple[_pipeline.Part, _pipeline.Part]:
     return (_pipeline.Part(self._kernel_posterior, self._kernel_prior,

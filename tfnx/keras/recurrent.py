@@ -1,0 +1,504 @@
+"""Variational recurrent cells for `keras.layers.RNN`: LSTM and GRU, by Flipout or reparameterization.
+
+A cell has three weights with learned posteriors: the input kernel
+(`kernel_*` arguments), the recurrent kernel (`recurrent_kernel_*`) and the
+bias (`bias_*`). Each call of the RNN draws them once, so every time step of a
+sequence applies the same weights, as Wen et al. (2018) apply Flipout to
+LSTMs; the KL terms are added once per call.
+
+The draw happens when `keras.layers.RNN` prepares its cell for a call (the
+hook Keras' own cells use to share one dropout mask across time steps), so
+the draw and the KL cost one evaluation per sequence batch, not one per step.
+A cell called on its own, outside an RNN, draws afresh at every call.
+"""
+
+import functools
+import operator
+from typing import Any, Callable, NamedTuple, Optional, Sequence, Tuple
+
+import keras
+# The hook `keras.layers.RNN` calls once before and once after the time loop;
+# Keras does not export the class it recognizes cells by.
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfnx import _fast_paths
+from tfnx import _pipeline
+from tfnx import estimators as estimators_lib
+from tfnx import inputs as inputs_lib
+from tfnx import linear_maps
+from tfnx import seeds as seeds_lib
+from tfnx.keras import builders
+from tfnx.keras import variational
+from tfnx.util import weights as weights_lib
+
+tfd = tfp.distributions
+
+__all__ = ['LSTMCellFlipout', 'LSTMCellReparameterization', 'GRUCellFlipout',
+           'GRUCellReparameterization', 'VariationalRNN']
+
+_RECURRENT_KEYS = (
+    'recurrent_kernel_posterior_fn', 'recurrent_kernel_posterior_tensor_fn',
+    'recurrent_kernel_prior_fn', 'recurrent_kernel_divergence_fn')
+
+
+class _Draw(NamedTuple):
+  """One weight as every time step of a call applies it.
+
+  Attributes:
+    weight: the sample (reparameterization), or the posterior mean (Flipout).
+    delta: Flipout's perturbation of the weight, or `None`.
+    signs: Flipout's signs of the inputs the kernel multiplies, or `None`.
+  """
+  weight: tf.Tensor
+  delta: Optional[tf.Tensor] = None
+  signs: Optional[tf.Tensor] = None
+
+
+class _CallWeights(NamedTuple):
+  """A call's weights: kernels, bias (or `None`), Flipout's output signs.
+
+  The output signs are shared by the input and recurrent kernels and the
+  bias: Flipout of the stacked kernel `[kernel; recurrent_kernel]`, whose
+  sign-flipped perturbation is an exact posterior sample per sequence.
+  """
+  kernel: _Draw
+  recurrent_kernel: _Draw
+  bias: Optional[_Draw]
+  output_signs: Optional[tf.Tensor]
+
+  def bias_row(self, row: Optional[int] = None) -> Optional[_Draw]:
+    """The bias, or one row of a two-row bias; `None` for no bias."""
+    if self.bias is None or row is None:
+      return self.bias
+    delta = self.bias.delta
+    return _Draw(self.bias.weight[row], None if delta is None else delta[row])
+
+  def affine(self, terms: Sequence[Tuple[tf.Tensor, _Draw]],
+             bias: Optional[_Draw] = None,
+             columns: slice = slice(None)) -> tf.Tensor:
+    """`sum(x @ W[:, columns] for x, W in terms) + bias`, per sequence.
+
+    Each sequence applies its own sample of the weights. Flipout's
+    perturbation terms are summed before their shared output signs flip
+    them, and the bias's mean, which broadcasts, is added last: TF's graph
+    optimizer, where it knows the shapes, would otherwise hoist the common
+    factor or regroup the sum, and round differently than where it does
+    not.
+    """
+    means, perturbations = [], []
+    for x, draw in terms:
+      weight = draw.weight[:, columns]
+      if draw.delta is None:
+        means.append(linear_maps.dense.apply(x, weight))
+        continue
+      mean, perturbation = estimators_lib.flipout_terms(
+          x, weight, draw.delta[:, columns], linear_maps.dense, draw.signs)
+      means.append(mean)
+      perturbations.append(perturbation)
+    if bias is not None and bias.delta is not None:
+      perturbations.append(bias.delta)
+    outputs = functools.reduce(operator.add, means)
+    if perturbations:
+      outputs += (functools.reduce(operator.add, perturbations)
+                  * self.output_signs[:, columns])
+    return outputs if bias is None else outputs + bias.weight
+
+
+def _sample_draws(cell: '_VariationalCell', parts: Sequence[_pipeline.Part],
+                  posteriors: Sequence, seed: tf.Tensor,
+                  step_input: tf.Tensor) -> _CallWeights:
+  """Reparameterization: one sample of each weight for the whole call."""
+  del cell, step_input  # Every sequence shares the sample.
+  draws = [None if q is None else _Draw(part.value_fn(q, seed=s))
+           for part, q, s in zip(parts, posteriors,
+                                 seeds_lib.split_seed(seed, 3))]
+  return _CallWeights(*draws, output_signs=None)
+
+
+def _flipout_draws(cell: '_VariationalCell', parts: Sequence[_pipeline.Part],
+                   posteriors: Sequence, seed: tf.Tensor,
+                   step_input: tf.Tensor) -> _CallWeights:
+  """Flipout: one perturbation per weight, signs per sequence, for the call."""
+  kernel, recurrent, bias = posteriors
+  (kernel_seed, recurrent_seed, bias_seed, input_seed, state_seed,
+   output_seed) = seeds_lib.split_seed(seed, 6)
+  batch = tf.shape(step_input)[:1]
+
+  def signs(shape: tf.Tensor, sign_seed: tf.Tensor) -> tf.Tensor:
+    return estimators_lib.rademacher(shape, sign_seed, step_input.dtype)
+
+  def sizes(size: int) -> tf.Tensor:
+    return tf.concat([batch, [size]], 0)
+
+  kernel_draw = _Draw(
+      *estimators_lib.flipout_perturbation(kernel, kernel_seed),
+      signs(linear_maps.dense.sign_shape(step_input), input_seed))
+  recurrent_draw = _Draw(
+      *estimators_lib.flipout_perturbation(recurrent, recurrent_seed),
+      signs(sizes(cell.units), state_seed))
+  if bias is None:
+    bias_draw = None
+  elif weights_lib.is_normal(bias):
+    bias_draw = _Draw(*estimators_lib.flipout_perturbation(bias, bias_seed))
+  else:
+    bias_draw = _Draw(parts[2].value_fn(bias, seed=bias_seed))
+  return _CallWeights(kernel_draw, recurrent_draw, bias_draw,
+                      signs(sizes(cell.gates * cell.units), output_seed))
+
+
+_CELL_ARGS_DOC = """
+  Inputs of shape `[batch, input_size]` per step (`[batch, time,
+  input_size]` to the RNN) give outputs `[batch, units]`.
+
+  Args:
+    units: the size of the state and the outputs.
+    activation: the candidate state's and output's activation; default
+      `'tanh'`.
+    recurrent_activation: the gates' activation; default `'sigmoid'`.
+    recurrent_kernel_posterior_fn: builds the recurrent kernel's posterior,
+      like `kernel_posterior_fn`; default `default_mean_field_normal_fn()`.
+    recurrent_kernel_posterior_tensor_fn: how a recurrent kernel is drawn;
+      default `posterior_sample`.
+    recurrent_kernel_prior_fn: builds the recurrent kernel's prior; default
+      `default_multivariate_normal_fn`; `None` for no recurrent kernel KL.
+    recurrent_kernel_divergence_fn: as `kernel_divergence_fn`, for the
+      recurrent kernel.
+    The other arguments are those of `tfnx.keras.VariationalLayer`, for the
+    input kernel (`kernel_*`) and the bias (`bias_*`):""" + (
+        variational.ARGS_DOC.replace(
+            '    activation: a Keras activation or its name; `None` for the '
+            'identity.\n', ''))
+
+
+class _VariationalCell(variational.VariationalLayer, DropoutRNNCell):
+  """The cells' posteriors, per-call draw, KL terms and configuration.
+
+  A cell family defines `gates`, its bias shape and `_step`; a concrete cell
+  picks its estimator and draw.
+  """
+
+  gates = 0
+  _draw_weights = staticmethod(_sample_draws)
+
+  def __init__(
+      self,
+      units: int,
+      activation: Any = 'tanh',
+      recurrent_activation: Any = 'sigmoid',
+      recurrent_kernel_posterior_fn: Optional[Callable] = (
+          builders.default_mean_field_normal_fn()),
+      recurrent_kernel_posterior_tensor_fn: Callable = (
+          builders.posterior_sample),
+      recurrent_kernel_prior_fn: Optional[Callable] = (
+          builders.default_multivariate_normal_fn),
+      recurrent_kernel_divergence_fn: Optional[Callable] = (
+          builders.kl_divergence),
+      **kwargs):
+    super().__init__(activation=activation, **kwargs)
+    self.units = inputs_lib.check_size(self.name, 'units', units)
+    if recurrent_kernel_posterior_fn is None:
+      raise ValueError(f'{self.name}: expected a '
+                       '`recurrent_kernel_posterior_fn`; received None.')
+    self.recurrent_activation = keras.activations.get(recurrent_activation)
+    self.recurrent_kernel_posterior_fn = recurrent_kernel_posterior_fn
+    self.recurrent_kernel_posterior_tensor_fn = (
+        recurrent_kernel_posterior_tensor_fn)
+    self.recurrent_kernel_prior_fn = recurrent_kernel_prior_fn
+    self.recurrent_kernel_divergence_fn = recurrent_kernel_divergence_fn
+    self.state_size = self.units
+    self.output_size = self.units
+    self._recurrent_kernel_posterior = None
+    self._recurrent_kernel_prior = None
+    self._call_weights = None
+    self._next_seed = None
+
+  @property
+  def recurrent_kernel_posterior(self) -> Optional[tfd.Distribution]:
+    """The recurrent kernel's posterior (`None` before the cell is built)."""
+    return self._recurrent_kernel_posterior
+
+  @property
+  def recurrent_kernel_prior(self) -> Optional[tfd.Distribution]:
+    """The recurrent kernel's prior, or `None`."""
+    return self._recurrent_kernel_prior
+
+  def build(self, input_shape) -> None:
+    """Creates the posteriors and priors of all three weights."""
+    super().build(input_shape)
+    shape = [self.units, self.gates * self.units]
+    dtype = tf.as_dtype(self.variable_dtype)
+    with tf.init_scope():
+      self._recurrent_kernel_posterior = self._make(
+          self.recurrent_kernel_posterior_fn, dtype, shape,
+          'recurrent_kernel_posterior')
+      self._recurrent_kernel_prior = self._make(
+          self.recurrent_kernel_prior_fn, dtype, shape,
+          'recurrent_kernel_prior')
+    estimators_lib.check_kernel_posterior(
+        self._estimator, self._recurrent_kernel_posterior, self.name)
+
+  def _input_size(self, input_shape: Tuple) -> int:
+    if len(input_shape) != 2 or input_shape[-1] is None:
+      raise ValueError(f'{self.name}: expected step inputs of shape [batch, '
+                       'input_size] with a known input_size (sequences '
+                       '[batch, time, input_size] to the RNN); received shape '
+                       f'{input_shape}.')
+    return int(input_shape[-1])
+
+  def _weight_shapes(self, input_shape: Tuple) -> Tuple[Sequence[int],
+                                                        Sequence[int]]:
+    return ([self._input_size(input_shape), self.gates * self.units],
+            self._bias_shape())
+
+  def _bias_shape(self) -> Sequence[int]:
+    return [self.gates * self.units]
+
+  def _make_input_spec(self, input_shape: Tuple) -> keras.layers.InputSpec:
+    return keras.layers.InputSpec(
+        ndim=2, axes={-1: self._input_size(input_shape)})
+
+  def _parts(self) -> Tuple[_pipeline.Part, ...]:
+    """The kernel's, the recurrent kernel's and the bias's `Part`."""
+    kernel, bias = super()._parts()
+    recurrent = _pipeline.Part(
+        self._recurrent_kernel_posterior, self._recurrent_kernel_prior,
+        self.recurrent_kernel_divergence_fn,
+        variational._TensorFnValue(  # pylint: disable=protected-access
+            self.recurrent_kernel_posterior_tensor_fn))
+    return kernel, recurrent, bias
+
+  def _prepare(self, step_input: tf.Tensor) -> _CallWeights:
+    """Draws the call's weights and keeps the record of their KL terms."""
+    draw_seed, divergence_seed = seeds_lib.split_seed(
+        self._call_seed(self._next_seed), 2)
+    parts = self._parts()
+    parameters = tuple(_fast_paths.normal_parameters(p.posterior)
+                       for p in parts)
+    # The call's copies of the posteriors, their scales computed once.
+    posteriors = [p.posterior if q is None
+                  else _fast_paths.with_parameters(p.posterior, q)
+                  for p, q in zip(parts, parameters)]
+    weights = self._draw_weights(self, parts, posteriors, draw_seed,
+                                 step_input)
+    values = tuple(None if d is None
+                   else d.weight if d.delta is None else d.weight + d.delta
+                   for d in weights[:3])
+    self._keep(_pipeline.Record(
+        tuple(seeds_lib.split_seed(divergence_seed, 3)), parameters, values),
+               parts)
+    return weights
+
+  # `keras.layers.RNN` calls these around its time loop (see the module).
+
+  def get_dropout_mask(self, step_input: tf.Tensor) -> None:
+    """Draws the weights the RNN's coming call applies at every step."""
+    self._call_weights = self._prepare(tf.convert_to_tensor(step_input))
+
+  def get_recurrent_dropout_mask(self, step_input: tf.Tensor) -> None:
+    """Nothing to do: `get_dropout_mask` drew every weight."""
+    del step_input
+
+  def reset_dropout_mask(self) -> None:
+    """Forgets the finished call's weights."""
+    self._call_weights = None
+
+  def reset_recurrent_dropout_mask(self) -> None:
+    """Nothing to forget beyond `reset_dropout_mask`."""
+
+  def call(self, inputs, states, training=None):
+    """One time step: `(outputs, new_states)`, with the call's weights."""
+    del training  # Each call samples, in training and inference alike.
+    x = inputs_lib.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
+                                  self.name)
+    weights = self._call_weights
+    if weights is None:
+      weights = self._prepare(x)
+    return self._step(x, states, weights)
+
+  def get_initial_state(self, batch_size=None) -> list:
+    """Zeros for every state."""
+    sizes = (self.state_size if isinstance(self.state_size, list)
+             else [self.state_size])
+    return [tf.zeros((batch_size, size), self.compute_dtype)
+            for size in sizes]
+
+  def get_config(self) -> dict:
+    """The constructor's arguments; callables Keras-serialized."""
+    config = super().get_config()
+    for key in _RECURRENT_KEYS:
+      fn = getattr(self, key)
+      config[key] = (None if fn is None
+                     else keras.saving.serialize_keras_object(fn))
+    return config
+
+  @classmethod
+  def from_config(cls, config: dict) -> '_VariationalCell':
+    """Rebuilds a cell from `get_config()`."""
+    config = dict(config)
+    for key in _RECURRENT_KEYS:
+      if config.get(key) is not None:
+        config[key] = keras.saving.deserialize_keras_object(config[key])
+    return super().from_config(config)
+
+  def _geometry_config(self) -> dict:
+    return {'units': self.units, 'recurrent_activation':
+            keras.activations.serialize(self.recurrent_activation)}
+
+  def _step(self, x: tf.Tensor, states: Any,
+            weights: _CallWeights) -> Tuple[tf.Tensor, Any]:
+    raise NotImplementedError(
+        f'{type(self).__name__} must define its time step.')
+
+
+class _LSTMCell(_VariationalCell):
+  """The LSTM's gates (Hochreiter and Schmidhuber, 1997), as Keras' LSTMCell."""
+
+  gates = 4
+
+  def __init__(self, units: int, *args, **kwargs):
+    super().__init__(units, *args, **kwargs)
+    self.state_size = [self.units, self.units]
+
+  def _step(self, x, states, weights):
+    h, c = states
+    z = weights.affine([(x, weights.kernel), (h, weights.recurrent_kernel)],
+                       weights.bias)
+    i, f, g, o = tf.split(z, 4, axis=-1)
+    c = (self.recurrent_activation(f) * c
+         + self.recurrent_activation(i) * self.activation(g))
+    h = self.recurrent_activation(o) * self.activation(c)
+    return h, [h, c]
+
+
+class _GRUCell(_VariationalCell):
+  """The GRU's gates (Cho et al., 2014), as Keras' GRUCell.
+
+  `reset_after=True` (Keras' default) applies the reset gate after the
+  recurrent kernel, with separate input and recurrent biases (a bias of
+  shape `[2, 3 * units]`); `False` applies it before, with one bias.
+  """
+
+  gates = 3
+
+  def __init__(self, units: int, *args, reset_after: bool = True, **kwargs):
+    super().__init__(units, *args, **kwargs)
+    self.reset_after = bool(reset_after)
+
+  def _bias_shape(self) -> Sequence[int]:
+    return [2, 3 * self.units] if self.reset_after else [3 * self.units]
+
+  def _step(self, x, states, weights):
+    h = states[0] if isinstance(states, (list, tuple)) else states
+    n = self.units
+    x_z, x_r, x_h = tf.split(weights.affine(
+        [(x, weights.kernel)],
+        weights.bias_row(0 if self.reset_after else None)), 3, axis=-1)
+    recurrent = [(h, weights.recurrent_kernel)]
+    if self.reset_after:
+      h_z, h_r, h_h = tf.split(
+          weights.affine(recurrent, weights.bias_row(1)), 3, axis=-1)
+    else:
+      h_z, h_r = tf.split(
+          weights.affine(recurrent, columns=slice(None, 2 * n)), 2, axis=-1)
+    z = self.recurrent_activation(x_z + h_z)
+    r = self.recurrent_activation(x_r + h_r)
+    if self.reset_after:
+      candidate = x_h + r * h_h
+    else:
+      candidate = x_h + weights.affine([(r * h, weights.recurrent_kernel)],
+                                       columns=slice(2 * n, None))
+    h = z * h + (1. - z) * self.activation(candidate)
+    return h, [h]
+
+  def _geometry_config(self) -> dict:
+    return dict(super()._geometry_config(), reset_after=self.reset_after)
+
+
+_FLIPOUT_DOC = """
+  Flipout (Wen et al., 2018): one perturbation of each weight per call,
+  decorrelated per sequence by random signs drawn once per sequence, so each
+  sequence applies its own posterior sample at all its time steps. Needs
+  elementwise normal kernel posteriors.
+"""
+
+_REPARAMETERIZATION_DOC = """
+  Reparameterization: one sample of each weight per call, shared by the
+  batch and applied at every time step.
+"""
+
+
+@keras.saving.register_keras_serializable(package='tfnx')
+class LSTMCellFlipout(_LSTMCell):
+  __doc__ = ('A variational LSTM cell for `keras.layers.RNN`, by Flipout.\n'
+             + _FLIPOUT_DOC + _CELL_ARGS_DOC)
+
+  _estimator = staticmethod(estimators_lib.flipout)
+  _draw_weights = staticmethod(_flipout_draws)
+
+
+@keras.saving.register_keras_serializable(package='tfnx')
+class LSTMCellReparameterization(_LSTMCell):
+  __doc__ = ('A variational LSTM cell for `keras.layers.RNN`, by '
+             'reparameterization.\n' + _REPARAMETERIZATION_DOC
+             + _CELL_ARGS_DOC)
+
+  _estimator = staticmethod(estimators_lib.reparameterization)
+
+
+_GRU_ARGS_DOC = _CELL_ARGS_DOC + """    reset_after: whether the reset gate
+      applies after the recurrent kernel (Keras' and cuDNN's convention, with
+      a bias of shape `[2, 3 * units]`) or before it.
+"""
+
+
+@keras.saving.register_keras_serializable(package='tfnx')
+class GRUCellFlipout(_GRUCell):
+  __doc__ = ('A variational GRU cell for `keras.layers.RNN`, by Flipout.\n'
+             + _FLIPOUT_DOC + _GRU_ARGS_DOC)
+
+  _estimator = staticmethod(estimators_lib.flipout)
+  _draw_weights = staticmethod(_flipout_draws)
+
+
+@keras.saving.register_keras_serializable(package='tfnx')
+class GRUCellReparameterization(_GRUCell):
+  __doc__ = ('A variational GRU cell for `keras.layers.RNN`, by '
+             'reparameterization.\n' + _REPARAMETERIZATION_DOC
+             + _GRU_ARGS_DOC)
+
+  _estimator = staticmethod(estimators_lib.reparameterization)
+
+
+def _variational_cells(cell: Any) -> list:
+  cells = getattr(cell, 'cells', [cell])
+  return [c for c in cells if isinstance(c, _VariationalCell)]
+
+
+@keras.saving.register_keras_serializable(package='tfnx')
+class VariationalRNN(keras.layers.RNN):
+  """`keras.layers.RNN` whose calls take a `seed` for its variational cells.
+
+  `rnn(x, seed=s)` is a pure function of the weights, `x` and `s`, as
+  `layer(x, seed=s)` of every `tfnx.keras` layer; each variational cell
+  (of a list of cells, too) gets its own seed split from `s`. A call without
+  a seed lets each cell take the next seed of its own generator, as in a
+  plain `keras.layers.RNN`. The arguments are `keras.layers.RNN`'s.
+  """
+
+  def call(self, sequences, initial_state=None, mask=None, training=False,
+           seed: Optional[seeds_lib.SeedLike] = None):
+    """`keras.layers.RNN.call`, with the variational cells seeded by `seed`."""
+    cells = _variational_cells(self.cell)
+    if seed is not None and cells:
+      seeds = seeds_lib.split_seed(
+          seeds_lib.sanitize_seed(seed, self.name), len(cells))
+      for cell, cell_seed in zip(cells, seeds):
+        cell._next_seed = cell_seed  # pylint: disable=protected-access
+    try:
+      return super().call(sequences, initial_state=initial_state, mask=mask,
+                          training=training)
+    finally:
+      for cell in cells:
+        cell._next_seed = None  # pylint: disable=protected-access
