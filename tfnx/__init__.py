@@ -4,6 +4,7 @@ A drop-in for `tfp.experimental.nn`: write `import tfnx as tfn` where you wrote
 `tfn = tfp.experimental.nn`.
 """
 
+from tfnx import calibration
 from tfnx import distributions
 from tfnx import initializers
 from tfnx import losses
@@ -41,6 +42,7 @@ __all__ = [
     'Layer',
     'Sequential',
     'VariationalLayer',
+    'calibration',
     'initializers',
     'losses',
     'metrics',

@@ -21,6 +21,8 @@ from tfnx.keras.builders import kl_divergence
 from tfnx.keras.builders import LocScaleFn
 from tfnx.keras.builders import MeanFieldNormalFn
 from tfnx.keras.builders import posterior_sample
+from tfnx.keras.conversion import CenteredNormalFn
+from tfnx.keras.conversion import to_variational
 from tfnx.keras.conv import Conv1DFlipout
 from tfnx.keras.conv import Conv1DReparameterization
 from tfnx.keras.conv import Conv2DFlipout
@@ -36,9 +38,11 @@ from tfnx.keras.conv import Convolution3DReparameterization
 from tfnx.keras.dense import DenseFlipout
 from tfnx.keras.dense import DenseLocalReparameterization
 from tfnx.keras.dense import DenseReparameterization
+from tfnx.keras.divergence import KLPerExample
 from tfnx.keras.variational import VariationalLayer
 
 __all__ = [
+    'CenteredNormalFn',
     'Conv1DFlipout',
     'Conv1DReparameterization',
     'Conv2DFlipout',
@@ -54,6 +58,7 @@ __all__ = [
     'DenseFlipout',
     'DenseLocalReparameterization',
     'DenseReparameterization',
+    'KLPerExample',
     'LocScaleFn',
     'MeanFieldNormalFn',
     'VariationalLayer',
@@ -62,4 +67,5 @@ __all__ = [
     'default_multivariate_normal_fn',
     'kl_divergence',
     'posterior_sample',
+    'to_variational',
 ]

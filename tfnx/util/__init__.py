@@ -9,6 +9,7 @@ from tfnx.util.summary import variables_summary
 from tfnx.util.training import make_fit_op
 from tfnx.util.training import tune_dataset
 from tfnx.util.weights import unpack_kernel_and_bias
+from tfnx.util.conversion import to_variational
 
 __all__ = [
     'flatten_rightmost',
@@ -20,4 +21,5 @@ __all__ = [
     'tune_dataset',
     'unpack_kernel_and_bias',
     'variables_summary',
+    'to_variational',
 ]
