@@ -113,3 +113,15 @@ def test_mutual_information_is_zero_when_passes_agree_and_log2_when_opposed():
                              [np.log(2.)], rtol=1e-12)
   np.testing.assert_allclose(tfn.metrics.expected_entropy(opposed), [0.],
                              atol=1e-12)
+
+
+def test_sample_probabilities_are_the_passes_class_probabilities_average():
+  model = tfn.Sequential([tfn.AffineVariationalFlipout(3, 4, seed=1)])
+  x = np.random.RandomState(0).randn(5, 3).astype(np.float32)
+  passes = tfn.predictive.sample_probabilities(model, x, 6, seed=[2, 3])
+  assert passes.shape == (6, 5, 4)
+  np.testing.assert_allclose(np.sum(passes, -1), 1., rtol=1e-6)
+  np.testing.assert_allclose(
+      np.mean(passes, 0),
+      tfn.predictive.class_probabilities(model, x, 6, seed=[2, 3]), rtol=1e-6)
+  assert np.all(tfn.metrics.mutual_information(passes) > 0.)
