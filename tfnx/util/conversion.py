@@ -27,7 +27,7 @@ __all__ = ['to_variational', 'check_choices', 'ESTIMATORS', 'PRIORS',
 ESTIMATORS = ('flipout', 'local', 'reparameterization')
 PRIORS = ('default', 'moped')
 
-DEFAULT_MOPED_DELTA = 0.1
+DEFAULT_MOPED_DELTA = 0.5
 """The default ratio of posterior scale to trained weight (docs/calibration.md)."""
 
 # A trained weight of exactly zero (a bias that never moved) still gets some
@@ -238,7 +238,7 @@ def to_variational(model: layers_lib.Sequential,
     estimator: `'flipout'` (default), `'local'` (dense layers only) or
       `'reparameterization'`.
     moped_delta: the posterior scale's ratio to each trained weight; default
-      `DEFAULT_MOPED_DELTA` (0.1), chosen by measurement
+      `DEFAULT_MOPED_DELTA` (0.5), chosen by measurement
       (docs/calibration.md).
     prior: `'default'`, the layers' spike-and-slab prior, or `'moped'`,
       `N(w, 1)` centred on the trained weights (empirical Bayes).
