@@ -177,7 +177,8 @@ def test_a_converted_keras_model_saves_and_loads(tmp_path):
   layer = loaded.layers[0]
   assert layer.kernel_divergence_fn.num_examples == 50
   assert isinstance(layer.kernel_prior_fn, tfpl.CenteredNormalFn)
-  np.testing.assert_array_equal(layer.kernel_prior.mean(), model.layers[0].kernel)
+  np.testing.assert_array_equal(layer.kernel_prior.mean(),
+                                model.layers[0].kernel)
   x = _inputs(4, 3)
   np.testing.assert_array_equal(loaded.layers[0](x, seed=[1, 1]),
                                 bnn.layers[0](x, seed=[1, 1]))

@@ -174,7 +174,7 @@ def to_variational(model: keras.Model, num_examples: int,
                    prior: str = 'default',
                    layers: Optional[Collection[Any]] = None,
                    seed: Optional[int] = None) -> keras.Model:
-  """The variational Keras model whose posterior means are a trained model's weights.
+  """A variational Keras model whose posterior means are a trained one's weights.
 
   Works on built `Sequential` and functional models (through
   `keras.models.clone_model`). Each chosen `Dense` or `Conv1D/2D/3D` becomes

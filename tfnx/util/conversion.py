@@ -28,7 +28,7 @@ ESTIMATORS = ('flipout', 'local', 'reparameterization')
 PRIORS = ('default', 'moped')
 
 DEFAULT_MOPED_DELTA = 0.5
-"""The default ratio of posterior scale to trained weight (docs/calibration.md)."""
+"""The default ratio of posterior scale to weight (docs/calibration.md)."""
 
 # A trained weight of exactly zero (a bias that never moved) still gets some
 # noise, and the posterior's softplus floor (1e-5) stays below every scale.
@@ -222,7 +222,7 @@ def to_variational(model: layers_lib.Sequential,
                    layers: Optional[Collection[Any]] = None,
                    seed: Optional[seeds_lib.SeedLike] = None
                    ) -> layers_lib.Sequential:
-  """The variational network whose posterior means are a trained network's weights.
+  """A variational network whose posterior means are a trained one's weights.
 
   Each chosen `Affine`, `Convolution` or `ConvolutionTranspose` becomes the
   variational layer of the same geometry and activation, with a mean-field
