@@ -8,9 +8,13 @@ temperature on the other 20%; (5) predict the test split with the tempered
 mixture of 50 passes. Beside it: the deterministic network, the same network
 tempered, and the default layers trained from scratch on the whole training
 split. Prints a Markdown table and draws reliability diagrams before and
-after the temperature. docs/calibration.md's tables come from
+after the temperature. docs/calibration.md's results come from
 
-    python examples/calibration.py --datasets digits breast_cancer synthetic
+    python examples/calibration.py --datasets digits breast_cancer \
+        synthetic wine --no-baselines --figures docs/figures
+
+and its sweep from `--moped-delta`, `--prior` and `--log-t-scale` with
+several values.
 """
 
 from typing import Dict, List
