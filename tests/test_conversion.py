@@ -29,7 +29,8 @@ def _inputs(*shape):
 def test_posterior_means_are_the_weights_and_scales_delta_times_their_size(
     estimator):
   det = _mlp()
-  bnn = tfn.util.to_variational(det, estimator=estimator, moped_delta=0.2)
+  bnn = tfn.util.to_variational(det, estimator=estimator, moped_delta=0.2,
+                                posterior_scale='weight')
   for old, new in zip(det.layers, bnn.layers):
     for weight, posterior in ((old.kernel, new.kernel_posterior),
                               (old.bias, new.bias_posterior)):
@@ -41,6 +42,31 @@ def test_posterior_means_are_the_weights_and_scales_delta_times_their_size(
     assert new.name == old.name
   bnn(_inputs(5, 4))
   assert len(bnn.losses) == 4  # A kernel and a bias KL per layer.
+
+
+def test_by_default_a_layer_starts_at_delta_times_its_kernel_rms():
+  det = _mlp()
+  bnn = tfn.util.to_variational(det, moped_delta=0.2)
+  for old, new in zip(det.layers, bnn.layers):
+    rms = np.sqrt(np.mean(np.square(old.kernel)))
+    for weight, posterior in ((old.kernel, new.kernel_posterior),
+                              (old.bias, new.bias_posterior)):
+      np.testing.assert_array_equal(posterior.mean(), weight)
+      np.testing.assert_allclose(posterior.stddev(),
+                                 np.full(weight.shape, 0.2 * rms), rtol=1e-5)
+
+
+def test_a_keras_kernel_starts_at_delta_times_its_rms_or_its_size():
+  keras.utils.set_random_seed(0)
+  model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4)])
+  kernel = np.asarray(model.layers[0].kernel)
+  for scale, expected in (
+      ('layer', np.full(kernel.shape, 0.2 * np.sqrt(np.mean(kernel**2)))),
+      ('weight', np.maximum(0.2 * np.abs(kernel), 1e-4))):
+    bnn = tfpl.to_variational(model, num_examples=10, moped_delta=0.2,
+                              posterior_scale=scale)
+    np.testing.assert_allclose(bnn.layers[0].kernel_posterior.stddev(),
+                               expected, rtol=1e-4)
 
 
 def test_a_tiny_delta_computes_what_the_trained_network_computes():
@@ -102,6 +128,8 @@ def test_to_variational_rejects_bad_arguments_clearly():
     tfn.util.to_variational(det, estimator='bayes')
   with pytest.raises(ValueError, match='`prior` one of'):
     tfn.util.to_variational(det, prior='flat')
+  with pytest.raises(ValueError, match='`posterior_scale` one of'):
+    tfn.util.to_variational(det, posterior_scale='unit')
   with pytest.raises(ValueError, match='positive `moped_delta`'):
     tfn.util.to_variational(det, moped_delta=0.)
   with pytest.raises(TypeError, match='tfnx.keras.to_variational'):

@@ -2,7 +2,8 @@
 
 The Keras counterpart of `tfnx.util.to_variational`: `Dense` and
 `Conv1D/2D/3D` layers become the matching `tfnx.keras` layers with kernel
-posterior mean `w` (the trained kernel) and scale `moped_delta * |w|`, the
+posterior mean `w` (the trained kernel) and scale `moped_delta` times its
+root mean square (or `moped_delta * |w|`), the
 bias a point mass at its trained value (the layers' default bias posterior),
 and every other layer a copy with its weights. Each KL term is divided by the
 number of training examples (`tfnx.keras.KLPerExample`), so `model.fit`
@@ -25,9 +26,6 @@ from tfnx.util import conversion as util_conversion
 tfd = tfp.distributions
 
 __all__ = ['to_variational', 'CenteredNormalFn']
-
-# As in `tfnx.util.to_variational`: a weight of zero still gets some noise.
-_SCALE_FLOOR = 1e-4
 
 _DENSE = {'flipout': dense.DenseFlipout,
           'local': dense.DenseLocalReparameterization,
@@ -123,12 +121,14 @@ def _new_layer(layer: Any, cls: type, kl: divergence.KLPerExample,
              name=layer.name, dtype=layer.dtype_policy, **_geometry(layer))
 
 
-def _set_weights(new: Any, old: Any, moped_delta: float) -> None:
+def _set_weights(new: Any, old: Any, moped_delta: float,
+                 posterior_scale: str) -> None:
   """Posterior means (and a centred prior's) at the trained weights."""
   kernel = np.asarray(old.kernel)
   normal = new.kernel_posterior.distribution
   normal.loc.assign(kernel)
-  scale = np.maximum(moped_delta * np.abs(kernel), _SCALE_FLOOR)
+  scale = np.asarray(util_conversion.initial_scale(
+      kernel, kernel, moped_delta, posterior_scale))
   # The layers' scale is eps + softplus(untransformed).
   eps = np.finfo(kernel.dtype).eps
   normal.scale.pretransformed_input.assign(
@@ -171,6 +171,7 @@ def _chosen(model: keras.Model, layers: Optional[Collection[Any]],
 def to_variational(model: keras.Model, num_examples: int,
                    estimator: str = 'flipout',
                    moped_delta: float = util_conversion.DEFAULT_MOPED_DELTA,
+                   posterior_scale: str = 'layer',
                    prior: str = 'default',
                    layers: Optional[Collection[Any]] = None,
                    seed: Optional[int] = None) -> keras.Model:
@@ -179,8 +180,8 @@ def to_variational(model: keras.Model, num_examples: int,
   Works on built `Sequential` and functional models (through
   `keras.models.clone_model`). Each chosen `Dense` or `Conv1D/2D/3D` becomes
   the `tfnx.keras` layer of the estimator, with the same name, geometry and
-  activation: kernel posterior `N(w, (moped_delta |w|)^2)` (at least 1e-4),
-  bias a point mass at the trained bias, KL divided by `num_examples`. Other
+  activation: kernel posterior of mean `w` and scale `moped_delta` times the
+  kernel's root mean square (at least 1e-4), bias a point mass at the trained bias, KL divided by `num_examples`. Other
   layers are copies with the trained weights. The result is not compiled.
 
   Args:
@@ -191,6 +192,8 @@ def to_variational(model: keras.Model, num_examples: int,
       `'reparameterization'`.
     moped_delta: the posterior scale's ratio to each trained weight; the
       default is `tfnx.util.to_variational`'s.
+    posterior_scale: `'layer'` (default), one scale per kernel, or
+      `'weight'`, `moped_delta * |w|` (as in `tfnx.util.to_variational`).
     prior: `'default'`, the layers' standard normal kernel prior, or
       `'moped'`, `N(w, 1)` around the trained kernel (`CenteredNormalFn`).
     layers: which layers to convert: layer names, indices into
@@ -202,7 +205,8 @@ def to_variational(model: keras.Model, num_examples: int,
   Returns:
     The new model.
   """
-  util_conversion.check_choices(estimator, moped_delta, prior)
+  util_conversion.check_choices(estimator, moped_delta, prior,
+                                posterior_scale)
   if not isinstance(model, keras.Model) or not model.built:
     raise ValueError('to_variational: expected a built Keras model (with '
                      f'known input shapes); received {model!r}.')
@@ -222,7 +226,7 @@ def to_variational(model: keras.Model, num_examples: int,
   converted = keras.models.clone_model(model, clone_function=clone)
   for new, old in pairs:
     if id(old) in chosen:
-      _set_weights(new, old, moped_delta)
+      _set_weights(new, old, moped_delta, posterior_scale)
     elif old.weights:
       new.set_weights(old.get_weights())
   return converted

@@ -3,7 +3,8 @@
 Krishnan et al. (2020, "Specifying weight priors in Bayesian deep neural
 networks with empirical Bayes") start variational inference where a trained
 network ends: each weight's posterior mean is its trained value `w` and its
-posterior scale `moped_delta * |w|`, so the converted network predicts as the
+posterior scale `moped_delta * |w|` (here by default `moped_delta` times the
+layer's root-mean-square weight), so the converted network predicts as the
 trained one did and a short fine-tuning on the ELBO only has to learn the
 noise. The prior stays the layers' default, or is centred on `w`.
 """
@@ -21,11 +22,12 @@ from tfnx.util import kernel_bias as kernel_bias_lib
 
 tfd = tfp.distributions
 
-__all__ = ['to_variational', 'check_choices', 'ESTIMATORS', 'PRIORS',
-           'DEFAULT_MOPED_DELTA']
+__all__ = ['to_variational', 'check_choices', 'initial_scale', 'ESTIMATORS',
+           'PRIORS', 'SCALES', 'DEFAULT_MOPED_DELTA']
 
 ESTIMATORS = ('flipout', 'local', 'reparameterization')
 PRIORS = ('default', 'moped')
+SCALES = ('layer', 'weight')
 
 DEFAULT_MOPED_DELTA = 0.5
 """The default ratio of posterior scale to weight (docs/calibration.md)."""
@@ -69,14 +71,36 @@ def _constant(value: tf.Tensor) -> Callable:
   return init
 
 
-def _moped_posterior(moped_delta: float) -> Callable:
-  """A posterior builder: mean-field normal, scales `moped_delta * |loc|`.
-
-  It builds `tfnx.util.make_kernel_bias_posterior_mvn_diag` and sets each
-  scale from the initial mean the initializers give it.
+def initial_scale(weight: Any, kernel: Any, moped_delta: float,
+                  scale: str) -> Any:
+  """The posterior scale a converted layer's `weight` starts from.
 
   Args:
-    moped_delta: the ratio of each weight's posterior scale to its mean.
+    weight: the trained kernel or bias (a tensor or an array).
+    kernel: the layer's trained kernel.
+    moped_delta: the scale's ratio to the trained weights' size.
+    scale: `'layer'`, `moped_delta` times the root mean square of `kernel`
+      for every weight of the layer; `'weight'`, `moped_delta * |weight|`.
+
+  Returns:
+    The scales, of `weight`'s shape, at least 1e-4.
+  """
+  if scale == 'layer':
+    size = tf.sqrt(tf.reduce_mean(tf.square(kernel))) + tf.zeros_like(weight)
+  else:
+    size = tf.abs(weight)
+  return tf.maximum(moped_delta * size, _SCALE_FLOOR)
+
+
+def _moped_posterior(moped_delta: float, scale: str) -> Callable:
+  """A mean-field normal posterior builder with scales from `initial_scale`.
+
+  It builds `tfnx.util.make_kernel_bias_posterior_mvn_diag` and sets each
+  scale from the initial means the initializers give it.
+
+  Args:
+    moped_delta: the ratio of the posterior scales to the trained weights.
+    scale: `'layer'` or `'weight'` (see `initial_scale`).
 
   Returns:
     A function with the signature of `tfnx.util` posterior builders.
@@ -84,10 +108,11 @@ def _moped_posterior(moped_delta: float) -> Callable:
   def make(*args, **kwargs) -> tfd.JointDistributionSequential:
     posterior = kernel_bias_lib.make_kernel_bias_posterior_mvn_diag(
         *args, **kwargs)
+    kernel = posterior.model[0].distribution.loc
     for part in posterior.model:
       normal = part.distribution
-      normal.scale.assign(tf.maximum(moped_delta * tf.abs(normal.loc),
-                                     _SCALE_FLOOR))
+      normal.scale.assign(initial_scale(normal.loc, kernel, moped_delta,
+                                        scale))
     return posterior
   return make
 
@@ -146,7 +171,8 @@ def _sizes(layer: Any) -> tuple:
 
 
 def _convert_layer(layer: Any, estimator: str, moped_delta: float,
-                   prior: str, seed: Optional[tf.Tensor]) -> Any:
+                   posterior_scale: str, prior: str,
+                   seed: Optional[tf.Tensor]) -> Any:
   classes = _variational_classes()[type(layer)]
   if estimator not in classes:
     raise ValueError(f'to_variational: {layer.name} ({type(layer).__name__}) '
@@ -159,7 +185,7 @@ def _convert_layer(layer: Any, estimator: str, moped_delta: float,
       input_size, output_size,
       kernel_initializer=_constant(layer.kernel),
       bias_initializer=_constant(layer.bias),
-      make_posterior_fn=_moped_posterior(moped_delta),
+      make_posterior_fn=_moped_posterior(moped_delta, posterior_scale),
       make_prior_fn=make_prior_fn, seed=seed, name=layer.name,
       **_geometry(layer))
 
@@ -193,13 +219,15 @@ def _chosen(model: layers_lib.Sequential,
   return chosen
 
 
-def check_choices(estimator: str, moped_delta: float, prior: str) -> None:
+def check_choices(estimator: str, moped_delta: float, prior: str,
+                  posterior_scale: str = 'layer') -> None:
   """Checks the conversion's arguments (both `to_variational`s share them).
 
   Args:
     estimator: must be one of `ESTIMATORS`.
     moped_delta: must be positive.
     prior: must be one of `PRIORS`.
+    posterior_scale: must be one of `SCALES`.
 
   Raises:
     ValueError: naming the argument, what was expected and what was received.
@@ -210,6 +238,9 @@ def check_choices(estimator: str, moped_delta: float, prior: str) -> None:
   if prior not in PRIORS:
     raise ValueError(f'to_variational: expected `prior` one of {PRIORS}; '
                      f'received {prior!r}.')
+  if posterior_scale not in SCALES:
+    raise ValueError(f'to_variational: expected `posterior_scale` one of '
+                     f'{SCALES}; received {posterior_scale!r}.')
   if isinstance(moped_delta, bool) or not moped_delta > 0:
     raise ValueError('to_variational: expected a positive `moped_delta`; '
                      f'received {moped_delta!r}.')
@@ -218,6 +249,7 @@ def check_choices(estimator: str, moped_delta: float, prior: str) -> None:
 def to_variational(model: layers_lib.Sequential,
                    estimator: str = 'flipout',
                    moped_delta: float = DEFAULT_MOPED_DELTA,
+                   posterior_scale: str = 'layer',
                    prior: str = 'default',
                    layers: Optional[Collection[Any]] = None,
                    seed: Optional[seeds_lib.SeedLike] = None
@@ -226,8 +258,10 @@ def to_variational(model: layers_lib.Sequential,
 
   Each chosen `Affine`, `Convolution` or `ConvolutionTranspose` becomes the
   variational layer of the same geometry and activation, with a mean-field
-  normal posterior of mean `w` (the trained weight) and scale
-  `max(moped_delta * |w|, 1e-4)`; every other item of the `Sequential` is
+  normal posterior of mean `w` (the trained weight) and scale `moped_delta`
+  times the root mean square of the layer's trained kernel (MOPED's
+  `moped_delta * |w|` with `posterior_scale='weight'`), at least 1e-4; every
+  other item of the `Sequential` is
   kept as it is (shared, not copied). The result's posterior-mean network
   computes what `model` computes; fine-tune it on the ELBO
   (`tfnx.losses.negative_elbo`) and recalibrate it with
@@ -240,6 +274,12 @@ def to_variational(model: layers_lib.Sequential,
     moped_delta: the posterior scale's ratio to each trained weight; default
       `DEFAULT_MOPED_DELTA` (0.5), chosen by measurement
       (docs/calibration.md).
+    posterior_scale: `'layer'` (default): every weight and bias of a layer
+      starts at one scale, `moped_delta` times the root mean square of its
+      trained kernel; `'weight'`: each at `moped_delta * |w|`, MOPED's
+      choice. Weights the data barely constrains are small, and the ELBO
+      wants them noisy; `'weight'` gives them the least noise, and a short
+      fine-tuning does not grow it (docs/calibration.md).
     prior: `'default'`, the layers' spike-and-slab prior, or `'moped'`,
       `N(w, 1)` centred on the trained weights (empirical Bayes).
     layers: which layers to convert: indices into `model.layers` (negative
@@ -254,21 +294,23 @@ def to_variational(model: layers_lib.Sequential,
   Raises:
     TypeError: if `model` is not a `tfnx.Sequential`, or a chosen layer has
       no variational form.
-    ValueError: on an unknown estimator or prior, a non-positive
+    ValueError: on an unknown estimator, prior or posterior scale, a
+      non-positive
       `moped_delta`, or an estimator a chosen layer lacks.
   """
   if not isinstance(model, layers_lib.Sequential):
     raise TypeError('to_variational: expected a tfnx.Sequential; received '
                     f'{type(model).__name__}. For Keras models use '
                     'tfnx.keras.to_variational.')
-  check_choices(estimator, moped_delta, prior)
+  check_choices(estimator, moped_delta, prior, posterior_scale)
   chosen = _chosen(model, layers)
   layer_seeds = [None] * len(model.layers)
   if seed is not None:
     layer_seeds = seeds_lib.split_seed(
         seeds_lib.sanitize_seed(seed, 'to_variational'), len(model.layers))
   converted = [
-      _convert_layer(layer, estimator, moped_delta, prior, layer_seeds[i])
+      _convert_layer(layer, estimator, moped_delta, posterior_scale, prior,
+                     layer_seeds[i])
       if i in chosen else layer
       for i, layer in enumerate(model.layers)]
   return layers_lib.Sequential(converted, name=model.name)
