@@ -11,10 +11,10 @@ split. Prints a Markdown table and draws reliability diagrams before and
 after the temperature. docs/calibration.md's results come from
 
     python examples/calibration.py --datasets digits breast_cancer \
-        synthetic wine --no-baselines --figures docs/figures
+        synthetic wine iris --no-baselines --figures docs/figures
 
-and its sweep from `--moped-delta`, `--prior` and `--log-t-scale` with
-several values.
+and its sweeps from `--moped-delta`, `--posterior-scale`, `--prior` and
+`--log-t-scale` with several values.
 """
 
 from typing import Dict, List
@@ -141,10 +141,13 @@ def run(dataset: str, args) -> List[str]:
                                               args.seed))))
     for delta in args.moped_delta:
       bnn = recipe(task, det, estimator, args.seed, args.fine_tune_steps,
-                   moped_delta=delta, prior=args.prior)
+                   moped_delta=delta, prior=args.prior,
+                   posterior_scale=args.posterior_scale)
       name = f'{estimator}, converted'
       if len(args.moped_delta) > 1 or args.prior != 'default':
         name += f' (delta {delta}, prior {args.prior})'
+      if args.posterior_scale != 'layer':
+        name += f' (scale {args.posterior_scale})'
       before = task.score(bnn)
       rows.append(row(dataset, name, before))
       for scale in args.log_t_scale:
@@ -192,7 +195,10 @@ def main():
   p.add_argument('--fine-tune-steps', type=int, default=1000)
   p.add_argument('--moped-delta', type=float, nargs='+',
                  default=[tfn.util.conversion.DEFAULT_MOPED_DELTA])
-  p.add_argument('--prior', default='default', choices=('default', 'moped'))
+  p.add_argument('--prior', default='default',
+                 choices=tfn.util.conversion.PRIORS)
+  p.add_argument('--posterior-scale', default='layer',
+                 choices=tfn.util.conversion.SCALES)
   p.add_argument('--log-t-scale', type=float, nargs='+', default=[
       tfn.calibration.DEFAULT_LOG_TEMPERATURE_SCALE])
   p.add_argument('--no-baselines', dest='baselines', action='store_false',
