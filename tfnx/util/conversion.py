@@ -261,8 +261,7 @@ def to_variational(model: layers_lib.Sequential,
   normal posterior of mean `w` (the trained weight) and scale `moped_delta`
   times the root mean square of the layer's trained kernel (MOPED's
   `moped_delta * |w|` with `posterior_scale='weight'`), at least 1e-4; every
-  other item of the `Sequential` is
-  kept as it is (shared, not copied). The result's posterior-mean network
+  other item of the `Sequential` is kept as it is (shared, not copied). The result's posterior-mean network
   computes what `model` computes; fine-tune it on the ELBO
   (`tfnx.losses.negative_elbo`) and recalibrate it with
   `tfnx.calibration.fit_temperature`.
@@ -271,7 +270,7 @@ def to_variational(model: layers_lib.Sequential,
     model: a trained `tfnx.Sequential`.
     estimator: `'flipout'` (default), `'local'` (dense layers only) or
       `'reparameterization'`.
-    moped_delta: the posterior scale's ratio to each trained weight; default
+    moped_delta: the posterior scale's ratio to the trained weights; default
       `DEFAULT_MOPED_DELTA` (0.5), chosen by measurement
       (docs/calibration.md).
     posterior_scale: `'layer'` (default): every weight and bias of a layer
@@ -279,7 +278,7 @@ def to_variational(model: layers_lib.Sequential,
       trained kernel; `'weight'`: each at `moped_delta * |w|`, MOPED's
       choice. Weights the data barely constrains are small, and the ELBO
       wants them noisy; `'weight'` gives them the least noise, and a short
-      fine-tuning does not grow it (docs/calibration.md).
+      fine-tuning keeps the scales ranked by `|w|` (docs/calibration.md).
     prior: `'default'`, the layers' spike-and-slab prior, or `'moped'`,
       `N(w, 1)` centred on the trained weights (empirical Bayes).
     layers: which layers to convert: indices into `model.layers` (negative
