@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import graph_ops
+import support
 import tfnx.keras as tfpl
 from tfnx.util import weights as weights_lib
 
@@ -58,7 +58,7 @@ def _ancestors(nodes, name):
 
 def test_only_the_rows_looked_up_are_drawn():
   layer = tfpl.EmbeddingReparameterization(100_000, 4, seed=1)
-  graph_def = graph_ops.trace(layer, IDS).graph.as_graph_def()
+  graph_def = support.trace(layer, IDS).graph.as_graph_def()
   nodes = {node.name: node for node in graph_def.node}
   # Seeds are split with int32 draws; the noise comes from other dtypes.
   draws = [n for n in graph_def.node if n.op.startswith('StatelessRandom')
@@ -87,8 +87,8 @@ def test_seeded_calls_are_bit_identical_eager_and_traced():
   np.testing.assert_array_equal(
       tf.function(lambda i: layer(i, seed=7))(IDS), expected)
   assert not np.array_equal(layer(IDS, seed=8), expected)
-  assert not set(graph_ops.op_types(graph_ops.trace(layer, IDS))) & (
-      graph_ops.STATEFUL_RANDOM_OPS)
+  assert not set(support.op_types(support.trace(layer, IDS))) & (
+      support.STATEFUL_RANDOM_OPS)
 
 
 def test_non_normal_posteriors_draw_the_whole_table():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import graph_ops
+import support
 import tfnx.keras as tfpl
 from tfnx.util import weights as weights_lib
 
@@ -152,16 +152,16 @@ def test_flipout_decorrelates_the_sequences_of_a_batch(cls):
 @pytest.mark.parametrize('cls', CELLS, ids=lambda c: c.__name__)
 def test_weights_are_drawn_once_per_call_outside_the_time_loop(cls):
   rnn = _rnn(_cell(cls))
-  concrete = graph_ops.trace(rnn, np.ones((2, STEPS, FEATURES), np.float32))
+  concrete = support.trace(rnn, np.ones((2, STEPS, FEATURES), np.float32))
   graph_def = concrete.graph.as_graph_def()
   bodies = [f for f in graph_def.library.function
             if 'body' in f.signature.name]
   assert bodies
   for body in bodies:
     ops = {node.op for node in body.node_def}
-    assert not ops & {graph_ops.NORMAL_DRAW, graph_ops.SIGN_DRAW}, ops
+    assert not ops & {support.NORMAL_DRAW, support.SIGN_DRAW}, ops
     assert not any(op.startswith('StatelessRandom') for op in ops), ops
-  assert not set(graph_ops.op_types(concrete)) & graph_ops.STATEFUL_RANDOM_OPS
+  assert not set(support.op_types(concrete)) & support.STATEFUL_RANDOM_OPS
 
 
 @pytest.mark.parametrize('cls', CELLS, ids=lambda c: c.__name__)

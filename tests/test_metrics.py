@@ -89,3 +89,39 @@ def test_metrics_reject_float_labels_bad_shapes_and_bad_bins():
     tfn.metrics.expected_calibration_error([[0.5, 0.5]], [[0]])
   with pytest.raises(ValueError, match='num_bins'):
     tfn.metrics.calibration_bins([[0.5, 0.5]], [0], num_bins=0)
+
+
+def test_entropy_splits_into_expected_entropy_and_mutual_information():
+  sample_probs = np.random.RandomState(0).dirichlet(
+      np.ones(4), size=(7, 3)).astype(np.float64)
+  total = tfn.metrics.predictive_entropy(sample_probs.mean(0))
+  np.testing.assert_allclose(
+      tfn.metrics.expected_entropy(sample_probs)
+      + tfn.metrics.mutual_information(sample_probs), total, rtol=1e-12)
+  assert tfn.metrics.mutual_information(sample_probs).shape == (3,)
+
+
+def test_mutual_information_is_zero_when_passes_agree_and_log2_when_opposed():
+  agree = np.tile([[0.3, 0.7]], (5, 1, 1))
+  np.testing.assert_allclose(tfn.metrics.mutual_information(agree), [0.],
+                             atol=1e-7)
+  np.testing.assert_allclose(tfn.metrics.expected_entropy(agree),
+                             [-(0.3 * np.log(0.3) + 0.7 * np.log(0.7))],
+                             rtol=1e-6)
+  opposed = np.array([[[1., 0.]], [[0., 1.]]])
+  np.testing.assert_allclose(tfn.metrics.mutual_information(opposed),
+                             [np.log(2.)], rtol=1e-12)
+  np.testing.assert_allclose(tfn.metrics.expected_entropy(opposed), [0.],
+                             atol=1e-12)
+
+
+def test_sample_probabilities_are_the_passes_class_probabilities_average():
+  model = tfn.Sequential([tfn.AffineVariationalFlipout(3, 4, seed=1)])
+  x = np.random.RandomState(0).randn(5, 3).astype(np.float32)
+  passes = tfn.predictive.sample_probabilities(model, x, 6, seed=[2, 3])
+  assert passes.shape == (6, 5, 4)
+  np.testing.assert_allclose(np.sum(passes, -1), 1., rtol=1e-6)
+  np.testing.assert_allclose(
+      np.mean(passes, 0),
+      tfn.predictive.class_probabilities(model, x, 6, seed=[2, 3]), rtol=1e-6)
+  assert np.all(tfn.metrics.mutual_information(passes) > 0.)

@@ -4,6 +4,7 @@ A drop-in for `tfp.experimental.nn`: write `import tfnx as tfn` where you wrote
 `tfn = tfp.experimental.nn`.
 """
 
+from tfnx import calibration
 from tfnx import distributions
 from tfnx import initializers
 from tfnx import losses
@@ -56,6 +57,7 @@ __all__ = [
     'VariationalLayer',
     'VariationalLocalReparameterizationKernelBiasLayer',
     'VariationalReparameterizationKernelBiasLayer',
+    'calibration',
     'initializers',
     'losses',
     'metrics',

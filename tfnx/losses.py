@@ -141,7 +141,10 @@ def negative_elbo(nll: Any, kl: Any, num_examples: int,
   equivalently data counted `1 / kl_weight` times): the weights' noise
   shrinks and predictions grow more confident. A `kl_weight` rising from 0 to
   1 over the first steps ("KL warm-up") lets the means fit before the noise
-  grows; it ends at the true ELBO.
+  grows; it ends at the true ELBO. In `tfnx.keras`, where `model.fit` adds
+  each layer's `losses` to the batch's mean loss, give the layers
+  `kernel_divergence_fn=tfnx.keras.KLPerExample(num_examples)` for the same
+  loss: the KL divided by the training set's size, not the batch's.
 
   Args:
     nll: the mean negative log likelihood of a batch.

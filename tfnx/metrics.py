@@ -1,4 +1,4 @@
-"""Metrics of predictive distributions: NLL, calibration and predictive entropy.
+"""Metrics of predictive distributions: NLL, calibration, entropy and its split.
 
 They take predicted class probabilities (e.g. `tfnx.predictive.class_probabilities`,
 the mean softmax over several stochastic passes) and integer labels, as
@@ -11,7 +11,8 @@ import numpy as np
 import tensorflow as tf
 
 __all__ = ['CalibrationBins', 'calibration_bins', 'expected_calibration_error',
-           'negative_log_likelihood', 'predictive_entropy']
+           'expected_entropy', 'mutual_information', 'negative_log_likelihood',
+           'predictive_entropy']
 
 
 def _float_probs(probs: Any) -> tf.Tensor:
@@ -145,3 +146,41 @@ def predictive_entropy(probs: Any) -> tf.Tensor:
   probs = _float_probs(probs)
   return -tf.reduce_sum(
       probs * tf.math.log(tf.maximum(probs, _tiny(probs.dtype))), axis=-1)
+
+
+def expected_entropy(sample_probs: Any) -> tf.Tensor:
+  """The mean over passes of each pass's entropy: the data uncertainty.
+
+  What the network expects to stay unsure about whatever its weights are
+  (aleatoric uncertainty): noisy labels, overlapping classes.
+
+  Args:
+    sample_probs: per-pass class probabilities, shape `[passes, ...,
+      classes]` (e.g. `tfnx.predictive.sample_probabilities`).
+
+  Returns:
+    `mean_s H(p_s)` in nats, shape `[...]`.
+  """
+  return tf.reduce_mean(predictive_entropy(sample_probs), axis=0)
+
+
+def mutual_information(sample_probs: Any) -> tf.Tensor:
+  """The mutual information of label and weights: the model uncertainty.
+
+  `H(mean_s p_s) - mean_s H(p_s)`, the predictive entropy less the expected
+  entropy (the BALD score, Houlsby et al., 2011): how much the passes
+  disagree, which is high on inputs unlike the training data (epistemic
+  uncertainty) and shrinks with more data.
+
+  Args:
+    sample_probs: per-pass class probabilities, shape `[passes, ...,
+      classes]`.
+
+  Returns:
+    The mutual information in nats, shape `[...]`; never negative.
+  """
+  sample_probs = _float_probs(sample_probs)
+  # Entropy is concave, so the difference is non-negative up to rounding.
+  return tf.maximum(
+      predictive_entropy(tf.reduce_mean(sample_probs, axis=0))
+      - expected_entropy(sample_probs), 0.)

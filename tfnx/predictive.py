@@ -37,7 +37,7 @@ from tfnx import seeds as seeds_lib
 from tfnx import variational
 
 __all__ = ['sample_outputs', 'class_probabilities', 'mean_and_stddev',
-           'pass_seed', 'layer_seeds', 'layer_seed']
+           'pass_seed', 'layer_seeds', 'layer_seed', 'sample_probabilities']
 
 OutputFn = Optional[Callable[[Any], Any]]
 
@@ -250,3 +250,21 @@ def mean_and_stddev(model: Callable, inputs: Any, num_samples: int = 50,
   """
   samples = sample_outputs(model, inputs, num_samples, seed, output_fn)
   return tf.reduce_mean(samples, axis=0), tf.math.reduce_std(samples, axis=0)
+
+
+def sample_probabilities(model: Callable, inputs: Any, num_samples: int = 50,
+                         seed: Optional[seeds_lib.SeedLike] = None
+                         ) -> tf.Tensor:
+  """Each pass's class probabilities, for splitting the uncertainty.
+
+  Their mean is `class_probabilities` (for the same seed);
+  `tfnx.metrics.expected_entropy` and `tfnx.metrics.mutual_information` split
+  its entropy into data and model uncertainty.
+
+  Args:
+    model, inputs, num_samples, seed: as for `class_probabilities`.
+
+  Returns:
+    `softmax(logits)` of every pass, shape `[num_samples, ..., classes]`.
+  """
+  return sample_outputs(model, inputs, num_samples, seed, tf.nn.softmax)

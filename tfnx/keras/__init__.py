@@ -20,6 +20,7 @@ if keras.backend.backend() != 'tensorflow':
                     'KERAS_BACKEND=tensorflow.')
 
 # pylint: disable=g-import-not-at-top
+from tfnx.keras import util
 from tfnx.keras.builders import default_loc_scale_fn
 from tfnx.keras.builders import default_mean_field_normal_fn
 from tfnx.keras.builders import default_multivariate_normal_fn
@@ -39,6 +40,8 @@ from tfnx.keras.conv import Convolution2DFlipout
 from tfnx.keras.conv import Convolution2DReparameterization
 from tfnx.keras.conv import Convolution3DFlipout
 from tfnx.keras.conv import Convolution3DReparameterization
+from tfnx.keras.conversion import CenteredNormalFn
+from tfnx.keras.conversion import to_variational
 from tfnx.keras.dense import DenseFlipout
 from tfnx.keras.dense import DenseLocalReparameterization
 from tfnx.keras.dense import DenseReparameterization
@@ -55,6 +58,8 @@ from tfnx.keras.distribution_heads import MultivariateNormalTriL
 from tfnx.keras.distribution_heads import OneHotCategorical
 from tfnx.keras.distribution_lambda import DistributionLambda
 from tfnx.keras.distribution_tensor import DistributionTensor
+from tfnx.keras.divergence import KLPerExample
+from tfnx.keras.embedding import EmbeddingReparameterization
 from tfnx.keras.functional import conv1d_flipout
 from tfnx.keras.functional import conv1d_reparameterization
 from tfnx.keras.functional import conv2d_flipout
@@ -66,19 +71,18 @@ from tfnx.keras.functional import dense_local_reparameterization
 from tfnx.keras.functional import dense_reparameterization
 from tfnx.keras.kl_divergence_layers import KLDivergenceAddLoss
 from tfnx.keras.kl_divergence_layers import KLDivergenceRegularizer
-from tfnx.keras import util
-from tfnx.keras.variable_layer import VariableLayer
-from tfnx.keras.embedding import EmbeddingReparameterization
 from tfnx.keras.recurrent import GRUCellFlipout
 from tfnx.keras.recurrent import GRUCellReparameterization
 from tfnx.keras.recurrent import LSTMCellFlipout
 from tfnx.keras.recurrent import LSTMCellReparameterization
 from tfnx.keras.recurrent import VariationalRNN
+from tfnx.keras.variable_layer import VariableLayer
 from tfnx.keras.variational import VariationalLayer
 from tfnx.keras.variational_gaussian_process import VariationalGaussianProcess
 
 __all__ = [
     'CategoricalMixtureOfOneHotCategorical',
+    'CenteredNormalFn',
     'Conv1DFlipout',
     'Conv1DReparameterization',
     'Conv2DFlipout',
@@ -106,6 +110,7 @@ __all__ = [
     'IndependentPoisson',
     'KLDivergenceAddLoss',
     'KLDivergenceRegularizer',
+    'KLPerExample',
     'LSTMCellFlipout',
     'LSTMCellReparameterization',
     'LocScaleFn',
@@ -133,5 +138,6 @@ __all__ = [
     'dense_reparameterization',
     'kl_divergence',
     'posterior_sample',
+    'to_variational',
     'util',
 ]

@@ -30,6 +30,7 @@ from tfnx.util.training import make_fit_op
 from tfnx.util.training import tfcompile
 from tfnx.util.training import tune_dataset
 from tfnx.util.weights import unpack_kernel_and_bias
+from tfnx.util.conversion import to_variational
 
 __all__ = [
     'CallOnce',
@@ -59,4 +60,5 @@ __all__ = [
     'variables_load',
     'variables_save',
     'variables_summary',
+    'to_variational',
 ]
