@@ -87,10 +87,7 @@ def test_bazel_requirements_are_the_setup_py_requirements():
 def test_runner_runs_an_external_repositorys_test_from_that_repository():
   # Bazel 4's $(rootpath) of an external file points into a legacy copy of
   # the repository inside the main one, away from where tfnx is imported.
-  spec = importlib.util.spec_from_file_location(
-      'pytest_runner', _ROOT / 'tools' / 'pytest_runner.py')
-  runner = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(runner)
+  runner = _runner()
   args = runner.pytest_args(['external/tfnx_repo/tests/test_x.py', '-k', 'y'],
                             {})
   assert args[-3:] == ['../tfnx_repo/tests/test_x.py', '-k', 'y']
@@ -99,3 +96,22 @@ def test_runner_runs_an_external_repositorys_test_from_that_repository():
 
 def test_every_runtime_requirement_is_imported_by_tfnx():
   assert _install_requires() <= _distributions_tfnx_imports()
+
+
+def _runner():
+  spec = importlib.util.spec_from_file_location(
+      'pytest_runner', _ROOT / 'tools' / 'pytest_runner.py')
+  runner = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(runner)
+  return runner
+
+
+def test_runner_passes_a_file_whose_tests_a_marker_deselected():
+  runner = _runner()
+  assert runner.exit_code(5, ['tests/test_x.py', '-m', 'not slow']) == 0
+
+
+def test_runner_fails_a_file_that_collects_no_test():
+  runner = _runner()
+  assert runner.exit_code(5, ['tests/test_x.py']) == 5
+  assert runner.exit_code(1, ['tests/test_x.py', '-m', 'not slow']) == 1

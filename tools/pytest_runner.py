@@ -55,9 +55,28 @@ def pytest_args(argv: Sequence[str], environ: Mapping[str, str]) -> list:
   return args + [runfiles_path(argv[0])] + list(argv[1:])
 
 
+def exit_code(code: int, argv: Sequence[str]) -> int:
+  """The test's exit code from pytest's.
+
+  pytest exits 5 when it runs no test. That fails the test, except where a
+  marker expression (`--test_arg=-m --test_arg='not slow'`) deselected every
+  test of the file: then there is nothing to run here, by request.
+
+  Args:
+    code: pytest's exit code.
+    argv: the runner's arguments (the test file, then pytest's).
+
+  Returns:
+    The exit code to report to Bazel.
+  """
+  if code == pytest.ExitCode.NO_TESTS_COLLECTED and '-m' in argv[1:]:
+    return 0
+  return int(code)
+
+
 if __name__ == '__main__':
   # The runfiles tree is Bazel's output: keep the bytecode of tfnx and of the
   # tests, which pytest rewrites, out of it (and pytest's cache, above).
   sys.dont_write_bytecode = True
-  # pytest exits non-zero when the file collects no test (5), as on failure.
-  sys.exit(pytest.main(pytest_args(sys.argv[1:], os.environ)))
+  sys.exit(exit_code(pytest.main(pytest_args(sys.argv[1:], os.environ)),
+                     sys.argv[1:]))
