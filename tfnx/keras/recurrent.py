@@ -127,7 +127,10 @@ def _flipout_draws(cell: '_VariationalCell', parts: Sequence[_pipeline.Part],
   batch = tf.shape(step_input)[:1]
 
   def signs(shape: tf.Tensor, sign_seed: tf.Tensor) -> tf.Tensor:
-    return estimators_lib.rademacher(shape, sign_seed, step_input.dtype)
+    # The cell's dtype: `keras.layers.RNN` hands `get_dropout_mask` its own
+    # inputs, which are of the RNN's dtype, not the cell's.
+    return estimators_lib.rademacher(shape, sign_seed,
+                                     tf.as_dtype(cell.compute_dtype))
 
   def sizes(size: int) -> tf.Tensor:
     return tf.concat([batch, [size]], 0)
