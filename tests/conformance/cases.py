@@ -67,18 +67,20 @@ def _kernel_bias(cls, variational=True):
 
   Its inputs take at least one batch dimension, as `tf.matmul` needs.
   """
-  def build(name=None, **kwargs):
+  def build(name=None, make_prior_fn=(
+      tfn.util.make_kernel_bias_prior_spike_and_slab), **kwargs):
+    # The layer takes its weights ready-made: the builders' arguments
+    # (`make_prior_fn`, `dtype`) go to the weights.
     name = name or cls.__name__
+    dtype = kwargs.get('dtype', tf.float32)
     if not variational:
       kernel, bias = tfn.layers.make_kernel_bias_in_scope(
-          name, tfn.util.make_kernel_bias, [4, 3], [3], None, None, 0,
-          tf.float32)
+          name, tfn.util.make_kernel_bias, [4, 3], [3], None, None, 0, dtype)
       return cls(kernel, bias, tf.matmul, name=name, **kwargs)
     kwargs.setdefault('seed', 3)
     posterior, prior = tfn.variational.make_posterior_and_prior(
-        name, tfn.util.make_kernel_bias_posterior_mvn_diag,
-        tfn.util.make_kernel_bias_prior_spike_and_slab, [4, 3], [3], None,
-        None, tf.float32, kwargs['seed'])
+        name, tfn.util.make_kernel_bias_posterior_mvn_diag, make_prior_fn,
+        [4, 3], [3], None, None, dtype, kwargs['seed'])
     return cls(posterior, prior, tf.matmul, name=name, **kwargs)
   return Case(cls.__name__, build, (4,), (3,), variational,
               batch_dims=(1, 3))
@@ -133,7 +135,9 @@ def _keras_rnn(cls):
                         tfpl.default_mean_field_normal_fn(
                             loc_initializer=keras.initializers.RandomNormal(
                                 stddev=0.7)))
-    layer = tfpl.VariationalRNN(cls(3, **kwargs))
+    # The RNN casts its inputs and outputs to its own dtype: it takes the
+    # cell's.
+    layer = tfpl.VariationalRNN(cls(3, **kwargs), dtype=kwargs.get('dtype'))
     layer.build((None, 4, 2))
     return layer
   return Case(cls.__name__, build, (4, 2), (3,), True, keras=True,
@@ -155,6 +159,14 @@ SEQUENCE_CASES = [
         valid_inputs=_ids_below_5),
 ]
 
+# Layers applying the user's `tf.matmul` to the inputs as given.
+KERNEL_BIAS_CASES = [
+    _kernel_bias(tfn.KernelBiasLayer, variational=False),
+    _kernel_bias(tfn.VariationalReparameterizationKernelBiasLayer),
+    _kernel_bias(tfn.VariationalFlipoutKernelBiasLayer),
+    _kernel_bias(tfn.VariationalLocalReparameterizationKernelBiasLayer),
+]
+
 MODULE_CASES = [
     _dense(tfn.Affine, variational=False),
     _dense(tfn.AffineVariationalFlipout),
@@ -171,11 +183,7 @@ MODULE_CASES = [
     _convolution(tfn.ConvolutionV2, variational=False),
     _convolution(tfn.ConvolutionVariationalFlipoutV2),
     _convolution(tfn.ConvolutionVariationalReparameterizationV2),
-    _kernel_bias(tfn.KernelBiasLayer, variational=False),
-    _kernel_bias(tfn.VariationalReparameterizationKernelBiasLayer),
-    _kernel_bias(tfn.VariationalFlipoutKernelBiasLayer),
-    _kernel_bias(tfn.VariationalLocalReparameterizationKernelBiasLayer),
-]
+] + KERNEL_BIAS_CASES
 
 CASES = MODULE_CASES + KERAS_CASES + SEQUENCE_CASES
 
