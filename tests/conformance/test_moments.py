@@ -25,8 +25,11 @@ def _randomize_posterior(layer):
         variable.shape, (i, 9), low, high, variable.dtype))
 
 
-@pytest.mark.parametrize('case', cases.VARIATIONAL,
-                         ids=cases.ids(cases.VARIATIONAL))
+# The closed form holds for outputs that are one linear map of the weights;
+# the recurrent cells and the embedding pin their own moments in their family
+# files.
+@pytest.mark.parametrize('case', cases.LINEAR_VARIATIONAL,
+                         ids=cases.ids(cases.LINEAR_VARIATIONAL))
 def test_outputs_have_the_closed_form_mean_and_variance(case):
   layer = case.build()
   _randomize_posterior(layer)
