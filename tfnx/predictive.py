@@ -108,18 +108,23 @@ def _call(model: Callable, inputs: tf.Tensor, seed: tf.Tensor) -> Any:
 
 @contextlib.contextmanager
 def _keras_losses_kept(model: Any) -> Iterator[None]:
-  """Restores, on exit, the `add_loss` terms the layers of a Keras model hold.
+  """Restores, on exit, the losses the layers of a Keras model hold.
 
-  Keras offers no public way to set them; without this they would point at
-  tensors of the traced passes.
+  Those are Keras' `add_loss` terms and the records of the `tfnx.keras`
+  layers' calls, whose KL terms are computed when read. Keras offers no
+  public way to set them; without this they would point at tensors of the
+  traced passes.
   """
   # pylint: disable=protected-access
-  saved = [(layer, list(layer._losses)) for layer in model._flatten_layers()]
+  kept = ('_losses', '_records')
+  saved = [(layer, name, list(getattr(layer, name)))
+           for layer in model._flatten_layers() for name in kept
+           if hasattr(layer, name)]
   try:
     yield
   finally:
-    for layer, losses in saved:
-      layer._losses[:] = losses
+    for layer, name, losses in saved:
+      getattr(layer, name)[:] = losses
 
 
 def _last_call_kept(model: Any) -> Any:
