@@ -190,3 +190,21 @@ def test_a_traced_call_with_its_losses_draws_each_weight_once(cls,
   graph = tf.function(lambda x: (layer(x, seed=[1, 2]), layer.extra_loss)
                       ).get_concrete_function(tf.ones([4, 3]))
   assert support.op_types(graph).count(support.NORMAL_DRAW) == normal_draws
+
+
+def test_a_record_is_readable_in_its_trace_and_nested_ones_until_it_returns():
+  records, readable = [], tfn._pipeline.readable  # pylint: disable=protected-access
+
+  @tf.function
+  def traced_call():
+    seeds = tfn.seeds.split_seed(tf.constant([1, 2]), 2)
+    records.append(tfn._pipeline.Record(  # pylint: disable=protected-access
+        tuple(seeds), (None, None), (None, None)))
+    nested = tf.function(lambda: tf.constant(readable(records[0])))
+    return tf.constant(readable(records[0])), nested()
+
+  assert all(traced_call())
+  assert not readable(records[0])
+  eager = tfn._pipeline.Record(  # pylint: disable=protected-access
+      (tf.constant([1, 2]),) * 2, (None, None), (None, None))
+  assert readable(eager)

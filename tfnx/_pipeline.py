@@ -28,7 +28,8 @@ from tfnx.linear_maps import LinearMap
 
 tfd = tfp.distributions
 
-__all__ = ['Part', 'Record', 'sample', 'weight_values', 'divergences']
+__all__ = ['Part', 'Record', 'sample', 'readable', 'weight_values',
+           'divergences']
 
 ValueFn = Callable[..., tf.Tensor]
 
@@ -108,6 +109,24 @@ def sample(x: tf.Tensor, seed: tf.Tensor, estimator: Callable,
       estimate.outputs, restore, x)
   return outputs, Record((kernel_seed, bias_seed), parameters,
                          (estimate.kernel, estimate.bias))
+
+
+def readable(record: Record) -> bool:
+  """Whether a record's tensors can be used here.
+
+  Those of an eager call can be used anywhere; those of a traced call only in
+  its graph and the functions traced inside it: once the traced function has
+  returned (as `model.predict`'s has), they are gone.
+  """
+  here = tf.compat.v1.get_default_graph()
+  for tensor in tf.nest.flatten(record):
+    graph = getattr(tensor, 'graph', None)  # None for an eager tensor.
+    scope = here
+    while graph is not None and scope is not graph:
+      scope = getattr(scope, 'outer_graph', None)
+      if scope is None:
+        return False
+  return True
 
 
 def _has_divergence(part: Part) -> bool:

@@ -322,12 +322,14 @@ class VariationalLayer(keras.layers.Layer):
     """Keras' losses of this layer: the KL terms of its calls, computed now.
 
     Keras reads them through `losses` (as `model.fit` does, inside its
-    training step); a call whose losses nobody reads computes no KL.
+    training step); a call whose losses nobody reads computes no KL. A call
+    traced in a function that has returned (`model.predict`'s) leaves no KL
+    to read: the tensors it would be computed from are gone.
     """
     losses = super()._get_own_losses()
     if not stateless_scope.in_stateless_scope():
       parts = self._parts()
-      for record in self._records:
+      for record in filter(_pipeline.readable, self._records):
         losses.extend(self._divergences(record, parts))
     return losses
 
