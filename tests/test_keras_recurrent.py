@@ -300,3 +300,12 @@ def test_bidirectional_wraps_the_cells_and_adds_both_directions_kls():
   y = layer(tf.ones((2, STEPS, FEATURES)))
   assert y.shape == (2, 2 * UNITS)
   assert len(layer.losses) == 4
+
+
+@pytest.mark.parametrize('cls', [tfpl.LSTMCellFlipout, tfpl.GRUCellFlipout])
+def test_a_float64_flipout_cell_runs_in_a_float32_rnn(cls):
+  # The RNN hands the cell its own float32 inputs to draw the call's weights.
+  rnn = tfpl.VariationalRNN(cls(3, dtype='float64', seed=1))
+  y = rnn(tf.random.stateless_normal([2, 4, 2], seed=(0, 1)), seed=(1, 2))
+  assert y.shape == (2, 3)
+  assert all(kl.dtype == tf.float64 for kl in rnn.losses)
