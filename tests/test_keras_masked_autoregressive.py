@@ -8,42 +8,10 @@ import tensorflow_probability as tfp
 
 import tfnx.keras as tfpl
 
+from conformance import cases
+
 tfd = tfp.distributions
 tfb = tfp.bijectors
-
-
-@keras.saving.register_keras_serializable(package='tfnx_test')
-class _Made(keras.layers.Layer):
-  """A one-hidden-layer MADE: output `i` sees only inputs before `i`."""
-
-  def __init__(self, event_size, hidden_units=8, params=2, **kwargs):
-    super().__init__(**kwargs)
-    self.event_size = event_size
-    self.hidden_units = hidden_units
-    self.params = params
-
-  def build(self, input_shape):
-    d, h = self.event_size, self.hidden_units
-    inputs = np.arange(1, d + 1)
-    hidden = np.arange(h) % max(d - 1, 1) + 1
-    self._in_mask = (hidden[None, :] >= inputs[:, None]).astype('float32')
-    self._out_mask = (inputs[None, :] > hidden[:, None]).astype('float32')
-    self.w1 = self.add_weight(shape=(d, h), initializer=(
-        keras.initializers.GlorotUniform(seed=1)))
-    self.b1 = self.add_weight(shape=(h,), initializer='zeros')
-    self.w2 = self.add_weight(shape=(h, d, self.params), initializer=(
-        keras.initializers.RandomNormal(stddev=0.3, seed=2)))
-    self.b2 = self.add_weight(shape=(d, self.params), initializer=(
-        keras.initializers.RandomNormal(stddev=0.3, seed=3)))
-
-  def call(self, x):
-    hidden = tf.nn.relu(tf.matmul(x, self.w1 * self._in_mask) + self.b1)
-    kernel = self.w2 * self._out_mask[:, :, None]
-    return tf.einsum('...h,hdp->...dp', hidden, kernel) + self.b2
-
-  def get_config(self):
-    return dict(super().get_config(), event_size=self.event_size,
-                hidden_units=self.hidden_units, params=self.params)
 
 
 @keras.saving.register_keras_serializable(package='tfnx_test')
@@ -57,7 +25,7 @@ def _flow_model():
   return keras.Sequential([
       keras.Input(shape=(0,)),
       tfpl.DistributionLambda(_standard_normal_2d, seed=4),
-      tfpl.AutoregressiveTransform(_Made(2), seed=5),
+      tfpl.AutoregressiveTransform(cases.Made(2), seed=5),
   ])
 
 
@@ -70,7 +38,7 @@ def _banana(n, seed=0):
 
 
 def test_test_made_is_autoregressive():
-  made = _Made(2)
+  made = cases.Made(2)
   x = tf.constant([[0.3, -1.], [0.3, 2.]])
   out = made(x)
   np.testing.assert_array_equal(out[0, 0], out[1, 0])
@@ -78,7 +46,7 @@ def test_test_made_is_autoregressive():
 
 
 def test_log_prob_is_the_flow_change_of_variables():
-  made = _Made(2)
+  made = cases.Made(2)
   base = tfd.MultivariateNormalDiag(loc=tf.zeros([3, 2]))
   rv = tfpl.AutoregressiveTransform(made)(
       tfpl.DistributionLambda(lambda _: base)(tf.zeros([3, 0])))
@@ -105,7 +73,7 @@ def test_output_is_a_distribution_whose_samples_have_its_shape():
 
 
 def test_samples_invert_to_the_base_draw():
-  made = _Made(2)
+  made = cases.Made(2)
   base = tfd.MultivariateNormalDiag(loc=tf.zeros([4, 2]))
   layer = tfpl.AutoregressiveTransform(made)
   rv = layer(tfpl.DistributionLambda(lambda _: base)(tf.zeros([4, 0])))
@@ -139,7 +107,7 @@ def test_keras_file_round_trip_keeps_the_flow(tmp_path):
   model.save(path)
   loaded = keras.models.load_model(path)
   assert isinstance(loaded.layers[-1], tfpl.AutoregressiveTransform)
-  assert isinstance(loaded.layers[-1].made, _Made)
+  assert isinstance(loaded.layers[-1].made, cases.Made)
   np.testing.assert_allclose(loaded(inputs).log_prob(data),
                              model(inputs).log_prob(data), rtol=1e-6)
 
@@ -153,7 +121,7 @@ def test_made_that_is_not_a_keras_3_layer_is_refused():
 def test_made_with_other_than_two_params_is_refused():
   with pytest.raises(ValueError, match='output 2 parameters per input; '
                      'received made.params = 3'):
-    tfpl.AutoregressiveTransform(_Made(2, params=3))
+    tfpl.AutoregressiveTransform(cases.Made(2, params=3))
 
 
 def test_made_of_the_wrong_output_shape_is_refused():
@@ -168,4 +136,4 @@ def test_made_of_the_wrong_output_shape_is_refused():
 
 def test_input_that_is_not_a_distribution_is_refused():
   with pytest.raises(TypeError, match='expected a distribution'):
-    tfpl.AutoregressiveTransform(_Made(2))(tf.zeros([1, 2]))
+    tfpl.AutoregressiveTransform(cases.Made(2))(tf.zeros([1, 2]))
