@@ -137,3 +137,12 @@ def test_made_of_the_wrong_output_shape_is_refused():
 def test_input_that_is_not_a_distribution_is_refused():
   with pytest.raises(TypeError, match='expected a distribution'):
     tfpl.AutoregressiveTransform(cases.Made(2))(tf.zeros([1, 2]))
+
+
+def test_float64_flow_gives_float64_draws_and_log_probs():
+  base = tfpl.DistributionLambda(lambda _: tfd.MultivariateNormalDiag(
+      loc=tf.zeros([3, 2], tf.float64)))(tf.zeros([3, 0], tf.float64))
+  rv = tfpl.AutoregressiveTransform(cases.Made(2, dtype='float64'),
+                                    dtype='float64')(base, seed=(1, 2))
+  assert rv.dtype == tf.float64
+  assert rv.log_prob(tf.zeros([3, 2], tf.float64)).dtype == tf.float64
