@@ -10,6 +10,7 @@ import inspect
 from typing import Any, Callable, NamedTuple, Optional, Tuple
 
 import keras
+import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
@@ -229,6 +230,43 @@ class KernelProvider(keras.layers.Layer):
         length_scale=tf.nn.softplus(tf.convert_to_tensor(self.length_scale)))
 
 
+@keras.saving.register_keras_serializable(package='conformance')
+class Made(keras.layers.Layer):
+  """An `AutoregressiveTransform` MADE: output `i` sees inputs before `i`.
+
+  One masked hidden layer, `[..., event_size] -> [..., event_size, params]`.
+  """
+
+  def __init__(self, event_size, hidden_units=8, params=2, **kwargs):
+    super().__init__(**kwargs)
+    self.event_size = event_size
+    self.hidden_units = hidden_units
+    self.params = params
+
+  def build(self, input_shape):
+    d, h = self.event_size, self.hidden_units
+    inputs = np.arange(1, d + 1)
+    hidden = np.arange(h) % max(d - 1, 1) + 1
+    self._in_mask = (hidden[None, :] >= inputs[:, None]).astype(self.variable_dtype)
+    self._out_mask = (inputs[None, :] > hidden[:, None]).astype(self.variable_dtype)
+    self.w1 = self.add_weight(shape=(d, h), initializer=(
+        keras.initializers.GlorotUniform(seed=1)))
+    self.b1 = self.add_weight(shape=(h,), initializer='zeros')
+    self.w2 = self.add_weight(shape=(h, d, self.params), initializer=(
+        keras.initializers.RandomNormal(stddev=0.3, seed=2)))
+    self.b2 = self.add_weight(shape=(d, self.params), initializer=(
+        keras.initializers.RandomNormal(stddev=0.3, seed=3)))
+
+  def call(self, x):
+    hidden = tf.nn.relu(tf.matmul(x, self.w1 * self._in_mask) + self.b1)
+    kernel = self.w2 * self._out_mask[:, :, None]
+    return tf.einsum('...h,hdp->...dp', hidden, kernel) + self.b2
+
+  def get_config(self):
+    return dict(super().get_config(), event_size=self.event_size,
+                hidden_units=self.hidden_units, params=self.params)
+
+
 class DistributionCase(NamedTuple):
   """How to build and feed a layer of the distribution family.
 
@@ -264,6 +302,12 @@ def _gaussian_process(**kwargs):
   return tfpl.VariationalGaussianProcess(3, provider, **kwargs)
 
 
+def _autoregressive_transform(**kwargs):
+  kwargs.setdefault('seed', 3)
+  return tfpl.AutoregressiveTransform(Made(2, dtype=kwargs.get('dtype')),
+                                      **kwargs)
+
+
 DISTRIBUTION_CASES = [
     _distribution_case(tfpl.DenseVariational, (4,), 3, mean_field_posterior,
                        standard_normal_prior),
@@ -285,6 +329,8 @@ DISTRIBUTION_CASES = [
     _distribution_case(
         tfpl.KLDivergenceAddLoss, (4,), standard_normal_prior(2, 0),
         prepare=_independent_normal_of, seeded=False),
+    DistributionCase('AutoregressiveTransform', _autoregressive_transform,
+                     (4,), _independent_normal_of),
 ]
 
 

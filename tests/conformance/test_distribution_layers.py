@@ -1,4 +1,4 @@
-"""The distribution family of `tfnx.keras` (DenseVariational, VariableLayer, DistributionLambda and its heads, KLDivergenceAddLoss) through the conformance machinery."""
+"""The distribution family of `tfnx.keras` (DenseVariational, VariableLayer, DistributionLambda and its heads, KLDivergenceAddLoss, AutoregressiveTransform) through the conformance machinery."""
 
 import json
 import os

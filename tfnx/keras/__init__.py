@@ -5,10 +5,11 @@ same layer names, arguments, defaults and properties, as Keras 3 layers that
 train with `model.fit`, save to `.keras` files and draw every random number
 from stateless ops. The variational layers (`DenseFlipout`, ...,
 `DenseVariational`), the distribution layers (`DistributionLambda`,
-`IndependentNormal`, ..., `VariationalGaussianProcess`), whose outputs are
-`DistributionTensor`s a Keras loss receives as distributions, the KL
-penalties, `tfnx.keras.util` and the TF1 contrib functional forms
-(`dense_flipout`, ...). Needs the TensorFlow backend of Keras; see
+`IndependentNormal`, ..., `VariationalGaussianProcess`,
+`AutoregressiveTransform`), whose outputs are `DistributionTensor`s a Keras
+loss receives as distributions, the KL penalties, `BlockwiseInitializer`,
+`tfnx.keras.util` and the TF1 contrib functional forms (`dense_flipout`,
+...). Needs the TensorFlow backend of Keras; see
 docs/keras.md.
 """
 
@@ -20,6 +21,7 @@ if keras.backend.backend() != 'tensorflow':
                     'KERAS_BACKEND=tensorflow.')
 
 # pylint: disable=g-import-not-at-top
+from tfnx.keras import initializers
 from tfnx.keras import util
 from tfnx.keras.builders import default_loc_scale_fn
 from tfnx.keras.builders import default_mean_field_normal_fn
@@ -69,8 +71,10 @@ from tfnx.keras.functional import conv3d_reparameterization
 from tfnx.keras.functional import dense_flipout
 from tfnx.keras.functional import dense_local_reparameterization
 from tfnx.keras.functional import dense_reparameterization
+from tfnx.keras.initializers import BlockwiseInitializer
 from tfnx.keras.kl_divergence_layers import KLDivergenceAddLoss
 from tfnx.keras.kl_divergence_layers import KLDivergenceRegularizer
+from tfnx.keras.masked_autoregressive import AutoregressiveTransform
 from tfnx.keras.recurrent import GRUCellFlipout
 from tfnx.keras.recurrent import GRUCellReparameterization
 from tfnx.keras.recurrent import LSTMCellFlipout
@@ -81,6 +85,8 @@ from tfnx.keras.variational import VariationalLayer
 from tfnx.keras.variational_gaussian_process import VariationalGaussianProcess
 
 __all__ = [
+    'AutoregressiveTransform',
+    'BlockwiseInitializer',
     'CategoricalMixtureOfOneHotCategorical',
     'CenteredNormalFn',
     'Conv1DFlipout',
@@ -138,6 +144,7 @@ __all__ = [
     'dense_reparameterization',
     'kl_divergence',
     'posterior_sample',
+    'initializers',
     'to_variational',
     'util',
 ]
