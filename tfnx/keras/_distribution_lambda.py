@@ -16,8 +16,8 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfnx import seeds as seeds_lib
-from tfnx.keras import call_seeds
-from tfnx.keras.distribution_tensor import DistributionTensor
+from tfnx.keras import _call_seeds as call_seeds
+from tfnx.keras._distribution_tensor import DistributionTensor
 
 tfd = tfp.distributions
 

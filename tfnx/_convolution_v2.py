@@ -1,6 +1,6 @@
 """TFP's V2 convolutions: kernels in im2row form, `[*batch, prod(filter_shape) * in, out]`.
 
-They are the convolution layers (`tfnx.convolution`) with an `'im2row'`
+They are the convolution layers (`tfnx._convolution`) with an `'im2row'`
 `ConvolutionGeometry`, whose linear map (`tfnx.linear_maps.im2row`) runs an
 unbatched kernel as one `tf.nn.convolution` and a batched one as a matmul of
 the inputs' patches. A V2 layer's batch axes come before the spatial ones:
@@ -15,17 +15,17 @@ import tensorflow_probability as tfp
 
 from tfnx import estimators as estimators_lib
 from tfnx import seeds as seeds_lib
-from tfnx import variational
-from tfnx.convolution import DIVERGENCE_DOC
-from tfnx.convolution import GEOMETRY_ARGS_DOC
-from tfnx.convolution import IntOrInts
-from tfnx.convolution import POSTERIOR_ARGS_DOC
-from tfnx.convolution import _DeterministicConvolution
-from tfnx.convolution import _VariationalConvolution
-from tfnx.convolution_geometry import ConvolutionGeometry
-from tfnx.convolution_geometry import IM2ROW
+from tfnx import _variational as variational
+from tfnx._convolution import DIVERGENCE_DOC
+from tfnx._convolution import GEOMETRY_ARGS_DOC
+from tfnx._convolution import IntOrInts
+from tfnx._convolution import POSTERIOR_ARGS_DOC
+from tfnx._convolution import _DeterministicConvolution
+from tfnx._convolution import _VariationalConvolution
+from tfnx._convolution_geometry import ConvolutionGeometry
+from tfnx._convolution_geometry import IM2ROW
 from tfnx.util import kernel_bias as kernel_bias_lib
-from tfnx.util import weights as weights_lib
+from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
 

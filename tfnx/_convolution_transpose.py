@@ -1,6 +1,6 @@
 """Transposed convolutions: a deterministic layer and two variational ones.
 
-They are the convolution layers (`tfnx.convolution`) with a `'transpose'`
+They are the convolution layers (`tfnx._convolution`) with a `'transpose'`
 `ConvolutionGeometry`: the linear map `tfnx.linear_maps.convolution_transpose`
 and TFP's kernel shape, `[prod(filter_shape) * input_size, output_size]`
 (so TFP's initializers see TFP's fans), brought to `tf.nn.conv_transpose`'s
@@ -18,17 +18,17 @@ import tensorflow_probability as tfp
 
 from tfnx import estimators as estimators_lib
 from tfnx import seeds as seeds_lib
-from tfnx import variational
-from tfnx.convolution import DATA_FORMAT_DOC
-from tfnx.convolution import GEOMETRY_ARGS_DOC
-from tfnx.convolution import IntOrInts
-from tfnx.convolution import VARIATIONAL_ARGS_DOC
-from tfnx.convolution import _DeterministicConvolution
-from tfnx.convolution import _VariationalConvolution
-from tfnx.convolution_geometry import ConvolutionGeometry
-from tfnx.convolution_geometry import TRANSPOSE
+from tfnx import _variational as variational
+from tfnx._convolution import DATA_FORMAT_DOC
+from tfnx._convolution import GEOMETRY_ARGS_DOC
+from tfnx._convolution import IntOrInts
+from tfnx._convolution import VARIATIONAL_ARGS_DOC
+from tfnx._convolution import _DeterministicConvolution
+from tfnx._convolution import _VariationalConvolution
+from tfnx._convolution_geometry import ConvolutionGeometry
+from tfnx._convolution_geometry import TRANSPOSE
 from tfnx.util import kernel_bias as kernel_bias_lib
-from tfnx.util import weights as weights_lib
+from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
 

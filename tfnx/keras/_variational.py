@@ -1,4 +1,4 @@
-"""`VariationalLayer`: the Keras 3 base of `tfnx.keras`' variational layers.
+"""`KerasVariationalLayer`: Keras 3 base of `tfnx.keras`' variational layers.
 
 It owns everything the Keras layers share: building the kernel and bias
 distributions through `tfp.layers`-style builders onto Keras variables, the
@@ -19,18 +19,18 @@ import tensorflow_probability as tfp
 
 from tfnx import estimators as estimators_lib
 from tfnx import _pipeline
-from tfnx import inputs as inputs_lib
-from tfnx import layers as layers_lib
+from tfnx import _checks as checks
+from tfnx import _layers as layers_lib
 from tfnx import losses as losses_lib
 from tfnx import seeds as seeds_lib
-from tfnx.keras import builders
-from tfnx.keras import call_seeds
+from tfnx.keras import _builders as builders
+from tfnx.keras import _call_seeds as call_seeds
 from tfnx.linear_maps import LinearMap
-from tfnx.util import weights as weights_lib
+from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
 
-__all__ = ['VariationalLayer', 'ARGS_DOC']
+__all__ = ['KerasVariationalLayer', 'ARGS_DOC']
 
 ARGS_DOC = """
     activation: a Keras activation or its name; `None` for the identity.
@@ -40,7 +40,7 @@ ARGS_DOC = """
       tfd.Distribution`, the kernel's posterior; default
       `default_mean_field_normal_fn()`.
     kernel_posterior_tensor_fn: `(distribution, seed=...) -> tensor`, how a
-      kernel is drawn (see `VariationalLayer`); default `posterior_sample`.
+      kernel is drawn (see `KerasVariationalLayer`); default `posterior_sample`.
     kernel_prior_fn: builds the kernel's prior, like `kernel_posterior_fn`;
       default `default_multivariate_normal_fn` (standard normal); `None` for
       no prior and no kernel KL.
@@ -87,7 +87,7 @@ class _TensorFnValue:
     return self._tensor_fn(distribution)
 
 
-class VariationalLayer(keras.layers.Layer):
+class KerasVariationalLayer(keras.layers.Layer):
   __doc__ = """A Keras layer whose kernel and bias have learned posterior distributions.
 
   Each call draws its outputs with the layer's estimator (reparameterization,
@@ -282,7 +282,7 @@ class VariationalLayer(keras.layers.Layer):
     Returns:
       The sampled outputs.
     """
-    x = inputs_lib.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
+    x = checks.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
                                   self.name)
     parts = self._parts()
     outputs, record = _pipeline.sample(x, self._call_seed(seed),
@@ -292,7 +292,7 @@ class VariationalLayer(keras.layers.Layer):
     return self.activation(outputs)
 
   def _call_seed(self, seed: Optional[seeds_lib.SeedLike]) -> tf.Tensor:
-    """A call's `int32` seed (see `tfnx.keras.call_seeds.call_seed`)."""
+    """A call's `int32` seed (see `tfnx.keras._call_seeds.call_seed`)."""
     return call_seeds.call_seed(self._seed_generator, seed, self)
 
   def _keep(self, record: _pipeline.Record, parts: Tuple) -> None:
@@ -348,7 +348,7 @@ class VariationalLayer(keras.layers.Layer):
     return config
 
   @classmethod
-  def from_config(cls, config: dict) -> 'VariationalLayer':
+  def from_config(cls, config: dict) -> 'KerasVariationalLayer':
     """Rebuilds a layer from `get_config()`.
 
     Named functions and builders registered with Keras (every default) load

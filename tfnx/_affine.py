@@ -10,14 +10,14 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfnx import estimators as estimators_lib
-from tfnx import inputs as inputs_lib
-from tfnx import layers as layers_lib
+from tfnx import _checks as checks
+from tfnx import _layers as layers_lib
 from tfnx import linear_maps
 from tfnx import seeds as seeds_lib
-from tfnx import variational
+from tfnx import _variational as variational
 from tfnx.util import kernel_bias as kernel_bias_lib
-from tfnx.util import shapes as shapes_lib
-from tfnx.util import weights as weights_lib
+from tfnx.util import _shapes as shapes_lib
+from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
 
@@ -28,7 +28,7 @@ __all__ = ['Affine', 'AffineVariationalFlipout',
 
 def _check_dense_inputs(x: tf.Tensor, input_size: int,
                         owner: str) -> tf.Tensor:
-  return inputs_lib.check_trailing_shape(x, 1, {-1: input_size}, owner)
+  return checks.check_trailing_shape(x, 1, {-1: input_size}, owner)
 
 
 class Affine(layers_lib.KernelBiasLayer):
@@ -65,8 +65,8 @@ class Affine(layers_lib.KernelBiasLayer):
       activation_fn: Optional[Callable[[tf.Tensor], tf.Tensor]] = None,
       name: Optional[str] = None):
     name = name or type(self).__name__
-    self._input_size = inputs_lib.check_size(name, 'input_size', input_size)
-    self._output_size = inputs_lib.check_size(name, 'output_size',
+    self._input_size = checks.check_size(name, 'input_size', input_size)
+    self._output_size = checks.check_size(name, 'output_size',
                                               output_size)
     self._batch_shape = [int(d) for d in
                          ([] if batch_shape is None else
@@ -89,7 +89,7 @@ class Affine(layers_lib.KernelBiasLayer):
     """
     del kwargs  # Accepted as TFP's layers accept them.
     x = _check_dense_inputs(
-        inputs_lib.convert_inputs(inputs, self._dtype, self.name),
+        checks.convert_inputs(inputs, self._dtype, self.name),
         self._input_size, self.name)
     if self._kernel.shape.rank == 2:
       flat_x, batch_shape = shapes_lib.flatten_batch(x, 1)
@@ -135,8 +135,8 @@ class _AffineVariational(variational.VariationalLayer):
       *,
       divergence_fn: Optional[variational.DivergenceFn] = None):
     name = name or type(self).__name__
-    self._input_size = inputs_lib.check_size(name, 'input_size', input_size)
-    self._output_size = inputs_lib.check_size(name, 'output_size',
+    self._input_size = checks.check_size(name, 'input_size', input_size)
+    self._output_size = checks.check_size(name, 'output_size',
                                               output_size)
     posterior, prior = variational.make_posterior_and_prior(
         name, make_posterior_fn, make_prior_fn, [input_size, output_size],

@@ -2,9 +2,9 @@
 
 Like the dense layers, they differ from the other layer types only in their
 linear map and their shapes, both given by one `ConvolutionGeometry`
-(`tfnx.convolution_geometry`). The bases here serve the transposed
-convolutions (`tfnx.convolution_transpose`) and TFP's V2 layers
-(`tfnx.convolution_v2`) as well: each public class builds its geometry from
+(`tfnx._convolution_geometry`). The bases here serve the transposed
+convolutions (`tfnx._convolution_transpose`) and TFP's V2 layers
+(`tfnx._convolution_v2`) as well: each public class builds its geometry from
 its own (TFP's) arguments and hands it to its base.
 """
 
@@ -16,16 +16,16 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfnx import estimators as estimators_lib
-from tfnx import inputs as inputs_lib
-from tfnx import layers as layers_lib
+from tfnx import _checks as checks
+from tfnx import _layers as layers_lib
 from tfnx import seeds as seeds_lib
-from tfnx import variational
-from tfnx.convolution_geometry import CONVOLUTION
-from tfnx.convolution_geometry import ConvolutionGeometry
-from tfnx.convolution_geometry import IM2ROW
-from tfnx.util import convolution as conv_lib
+from tfnx import _variational as variational
+from tfnx._convolution_geometry import CONVOLUTION
+from tfnx._convolution_geometry import ConvolutionGeometry
+from tfnx._convolution_geometry import IM2ROW
+from tfnx.util import _convolution as conv_lib
 from tfnx.util import kernel_bias as kernel_bias_lib
-from tfnx.util import weights as weights_lib
+from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
 
@@ -45,8 +45,8 @@ class _ConvolutionShapes:
   def _init_shapes(self, geometry: ConvolutionGeometry, input_size: Any,
                    output_size: Any, owner: str) -> None:
     self._geometry = geometry
-    self._input_size = inputs_lib.check_size(owner, 'input_size', input_size)
-    self._output_size = inputs_lib.check_size(owner, 'output_size',
+    self._input_size = checks.check_size(owner, 'input_size', input_size)
+    self._output_size = checks.check_size(owner, 'output_size',
                                               output_size)
 
   @property
@@ -172,7 +172,7 @@ class _DeterministicConvolution(_ConvolutionShapes, layers_lib.KernelBiasLayer):
       The outputs, in the layout of the inputs.
     """
     del kwargs  # Accepted as TFP's layers accept them.
-    x = inputs_lib.convert_inputs(inputs, self._dtype, self.name)
+    x = checks.convert_inputs(inputs, self._dtype, self.name)
     batch_ndims = self._kernel_batch_ndims()
     if self._geometry.kind == CONVOLUTION and batch_ndims:
       x = self._check_inputs(x, batch_ndims)

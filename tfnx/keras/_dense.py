@@ -1,6 +1,6 @@
 """The dense variational Keras layers: `tfp.layers`' `DenseReparameterization`, `DenseFlipout` and `DenseLocalReparameterization`.
 
-They are `tfnx.keras.VariationalLayer`s whose linear map is
+They are `KerasVariationalLayer`s whose linear map is
 `tfnx.linear_maps.dense`, applied to inputs of shape `[..., input_size]`.
 """
 
@@ -9,24 +9,24 @@ from typing import Sequence, Tuple
 import keras
 
 from tfnx import estimators as estimators_lib
-from tfnx import inputs as inputs_lib
+from tfnx import _checks as checks
 from tfnx import linear_maps
-from tfnx.keras import variational
+from tfnx.keras import _variational as variational
 
 __all__ = ['DenseReparameterization', 'DenseFlipout',
            'DenseLocalReparameterization']
 
 
-class _DenseVariational(variational.VariationalLayer):
+class _DenseVariational(variational.KerasVariationalLayer):
   """The dense layers' shapes, linear map and configuration."""
 
   def __init__(self, units: int, *args, **kwargs):
     super().__init__(*args, **kwargs)
-    self.units = inputs_lib.check_size(self.name, 'units', units)
+    self.units = checks.check_size(self.name, 'units', units)
     self._linear_map = linear_maps.dense
 
   def _input_size(self, input_shape: Tuple) -> int:
-    return inputs_lib.dense_input_size(self.name, input_shape)
+    return checks.dense_input_size(self.name, input_shape)
 
   def _weight_shapes(self, input_shape: Tuple) -> Tuple[Sequence[int],
                                                         Sequence[int]]:
@@ -48,7 +48,7 @@ class _DenseVariational(variational.VariationalLayer):
 _DENSE_ARGS_DOC = """
   Inputs of shape `[batch, ..., input_size]` give outputs
   `[batch, ..., units]`; the KL terms go to `losses` (see
-  `tfnx.keras.VariationalLayer`).
+  `KerasVariationalLayer`).
 
   Args:
     units: the size of the outputs' last axis.""" + variational.ARGS_DOC
