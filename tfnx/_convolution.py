@@ -120,7 +120,7 @@ def _batch_shape(batch_shape: Any, owner: str) -> list:
   return sizes
 
 
-class _DeterministicConvolution(_ConvolutionShapes, layers_lib.KernelBiasLayer):
+class DeterministicConvolution(_ConvolutionShapes, layers_lib.KernelBiasLayer):
   """The deterministic convolutions' weights and call, for any geometry.
 
   The kernel's leading axes beyond its layout's (a `batch_shape`, or sample
@@ -252,7 +252,7 @@ DIVERGENCE_DOC = """
 VARIATIONAL_ARGS_DOC = POSTERIOR_ARGS_DOC + DATA_FORMAT_DOC + DIVERGENCE_DOC
 
 
-class Convolution(_DeterministicConvolution):
+class Convolution(DeterministicConvolution):
   __doc__ = """A deterministic convolution, `activation_fn(conv(x, kernel) + bias)`.
 
   Inputs `[..., *spatial, input_size]` (any batch shape) give outputs
@@ -303,7 +303,7 @@ class Convolution(_DeterministicConvolution):
         name)
 
 
-class _VariationalConvolution(_ConvolutionShapes,
+class VariationalConvolution(_ConvolutionShapes,
                               variational.VariationalLayer):
   """The variational convolutions' weights, for any geometry."""
 
@@ -340,7 +340,7 @@ class _VariationalConvolution(_ConvolutionShapes,
                      divergence_fn=divergence_fn)
 
 
-class _ConvolutionVariational(_VariationalConvolution):
+class _ConvolutionVariational(VariationalConvolution):
   """The variational convolutions' constructor, in TFP's argument order."""
 
   def __init__(

@@ -23,8 +23,8 @@ from tfnx._convolution import DATA_FORMAT_DOC
 from tfnx._convolution import GEOMETRY_ARGS_DOC
 from tfnx._convolution import IntOrInts
 from tfnx._convolution import VARIATIONAL_ARGS_DOC
-from tfnx._convolution import _DeterministicConvolution
-from tfnx._convolution import _VariationalConvolution
+from tfnx._convolution import DeterministicConvolution
+from tfnx._convolution import VariationalConvolution
 from tfnx._convolution_geometry import ConvolutionGeometry
 from tfnx._convolution_geometry import TRANSPOSE
 from tfnx.util import kernel_bias as kernel_bias_lib
@@ -72,7 +72,7 @@ class _Transposed:
     return self._geometry.output_padding
 
 
-class ConvolutionTranspose(_Transposed, _DeterministicConvolution):
+class ConvolutionTranspose(_Transposed, DeterministicConvolution):
   __doc__ = """A deterministic transposed convolution, `conv_transpose(x, kernel) + bias`.
 
   Inputs `[..., *spatial, input_size]` (any batch shape) give outputs
@@ -123,7 +123,7 @@ class ConvolutionTranspose(_Transposed, _DeterministicConvolution):
         make_kernel_bias_fn, dtype, (), activation_fn, validate_args, name)
 
 
-class _ConvolutionTransposeVariational(_Transposed, _VariationalConvolution):
+class _ConvolutionTransposeVariational(_Transposed, VariationalConvolution):
   """The variational transposed convolutions' shared constructor."""
 
   def __init__(

@@ -20,8 +20,8 @@ from tfnx._convolution import DIVERGENCE_DOC
 from tfnx._convolution import GEOMETRY_ARGS_DOC
 from tfnx._convolution import IntOrInts
 from tfnx._convolution import POSTERIOR_ARGS_DOC
-from tfnx._convolution import _DeterministicConvolution
-from tfnx._convolution import _VariationalConvolution
+from tfnx._convolution import DeterministicConvolution
+from tfnx._convolution import VariationalConvolution
 from tfnx._convolution_geometry import ConvolutionGeometry
 from tfnx._convolution_geometry import IM2ROW
 from tfnx.util import kernel_bias as kernel_bias_lib
@@ -43,7 +43,7 @@ def _im2row_geometry(owner: str, rank: Any, filter_shape: Any, strides: Any,
                                     padding, dilations, kind=IM2ROW)
 
 
-class ConvolutionV2(_DeterministicConvolution):
+class ConvolutionV2(DeterministicConvolution):
   __doc__ = """A deterministic convolution with an im2row kernel, TFP's `ConvolutionV2`.
 
   `activation_fn(conv(x, kernel) + bias)`, the kernel of shape
@@ -95,7 +95,7 @@ class ConvolutionV2(_DeterministicConvolution):
         name)
 
 
-class _ConvolutionVariationalV2(_VariationalConvolution):
+class _ConvolutionVariationalV2(VariationalConvolution):
   """The variational V2 convolutions' constructor, in TFP's argument order."""
 
   def __init__(

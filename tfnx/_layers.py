@@ -235,7 +235,8 @@ def make_kernel_bias_in_scope(
                                batch_ndims, batch_ndims, tf.as_dtype(dtype))
 
 
-def _takes_seed(fn: Callable) -> bool:
+def takes_seed(fn: Callable) -> bool:
+  """Whether `fn` accepts a `seed` argument (False if it has no signature)."""
   try:
     return 'seed' in inspect.signature(fn).parameters
   except (TypeError, ValueError):
@@ -320,7 +321,7 @@ class Sequential(Layer):
     super().__init__(also_track=also_track, validate_args=validate_args,
                      name=name)
     self._layers = layers
-    self._seeded = tuple(_takes_seed(layer) for layer in layers)
+    self._seeded = tuple(takes_seed(layer) for layer in layers)
     self._trace = False
 
   @property

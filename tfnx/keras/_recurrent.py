@@ -265,7 +265,7 @@ class _VariationalCell(variational.KerasVariationalLayer, DropoutRNNCell):
     recurrent = _pipeline.Part(
         self._recurrent_kernel_posterior, self._recurrent_kernel_prior,
         self.recurrent_kernel_divergence_fn,
-        variational._TensorFnValue(  # pylint: disable=protected-access
+        variational.TensorFnValue(
             self.recurrent_kernel_posterior_tensor_fn))
     return kernel, recurrent, bias
 

@@ -69,7 +69,7 @@ _FUNCTION_KEYS = (
 _INT31 = 2**31
 
 
-class _TensorFnValue:
+class TensorFnValue:
   """A `*_posterior_tensor_fn` as a `(distribution, seed=...)` value function.
 
   `tfp.layers` users write `lambda d: d.sample()`; only a function that
@@ -78,7 +78,7 @@ class _TensorFnValue:
 
   def __init__(self, tensor_fn: Callable):
     self._tensor_fn = tensor_fn
-    self._takes_seed = layers_lib._takes_seed(tensor_fn)  # pylint: disable=protected-access
+    self._takes_seed = layers_lib.takes_seed(tensor_fn)
 
   def __call__(self, distribution: tfd.Distribution,
                seed: tf.Tensor) -> tf.Tensor:
@@ -307,10 +307,10 @@ class KerasVariationalLayer(keras.layers.Layer):
   def _parts(self) -> Tuple[_pipeline.Part, _pipeline.Part]:
     return (_pipeline.Part(self._kernel_posterior, self._kernel_prior,
                            self.kernel_divergence_fn,
-                           _TensorFnValue(self.kernel_posterior_tensor_fn)),
+                           TensorFnValue(self.kernel_posterior_tensor_fn)),
             _pipeline.Part(self._bias_posterior, self._bias_prior,
                            self.bias_divergence_fn,
-                           _TensorFnValue(self.bias_posterior_tensor_fn)))
+                           TensorFnValue(self.bias_posterior_tensor_fn)))
 
   def _divergences(self, record: _pipeline.Record,
                    parts: Tuple[_pipeline.Part, _pipeline.Part]) -> list:
