@@ -206,7 +206,13 @@ def _batched_convolution(geometry: ConvolutionGeometry, x: tf.Tensor,
                       + list(range(m, m + k)) + [m + k + rank])
 
 
-GEOMETRY_ARGS_DOC = """
+class Convolution(DeterministicConvolution):
+  """A deterministic convolution, `activation_fn(conv(x, kernel) + bias)`.
+
+  Inputs `[..., *spatial, input_size]` (any batch shape) give outputs
+  `[..., *out_spatial, output_size]`. The kernel has shape
+  `filter_shape + (input_size, output_size)`.
+
   Args:
     input_size: the number of input channels.
     output_size: the number of output channels (Keras's `filters`).
@@ -216,49 +222,7 @@ GEOMETRY_ARGS_DOC = """
     strides: an int or `rank` ints; default 1.
     padding: `'VALID'` (default) or `'SAME'`, in any case.
     dilations: an int or `rank` ints; default 1. Dilations above 1 cannot be
-      combined with strides above 1."""
-
-DATA_FORMAT_DOC = """
-    data_format: keyword only: `'channels_last'` (default), inputs
-      `[..., *spatial, channels]`, or `'channels_first'`,
-      `[..., channels, *spatial]`. Either runs on a CPU."""
-
-POSTERIOR_ARGS_DOC = """
-    kernel_initializer: initializes the kernel posterior's mean; `None` means
-      `tfnx.initializers.glorot_uniform()` (seeded from `seed` when given).
-    bias_initializer: initializes the bias posterior's mean; `None` means
-      zeros.
-    make_posterior_fn: builds the joint `[kernel, bias]` posterior; default
-      `tfnx.util.make_kernel_bias_posterior_mvn_diag`.
-    make_prior_fn: builds the joint `[kernel, bias]` prior; default
-      `tfnx.util.make_kernel_bias_prior_spike_and_slab`.
-    posterior_value_fn: `(distribution, seed=...) -> weights`; default
-      `tfd.Distribution.sample`.
-    unpack_weights_fn: splits `[kernel, bias]` structures; default
-      `tfnx.util.unpack_kernel_and_bias`.
-    dtype: `tf.float32` (default) or `tf.float64`.{extra}
-    activation_fn: applied to the outputs; `None` for the identity.
-    seed: seeds the layer's own seed stream (used by calls without a seed)
-      and the default kernel initializer; `None` for non-deterministic.
-    validate_args: whether every call checks that inputs are finite.
-    name: the layer's name; `None` means the class name."""
-
-DIVERGENCE_DOC = """
-    divergence_fn: keyword only: `(posterior, prior, sample) -> KL` for each
-      of kernel and bias; `None` means the closed form where TFP registers
-      one, else the Monte Carlo estimate on the call's sampled weights.
-"""
-
-VARIATIONAL_ARGS_DOC = POSTERIOR_ARGS_DOC + DATA_FORMAT_DOC + DIVERGENCE_DOC
-
-
-class Convolution(DeterministicConvolution):
-  __doc__ = """A deterministic convolution, `activation_fn(conv(x, kernel) + bias)`.
-
-  Inputs `[..., *spatial, input_size]` (any batch shape) give outputs
-  `[..., *out_spatial, output_size]`. The kernel has shape
-  `filter_shape + (input_size, output_size)`.
-""" + GEOMETRY_ARGS_DOC + """
+      combined with strides above 1.
     kernel_initializer: `init(shape, dtype, batch_ndims)`; `None` means
       `tfnx.initializers.glorot_uniform()`.
     bias_initializer: likewise; `None` means zeros.
@@ -273,7 +237,11 @@ class Convolution(DeterministicConvolution):
       Channels last only. Default `()`: one convolution.
     activation_fn: applied to the outputs; `None` for the identity.
     validate_args: kept for a uniform signature.
-    name: the layer's name; `None` means `'Convolution'`.""" + DATA_FORMAT_DOC
+    name: the layer's name; `None` means `'Convolution'`.
+    data_format: keyword only: `'channels_last'` (default), inputs
+      `[..., *spatial, channels]`, or `'channels_first'`,
+      `[..., channels, *spatial]`. Either runs on a CPU.
+  """
 
   def __init__(
       self,
@@ -369,6 +337,19 @@ class _ConvolutionVariational(VariationalConvolution):
       *,
       data_format: str = 'channels_last',
       divergence_fn: Optional[variational.DivergenceFn] = None):
+    """Builds the convolution's geometry, posterior and prior.
+
+    Args:
+      input_size, output_size, filter_shape, rank, strides, padding,
+        dilations: the geometry, as for `tfnx.Convolution`.
+      kernel_initializer, bias_initializer, make_posterior_fn,
+        make_prior_fn, posterior_value_fn, unpack_weights_fn, dtype,
+        activation_fn, seed, validate_args, name: the posterior, its prior
+        and the call, as for the dense layers
+        (`help(tfnx.AffineVariationalFlipout.__init__)`).
+      data_format: keyword only, as for `tfnx.Convolution`.
+      divergence_fn: keyword only, as for the dense layers.
+    """
     name = name or type(self).__name__
     super().__init__(
         ConvolutionGeometry.create(name, rank, filter_shape, strides, padding,
@@ -379,31 +360,33 @@ class _ConvolutionVariational(VariationalConvolution):
         divergence_fn)
 
 
-_CONVOLUTION_ARGS_DOC = (GEOMETRY_ARGS_DOC
-                         + VARIATIONAL_ARGS_DOC.format(extra=''))
-
-
 class ConvolutionVariationalReparameterization(_ConvolutionVariational):
-  __doc__ = """A convolution with a variational posterior, by reparameterization.
+  """A convolution with a variational posterior, by reparameterization.
 
   Each call samples one kernel and bias from the posterior and applies them
   to the whole batch: `activation_fn(conv(x, kernel) + bias)`. Inputs
   `[..., *spatial, input_size]` (any batch shape) give outputs
   `[..., *out_spatial, output_size]`; the kernel has shape
   `filter_shape + (input_size, output_size)`.
-""" + _CONVOLUTION_ARGS_DOC
+
+  Args: those of the variational convolutions, documented once on their
+  constructor (`help(ConvolutionVariationalFlipout.__init__)`).
+  """
 
   _estimator = staticmethod(estimators_lib.reparameterization)
 
 
 class ConvolutionVariationalFlipout(_ConvolutionVariational):
-  __doc__ = """A convolution with a variational posterior, by Flipout.
+  """A convolution with a variational posterior, by Flipout.
 
   Flipout (Wen et al., 2018) adds to the posterior-mean output one shared
   kernel perturbation, decorrelated per example by random signs on input and
   output channels, shared across spatial positions: each example's outputs
   are those of a kernel sample of its own, at the cost of two convolutions.
   Needs an elementwise normal kernel posterior.
-""" + _CONVOLUTION_ARGS_DOC
+
+  Args: those of the variational convolutions, documented once on their
+  constructor (`help(ConvolutionVariationalFlipout.__init__)`).
+  """
 
   _estimator = staticmethod(estimators_lib.flipout)

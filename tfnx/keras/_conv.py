@@ -137,7 +137,10 @@ def _doc(rank: int, estimator) -> str:
       above 1.
     padding: `'valid'` or `'same'` (any case).
     data_format: `'channels_last'` (default) or `'channels_first'`.
-    dilation_rate: an int or {rank} ints.""" + variational.ARGS_DOC
+    dilation_rate: an int or {rank} ints.
+    **kwargs: those of every variational layer of `tfnx.keras`, documented
+      once on their base class, `KerasVariationalLayer`.
+  """
 
 
 @keras.saving.register_keras_serializable(package='tfnx')

@@ -45,46 +45,58 @@ class _DenseVariational(variational.KerasVariationalLayer):
     return {'units': self.units}
 
 
-_DENSE_ARGS_DOC = """
-  Inputs of shape `[batch, ..., input_size]` give outputs
-  `[batch, ..., units]`; the KL terms go to `losses` (see
-  `KerasVariationalLayer`).
-
-  Args:
-    units: the size of the outputs' last axis.""" + variational.ARGS_DOC
-
-
 @keras.saving.register_keras_serializable(package='tfnx')
 class DenseReparameterization(_DenseVariational):
-  __doc__ = """A dense layer with a variational posterior, by reparameterization.
+  """A dense layer with a variational posterior, by reparameterization.
 
   Each call draws one kernel and bias from the posterior for the whole batch:
   `activation(x @ kernel + bias)` (Kingma and Welling, 2014).
-""" + _DENSE_ARGS_DOC
+
+  Inputs `[batch, ..., input_size]` give outputs `[batch, ..., units]`.
+
+  Args:
+    units: the size of the outputs' last axis.
+    **kwargs: those of every variational layer of `tfnx.keras`, documented
+      once on their base class, `KerasVariationalLayer`.
+  """
 
   _estimator = staticmethod(estimators_lib.reparameterization)
 
 
 @keras.saving.register_keras_serializable(package='tfnx')
 class DenseFlipout(_DenseVariational):
-  __doc__ = """A dense layer with a variational posterior, by Flipout.
+  """A dense layer with a variational posterior, by Flipout.
 
   Flipout (Wen et al., 2018) adds to the posterior-mean output one kernel
   perturbation shared by the batch and decorrelated per example by random
   sign flips, so each example sees its own kernel sample, at the cost of two
   matmuls. Needs an elementwise normal kernel posterior.
-""" + _DENSE_ARGS_DOC
+
+  Inputs `[batch, ..., input_size]` give outputs `[batch, ..., units]`.
+
+  Args:
+    units: the size of the outputs' last axis.
+    **kwargs: those of every variational layer of `tfnx.keras`, documented
+      once on their base class, `KerasVariationalLayer`.
+  """
 
   _estimator = staticmethod(estimators_lib.flipout)
 
 
 @keras.saving.register_keras_serializable(package='tfnx')
 class DenseLocalReparameterization(_DenseVariational):
-  __doc__ = """A dense layer with a variational posterior, by local reparameterization.
+  """A dense layer with a variational posterior, by local reparameterization.
 
   Each pre-activation is drawn from its exact marginal under the posterior,
   `N(x @ mu, x**2 @ sigma**2)` plus the bias (Kingma et al., 2015); no kernel
   is drawn. Needs an elementwise normal kernel posterior.
-""" + _DENSE_ARGS_DOC
+
+  Inputs `[batch, ..., input_size]` give outputs `[batch, ..., units]`.
+
+  Args:
+    units: the size of the outputs' last axis.
+    **kwargs: those of every variational layer of `tfnx.keras`, documented
+      once on their base class, `KerasVariationalLayer`.
+  """
 
   _estimator = staticmethod(estimators_lib.local_reparameterization)

@@ -41,7 +41,7 @@ def _rows(posterior: tfd.Distribution,
 
 @keras.saving.register_keras_serializable(package='tfnx')
 class EmbeddingReparameterization(variational.KerasVariationalLayer):
-  __doc__ = """An embedding whose table has a variational posterior, by reparameterization.
+  """An embedding whose table has a variational posterior, by reparameterization.
 
   Each call draws one table from the posterior for the whole batch and looks
   the ids up in it, drawing only the rows the batch uses: an id repeated in
@@ -58,9 +58,12 @@ class EmbeddingReparameterization(variational.KerasVariationalLayer):
     input_dim: the number of rows: ids lie in `[0, input_dim)`.
     output_dim: the size of each embedding.
     mask_zero: whether id 0 is padding, masked for the layers after (as in
-      `keras.layers.Embedding`); `input_dim` then counts it.""" + (
-          variational.ARGS_DOC.replace(
-              '`None` for no bias.', '`None` (the default) for no bias.'))
+      `keras.layers.Embedding`); `input_dim` then counts it.
+    bias_posterior_fn: builds the bias's posterior; `None` (the default)
+      for no bias.
+    **kwargs: those of every variational layer of `tfnx.keras`, documented
+      once on their base class, `KerasVariationalLayer`.
+  """
 
   def __init__(self, input_dim: int, output_dim: int,
                mask_zero: bool = False,

@@ -165,11 +165,11 @@ _CELL_ARGS_DOC = """
       `default_multivariate_normal_fn`; `None` for no recurrent kernel KL.
     recurrent_kernel_divergence_fn: as `kernel_divergence_fn`, for the
       recurrent kernel.
-    The other arguments are those of `KerasVariationalLayer`, for the
-    input kernel (`kernel_*`) and the bias (`bias_*`):""" + (
-        variational.ARGS_DOC.replace(
-            '    activation: a Keras activation or its name; `None` for the '
-            'identity.\n', ''))
+    **kwargs: the other arguments of every variational layer of
+      `tfnx.keras` but `activation`, documented once on their base class,
+      `KerasVariationalLayer`, for the input kernel (`kernel_*`) and the
+      bias (`bias_*`).
+"""
 
 
 class _VariationalCell(variational.KerasVariationalLayer, DropoutRNNCell):

@@ -30,36 +30,7 @@ from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
 
-__all__ = ['KerasVariationalLayer', 'ARGS_DOC']
-
-ARGS_DOC = """
-    activation: a Keras activation or its name; `None` for the identity.
-    activity_regularizer: a Keras regularizer of the outputs, or `None`.
-    trainable: whether the posterior's variables are trainable.
-    kernel_posterior_fn: `(dtype, shape, name, trainable, add_variable_fn) ->
-      tfd.Distribution`, the kernel's posterior; default
-      `default_mean_field_normal_fn()`.
-    kernel_posterior_tensor_fn: `(distribution, seed=...) -> tensor`, how a
-      kernel is drawn (see `KerasVariationalLayer`); default `posterior_sample`.
-    kernel_prior_fn: builds the kernel's prior, like `kernel_posterior_fn`;
-      default `default_multivariate_normal_fn` (standard normal); `None` for
-      no prior and no kernel KL.
-    kernel_divergence_fn: `(posterior, prior, sample) -> scalar`; default
-      `kl_divergence`, the closed-form KL. Scale it here, e.g. by one over
-      the number of training examples.
-    bias_posterior_fn: builds the bias's posterior; default
-      `default_mean_field_normal_fn(is_singular=True)` (a point mass);
-      `None` for no bias.
-    bias_posterior_tensor_fn: how a bias is drawn; default
-      `posterior_sample`.
-    bias_prior_fn: builds the bias's prior; default `None` (no bias KL).
-    bias_divergence_fn: as `kernel_divergence_fn`, for the bias.
-    seed: a Python int seeding the layer's calls and its unseeded random
-      initializers; `None` draws one from Python's `random` (so
-      `keras.utils.set_random_seed` makes it reproducible).
-    **kwargs: Keras layer arguments (`name`, `dtype`).
-"""
-"""The arguments every variational layer takes, for the layers' docstrings."""
+__all__ = ['KerasVariationalLayer']
 
 _FUNCTION_KEYS = (
     'kernel_posterior_fn', 'kernel_posterior_tensor_fn', 'kernel_prior_fn',
@@ -88,7 +59,7 @@ class TensorFnValue:
 
 
 class KerasVariationalLayer(keras.layers.Layer):
-  __doc__ = """A Keras layer whose kernel and bias have learned posterior distributions.
+  """A Keras layer whose kernel and bias have learned posterior distributions.
 
   Each call draws its outputs with the layer's estimator (reparameterization,
   Flipout or local reparameterization from `tfnx.estimators`), in training and
@@ -125,7 +96,33 @@ class KerasVariationalLayer(keras.layers.Layer):
   is a layer variable that a `tf.train.Checkpoint` carries but a `.keras`
   file does not: a loaded model restarts the sequence from `seed`.
 
-  Args:""" + ARGS_DOC
+  Args:
+    activation: a Keras activation or its name; `None` for the identity.
+    activity_regularizer: a Keras regularizer of the outputs, or `None`.
+    trainable: whether the posterior's variables are trainable.
+    kernel_posterior_fn: `(dtype, shape, name, trainable, add_variable_fn) ->
+      tfd.Distribution`, the kernel's posterior; default
+      `default_mean_field_normal_fn()`.
+    kernel_posterior_tensor_fn: `(distribution, seed=...) -> tensor`, how a
+      kernel is drawn (see `KerasVariationalLayer`); default `posterior_sample`.
+    kernel_prior_fn: builds the kernel's prior, like `kernel_posterior_fn`;
+      default `default_multivariate_normal_fn` (standard normal); `None` for
+      no prior and no kernel KL.
+    kernel_divergence_fn: `(posterior, prior, sample) -> scalar`; default
+      `kl_divergence`, the closed-form KL. Scale it here, e.g. by one over
+      the number of training examples.
+    bias_posterior_fn: builds the bias's posterior; default
+      `default_mean_field_normal_fn(is_singular=True)` (a point mass);
+      `None` for no bias.
+    bias_posterior_tensor_fn: how a bias is drawn; default
+      `posterior_sample`.
+    bias_prior_fn: builds the bias's prior; default `None` (no bias KL).
+    bias_divergence_fn: as `kernel_divergence_fn`, for the bias.
+    seed: a Python int seeding the layer's calls and its unseeded random
+      initializers; `None` draws one from Python's `random` (so
+      `keras.utils.set_random_seed` makes it reproducible).
+    **kwargs: Keras layer arguments (`name`, `dtype`).
+  """
 
   _estimator = staticmethod(estimators_lib.reparameterization)
 
