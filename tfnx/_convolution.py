@@ -35,6 +35,11 @@ __all__ = ['Convolution', 'ConvolutionVariationalFlipout',
 IntOrInts = Union[int, Sequence[int]]
 
 
+def _from_geometry(field: str, doc: str) -> property:
+  """A read-only layer property: the `field` of the layer's geometry."""
+  return property(lambda self: getattr(self._geometry, field), doc=doc)
+
+
 class _ConvolutionShapes:
   """The properties, checks and layouts every convolution layer shares.
 
@@ -64,35 +69,16 @@ class _ConvolutionShapes:
     """The number of output channels (Keras's `filters`)."""
     return self._output_size
 
-  @property
-  def rank(self) -> int:
-    """The number of spatial axes."""
-    return self._geometry.rank
-
-  @property
-  def filter_shape(self) -> Tuple[int, ...]:
-    """The filter's spatial shape (Keras's `kernel_size`)."""
-    return self._geometry.filter_shape
-
-  @property
-  def strides(self) -> Tuple[int, ...]:
-    """The strides, one per spatial axis."""
-    return self._geometry.strides
-
-  @property
-  def padding(self) -> str:
-    """`'VALID'` or `'SAME'`."""
-    return self._geometry.padding
-
-  @property
-  def dilations(self) -> Tuple[int, ...]:
-    """The dilations, one per spatial axis (Keras's `dilation_rate`)."""
-    return self._geometry.dilations
-
-  @property
-  def data_format(self) -> str:
-    """`'channels_last'` or `'channels_first'`."""
-    return self._geometry.data_format
+  rank = _from_geometry('rank', 'The number of spatial axes.')
+  filter_shape = _from_geometry(
+      'filter_shape', "The filter's spatial shape (Keras's `kernel_size`).")
+  strides = _from_geometry('strides', 'The strides, one per spatial axis.')
+  padding = _from_geometry('padding', "`'VALID'` or `'SAME'`.")
+  dilations = _from_geometry(
+      'dilations',
+      "The dilations, one per spatial axis (Keras's `dilation_rate`).")
+  data_format = _from_geometry(
+      'data_format', "`'channels_last'` or `'channels_first'`.")
 
   def _check_inputs(self, x: tf.Tensor, batch_ndims: int = 0) -> tf.Tensor:
     return self._geometry.check_inputs(x, self._input_size, self.name,

@@ -185,12 +185,9 @@ def flipout(inputs: tf.Tensor,
   other bias is drawn once with `posterior_value_fn` and shared by the batch.
 
   Args:
-    inputs: the inputs, in the layout `linear_map.apply` takes.
+    inputs, bias_posterior, linear_map, seed, posterior_value_fn: as for
+      `reparameterization`, the estimators' common signature.
     kernel_posterior: an elementwise normal distribution of the kernel.
-    bias_posterior: the distribution of the bias, or `None` for no bias.
-    linear_map: the `LinearMap` to apply.
-    seed: an `int32` seed of shape `[2]`.
-    posterior_value_fn: how a non-normal bias is drawn from its posterior.
 
   Returns:
     An `Estimate` whose kernel and bias are `mu + dW` and `mu_b + db`: the
@@ -234,12 +231,9 @@ def local_reparameterization(inputs: tf.Tensor,
   No kernel is drawn.
 
   Args:
-    inputs: the inputs, in the layout `linear_map.apply` takes.
+    inputs, bias_posterior, linear_map, seed, posterior_value_fn: as for
+      `reparameterization`, the estimators' common signature.
     kernel_posterior: an elementwise normal distribution of the kernel.
-    bias_posterior: the distribution of the bias, or `None` for no bias.
-    linear_map: the `LinearMap` to apply.
-    seed: an `int32` seed of shape `[2]`.
-    posterior_value_fn: how a non-normal bias is drawn from its posterior.
 
   Returns:
     An `Estimate` with no kernel sample, and a bias sample only where the bias
