@@ -20,7 +20,7 @@ import tensorflow_probability as tfp
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tfnx
 import tfnx.keras as tfnx_keras
-from tfnx import sampling
+from tfnx import _sampling as sampling
 
 NUM_EXAMPLES = 60000  # N in the ELBO's KL / N, as for MNIST.
 MLP_BATCH, CNN_BATCH = 128, 64

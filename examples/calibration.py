@@ -24,6 +24,7 @@ import tensorflow as tf
 
 import _protocol as protocol
 import tfnx as tfn
+from tfnx.util import _conversion as conversion
 
 ESTIMATORS = ('flipout', 'local', 'reparameterization')
 METRICS = ('accuracy', 'nll', 'ece', 'auroc')
@@ -194,11 +195,11 @@ def main():
                  choices=ESTIMATORS)
   p.add_argument('--fine-tune-steps', type=int, default=1000)
   p.add_argument('--moped-delta', type=float, nargs='+',
-                 default=[tfn.util.conversion.DEFAULT_MOPED_DELTA])
+                 default=[conversion.DEFAULT_MOPED_DELTA])
   p.add_argument('--prior', default='default',
-                 choices=tfn.util.conversion.PRIORS)
+                 choices=conversion.PRIORS)
   p.add_argument('--posterior-scale', default='layer',
-                 choices=tfn.util.conversion.SCALES)
+                 choices=conversion.SCALES)
   p.add_argument('--log-t-scale', type=float, nargs='+', default=[
       tfn.calibration.DEFAULT_LOG_TEMPERATURE_SCALE])
   p.add_argument('--no-baselines', dest='baselines', action='store_false',

@@ -25,7 +25,7 @@ STATEFUL_RANDOM_OPS = frozenset({
     'RngSkip', 'RngReadAndSkip', 'NonDeterministicInts',
 })
 
-# One of each per float32 draw of tfnx.sampling: standard normals (the cosine
+# One of each per float32 draw of tfnx._sampling: standard normals (the cosine
 # of Box-Muller) and random signs (the mask picking one bit of each word).
 NORMAL_DRAW = 'Cos'
 SIGN_DRAW = 'BitwiseAnd'

@@ -1,4 +1,4 @@
-"""Tests of tfnx.keras.builders: tfp.layers-style builders on Keras 3 variables."""
+"""Tests of tfnx.keras builders: tfp.layers-style builders on Keras 3 variables."""
 
 import keras
 import numpy as np

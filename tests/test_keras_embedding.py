@@ -7,7 +7,7 @@ import tensorflow as tf
 
 import support
 import tfnx.keras as tfpl
-from tfnx.util import weights as weights_lib
+from tfnx.util import _weights as weights_lib
 
 IDS = np.array([[1, 4, 1], [0, 4, 2]], np.int32)
 NUM_CALLS = 2000

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 import support
 import tfnx.keras as tfpl
-from tfnx.util import weights as weights_lib
+from tfnx.util import _weights as weights_lib
 
 CELLS = [tfpl.LSTMCellFlipout, tfpl.LSTMCellReparameterization,
          tfpl.GRUCellFlipout, tfpl.GRUCellReparameterization]

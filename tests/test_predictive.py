@@ -11,7 +11,7 @@ import tfnx as tfn
 import tfnx.keras as tfnx_keras
 from tfnx import _vectorized
 from tfnx import predictive
-from tfnx.util import weights as weights_lib
+from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
 

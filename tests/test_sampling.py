@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 from scipy import stats
 
-from tfnx import sampling
+from tfnx import _sampling as sampling
 
 import support
 

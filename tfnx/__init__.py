@@ -11,28 +11,32 @@ from tfnx import losses
 from tfnx import metrics
 from tfnx import predictive
 from tfnx import util
-from tfnx.affine import Affine
-from tfnx.affine import AffineVariationalFlipout
-from tfnx.affine import AffineVariationalReparameterization
-from tfnx.affine import AffineVariationalReparameterizationLocal
-from tfnx.convolution import Convolution
-from tfnx.convolution import ConvolutionVariationalFlipout
-from tfnx.convolution import ConvolutionVariationalReparameterization
-from tfnx.convolution_transpose import ConvolutionTranspose
-from tfnx.convolution_transpose import ConvolutionTransposeVariationalFlipout
-from tfnx.convolution_transpose import (
+from tfnx._affine import Affine
+from tfnx._affine import AffineVariationalFlipout
+from tfnx._affine import AffineVariationalReparameterization
+from tfnx._affine import AffineVariationalReparameterizationLocal
+from tfnx._convolution import Convolution
+from tfnx._convolution import ConvolutionVariationalFlipout
+from tfnx._convolution import ConvolutionVariationalReparameterization
+from tfnx._convolution_transpose import ConvolutionTranspose
+from tfnx._convolution_transpose import ConvolutionTransposeVariationalFlipout
+from tfnx._convolution_transpose import (
     ConvolutionTransposeVariationalReparameterization)
-from tfnx.convolution_v2 import ConvolutionV2
-from tfnx.convolution_v2 import ConvolutionVariationalFlipoutV2
-from tfnx.convolution_v2 import ConvolutionVariationalReparameterizationV2
-from tfnx.layers import KernelBiasLayer
-from tfnx.layers import Layer
-from tfnx.layers import Sequential
-from tfnx.variational import VariationalFlipoutKernelBiasLayer
-from tfnx.variational import VariationalLayer
-from tfnx.variational import (
+from tfnx._convolution_v2 import ConvolutionV2
+from tfnx._convolution_v2 import ConvolutionVariationalFlipoutV2
+from tfnx._convolution_v2 import ConvolutionVariationalReparameterizationV2
+from tfnx._layers import KernelBiasLayer
+from tfnx._layers import Layer
+from tfnx._layers import Sequential
+from tfnx._variational import VariationalFlipoutKernelBiasLayer
+from tfnx._variational import VariationalLayer
+from tfnx._variational import (
     VariationalLocalReparameterizationKernelBiasLayer)
-from tfnx.variational import VariationalReparameterizationKernelBiasLayer
+from tfnx._variational import VariationalReparameterizationKernelBiasLayer
+# Last: the layers above import tfnx.util, whose conversion needs the layers.
+from tfnx import estimators  # pylint: disable=g-bad-import-order
+from tfnx import linear_maps  # pylint: disable=g-bad-import-order
+from tfnx import seeds  # pylint: disable=g-bad-import-order
 
 __version__ = '0.1.0'
 
@@ -58,9 +62,13 @@ __all__ = [
     'VariationalLocalReparameterizationKernelBiasLayer',
     'VariationalReparameterizationKernelBiasLayer',
     'calibration',
+    'distributions',
+    'estimators',
     'initializers',
+    'linear_maps',
     'losses',
     'metrics',
     'predictive',
+    'seeds',
     'util',
 ]

@@ -10,7 +10,7 @@ What is specialized, and why:
 
 - `normal_sample`: a sample of an elementwise normal by the default
   `tfd.Distribution.sample` is `loc + scale * eps` with
-  `tfnx.sampling.standard_normal` (Box-Muller from raw random words), a
+  `tfnx._sampling.standard_normal` (Box-Muller from raw random words), a
   fraction of TFP's sampler's cost over a kernel. General path:
   `posterior_value_fn(distribution, seed=seed)`.
 - `parameter_tensor`: a `TransformedVariable` behind a plain `Softplus` is
@@ -37,8 +37,8 @@ import tensorflow_probability as tfp
 # `losses` imports this module for the entropy; by then `tfnx.losses` is in
 # `sys.modules`, and its functions are looked up only when called.
 from tfnx import losses as losses_lib
-from tfnx import sampling
-from tfnx.util import weights as weights_lib
+from tfnx import _sampling as sampling
+from tfnx.util import _weights as weights_lib
 
 tfb = tfp.bijectors
 tfd = tfp.distributions

@@ -30,12 +30,12 @@ from typing import Any, Callable, NamedTuple, Optional
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfnx import affine
-from tfnx import convolution
-from tfnx import convolution_transpose
-from tfnx import layers as layers_lib
-from tfnx import variational
-from tfnx.util import weights as weights_lib
+from tfnx import _affine as affine
+from tfnx import _convolution as convolution
+from tfnx import _convolution_transpose as convolution_transpose
+from tfnx import _layers as layers_lib
+from tfnx import _variational as variational
+from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
 
@@ -188,7 +188,7 @@ def _builtin_activation(keras: Any, activation: Any) -> bool:
 
 def _keras_stage_row_wise(keras: Any, stage: Any) -> bool:
   # Imported only by users of tfnx.keras; until then no stage is one of its.
-  keras_variational = sys.modules.get('tfnx.keras.variational')
+  keras_variational = sys.modules.get('tfnx.keras._variational')
   if isinstance(stage, keras.Sequential):
     return all(_keras_stage_row_wise(keras, s) for s in stage.layers)
   if isinstance(stage, keras.Function):
@@ -197,7 +197,7 @@ def _keras_stage_row_wise(keras: Any, stage: Any) -> bool:
       keras, stage.activation):
     return False
   if keras_variational is not None and isinstance(
-      stage, keras_variational.VariationalLayer):
+      stage, keras_variational.KerasVariationalLayer):
     return _variational_rows_independent(
         type(stage)._estimator,  # pylint: disable=protected-access
         stage.bias_posterior)

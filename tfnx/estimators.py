@@ -22,10 +22,10 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfnx import _fast_paths
-from tfnx import sampling
+from tfnx import _sampling as sampling
 from tfnx import seeds as seeds_lib
 from tfnx.linear_maps import LinearMap
-from tfnx.util import weights as weights_lib
+from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
 
@@ -64,7 +64,7 @@ def draw(distribution: tfd.Distribution, posterior_value_fn: PosteriorValueFn,
   """`posterior_value_fn(distribution, seed=seed)`, faster for a normal's sample.
 
   With the default `tfd.Distribution.sample` and an elementwise normal, draws
-  `loc + scale * eps` with `tfnx.sampling.standard_normal`: the same
+  `loc + scale * eps` with `tfnx._sampling.standard_normal`: the same
   distribution as TFP's sampler, at a fraction of its cost for a kernel.
 
   Args:
@@ -180,17 +180,14 @@ def flipout(inputs: tf.Tensor,
   Each example's output is distributed exactly as under a kernel and bias
   sample of its own, yet the batch shares one perturbation, so the gradient
   variance falls roughly as one over the batch size. The kernel posterior
-  must be an elementwise normal (see `tfnx.util.weights.normal_loc_scale`).
+  must be an elementwise normal (see `tfnx.util._weights.normal_loc_scale`).
   A normal bias posterior is perturbed the same way, by the output signs; any
   other bias is drawn once with `posterior_value_fn` and shared by the batch.
 
   Args:
-    inputs: the inputs, in the layout `linear_map.apply` takes.
+    inputs, bias_posterior, linear_map, seed, posterior_value_fn: as for
+      `reparameterization`, the estimators' common signature.
     kernel_posterior: an elementwise normal distribution of the kernel.
-    bias_posterior: the distribution of the bias, or `None` for no bias.
-    linear_map: the `LinearMap` to apply.
-    seed: an `int32` seed of shape `[2]`.
-    posterior_value_fn: how a non-normal bias is drawn from its posterior.
 
   Returns:
     An `Estimate` whose kernel and bias are `mu + dW` and `mu_b + db`: the
@@ -234,12 +231,9 @@ def local_reparameterization(inputs: tf.Tensor,
   No kernel is drawn.
 
   Args:
-    inputs: the inputs, in the layout `linear_map.apply` takes.
+    inputs, bias_posterior, linear_map, seed, posterior_value_fn: as for
+      `reparameterization`, the estimators' common signature.
     kernel_posterior: an elementwise normal distribution of the kernel.
-    bias_posterior: the distribution of the bias, or `None` for no bias.
-    linear_map: the `LinearMap` to apply.
-    seed: an `int32` seed of shape `[2]`.
-    posterior_value_fn: how a non-normal bias is drawn from its posterior.
 
   Returns:
     An `Estimate` with no kernel sample, and a bias sample only where the bias

@@ -6,7 +6,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfnx import _fast_paths
-from tfnx import layers as layers_lib
+from tfnx import _layers as layers_lib
 
 tfd = tfp.distributions
 

@@ -34,7 +34,7 @@ import tensorflow as tf
 
 from tfnx import _vectorized
 from tfnx import seeds as seeds_lib
-from tfnx import variational
+from tfnx import _variational as variational
 
 __all__ = ['sample_outputs', 'class_probabilities', 'mean_and_stddev',
            'pass_seed', 'layer_seeds', 'layer_seed', 'sample_probabilities']

@@ -69,7 +69,15 @@ def sanitize_seed(seed: SeedLike, owner: str = 'tfnx') -> tf.Tensor:
 
 
 def split_seed(seed: tf.Tensor, n: int) -> list:
-  """Splits one `[2]` seed into `n` independent `[2]` seeds (stateless)."""
+  """Splits one `[2]` seed into `n` independent `[2]` seeds (stateless).
+
+  Args:
+    seed: an `int32` seed of shape `[2]`, e.g. from `sanitize_seed`.
+    n: how many seeds to derive.
+
+  Returns:
+    A list of `n` `int32` seeds of shape `[2]`, a pure function of `seed`.
+  """
   return tf.unstack(tf.random.experimental.stateless_split(seed, num=n))
 
 
@@ -78,6 +86,9 @@ def python_random_seed() -> tuple:
 
   What tfnx uses where no seed is given, so `random.seed` (or
   `keras.utils.set_random_seed`) makes even unseeded code reproducible.
+
+  Returns:
+    Two non-negative 31-bit ints, a seed `sanitize_seed` accepts.
   """
   return (random.getrandbits(31), random.getrandbits(31))
 

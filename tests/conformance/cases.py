@@ -16,6 +16,9 @@ import tensorflow_probability as tfp
 
 import tfnx as tfn
 import tfnx.keras as tfpl
+from tfnx import _layers as layers_lib
+from tfnx import _variational as variational_lib
+from tfnx.keras import _variational as keras_variational
 
 
 class Case(NamedTuple):
@@ -75,11 +78,11 @@ def _kernel_bias(cls, variational=True):
     name = name or cls.__name__
     dtype = kwargs.get('dtype', tf.float32)
     if not variational:
-      kernel, bias = tfn.layers.make_kernel_bias_in_scope(
+      kernel, bias = layers_lib.make_kernel_bias_in_scope(
           name, tfn.util.make_kernel_bias, [4, 3], [3], None, None, 0, dtype)
       return cls(kernel, bias, tf.matmul, name=name, **kwargs)
     kwargs.setdefault('seed', 3)
-    posterior, prior = tfn.variational.make_posterior_and_prior(
+    posterior, prior = variational_lib.make_posterior_and_prior(
         name, tfn.util.make_kernel_bias_posterior_mvn_diag, make_prior_fn,
         [4, 3], [3], None, None, dtype, kwargs['seed'])
     return cls(posterior, prior, tf.matmul, name=name, **kwargs)
@@ -362,7 +365,8 @@ def ids(cases):
 
 def call(layer, x, seed=(1, 2)):
   """Calls a layer, with `seed` where it takes one."""
-  if isinstance(layer, (tfn.VariationalLayer, tfpl.VariationalLayer,
+  if isinstance(layer, (tfn.VariationalLayer,
+                        keras_variational.KerasVariationalLayer,
                         tfpl.VariationalRNN)):
     return layer(x, seed=seed)
   return layer(x)

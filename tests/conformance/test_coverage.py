@@ -6,11 +6,12 @@ import keras
 
 import tfnx as tfn
 import tfnx.keras as tfpl
+from tfnx.keras import _variational as keras_variational
 
 from conformance import cases
 
 _BASES = {tfn.Layer, tfn.Sequential, tfn.VariationalLayer,
-          tfpl.VariationalLayer}
+          keras_variational.KerasVariationalLayer}
 
 
 def _public_layer_classes(module, base):

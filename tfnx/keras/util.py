@@ -1,6 +1,6 @@
 """`tfnx.keras.util`: `tfp.layers.util` on Keras 3.
 
-The weight-distribution builders are those of `tfnx.keras.builders` (also
+The weight-distribution builders are those of `tfnx.keras._builders` (also
 exported by `tfnx.keras`); `serialize_function` and `deserialize_function`
 save and load a layer's function arguments through Keras serialization.
 """
@@ -9,10 +9,10 @@ from typing import Any, Callable
 
 import keras
 
-from tfnx.keras.builders import default_loc_scale_fn
-from tfnx.keras.builders import default_mean_field_normal_fn
-from tfnx.keras.builders import default_multivariate_normal_fn
-from tfnx.keras.distribution_lambda import deserialize_function
+from tfnx.keras._builders import default_loc_scale_fn
+from tfnx.keras._builders import default_mean_field_normal_fn
+from tfnx.keras._builders import default_multivariate_normal_fn
+from tfnx.keras._distribution_lambda import deserialize_function
 
 __all__ = ['default_loc_scale_fn', 'default_mean_field_normal_fn',
            'default_multivariate_normal_fn', 'serialize_function',

@@ -1,36 +1,36 @@
 """Utilities for building and training tfnx networks: TFP's `nn.util` names."""
 
-from tfnx.util.convolution_util import im2row
-from tfnx.util.convolution_util import im2row_index
-from tfnx.util.convolution_util import make_convolution_fn
-from tfnx.util.convolution_util import (
+from tfnx.util._convolution_util import im2row
+from tfnx.util._convolution_util import im2row_index
+from tfnx.util._convolution_util import make_convolution_fn
+from tfnx.util._convolution_util import (
     make_convolution_transpose_fn_with_dilation)
-from tfnx.util.convolution_util import (
+from tfnx.util._convolution_util import (
     make_convolution_transpose_fn_with_subkernels)
-from tfnx.util.convolution_util import (
+from tfnx.util._convolution_util import (
     make_convolution_transpose_fn_with_subkernels_matrix)
-from tfnx.util.convolution_util import prepare_conv_args
-from tfnx.util.convolution_util import prepare_tuple_argument
-from tfnx.util.display import display_imgs
-from tfnx.util.display import trace
+from tfnx.util._convolution_util import prepare_conv_args
+from tfnx.util._convolution_util import prepare_tuple_argument
+from tfnx.util._display import display_imgs
+from tfnx.util._display import trace
 from tfnx.util.kernel_bias import make_kernel_bias
 from tfnx.util.kernel_bias import make_kernel_bias_posterior_mvn_diag
 from tfnx.util.kernel_bias import make_kernel_bias_prior_normal
 from tfnx.util.kernel_bias import make_kernel_bias_prior_spike_and_slab
-from tfnx.util.random_variable import CallOnce
-from tfnx.util.random_variable import RandomVariable
-from tfnx.util.reshaping import batchify_op
-from tfnx.util.reshaping import expand_dims
-from tfnx.util.saving import variables_load
-from tfnx.util.saving import variables_save
-from tfnx.util.schedules import halflife_decay
-from tfnx.util.shapes import flatten_rightmost
-from tfnx.util.summary import variables_summary
-from tfnx.util.training import make_fit_op
-from tfnx.util.training import tfcompile
-from tfnx.util.training import tune_dataset
-from tfnx.util.weights import unpack_kernel_and_bias
-from tfnx.util.conversion import to_variational
+from tfnx.util._random_variable import CallOnce
+from tfnx.util._random_variable import RandomVariable
+from tfnx.util._reshaping import batchify_op
+from tfnx.util._reshaping import expand_dims
+from tfnx.util._saving import variables_load
+from tfnx.util._saving import variables_save
+from tfnx.util._schedules import halflife_decay
+from tfnx.util._shapes import flatten_rightmost
+from tfnx.util._summary import variables_summary
+from tfnx.util._training import make_fit_op
+from tfnx.util._training import tfcompile
+from tfnx.util._training import tune_dataset
+from tfnx.util._weights import unpack_kernel_and_bias
+from tfnx.util._conversion import to_variational
 
 __all__ = [
     'CallOnce',

@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfnx.keras import distribution_lambda
+from tfnx.keras import _distribution_lambda as distribution_lambda
 
 tfd = tfp.distributions
 tfb = tfp.bijectors

@@ -2,9 +2,9 @@
 
 Like the dense layers, they differ from the other layer types only in their
 linear map and their shapes, both given by one `ConvolutionGeometry`
-(`tfnx.convolution_geometry`). The bases here serve the transposed
-convolutions (`tfnx.convolution_transpose`) and TFP's V2 layers
-(`tfnx.convolution_v2`) as well: each public class builds its geometry from
+(`tfnx._convolution_geometry`). The bases here serve the transposed
+convolutions (`tfnx._convolution_transpose`) and TFP's V2 layers
+(`tfnx._convolution_v2`) as well: each public class builds its geometry from
 its own (TFP's) arguments and hands it to its base.
 """
 
@@ -16,16 +16,16 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfnx import estimators as estimators_lib
-from tfnx import inputs as inputs_lib
-from tfnx import layers as layers_lib
+from tfnx import _checks as checks
+from tfnx import _layers as layers_lib
 from tfnx import seeds as seeds_lib
-from tfnx import variational
-from tfnx.convolution_geometry import CONVOLUTION
-from tfnx.convolution_geometry import ConvolutionGeometry
-from tfnx.convolution_geometry import IM2ROW
-from tfnx.util import convolution as conv_lib
+from tfnx import _variational as variational
+from tfnx._convolution_geometry import CONVOLUTION
+from tfnx._convolution_geometry import ConvolutionGeometry
+from tfnx._convolution_geometry import IM2ROW
+from tfnx.util import _convolution as conv_lib
 from tfnx.util import kernel_bias as kernel_bias_lib
-from tfnx.util import weights as weights_lib
+from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
 
@@ -33,6 +33,11 @@ __all__ = ['Convolution', 'ConvolutionVariationalFlipout',
            'ConvolutionVariationalReparameterization']
 
 IntOrInts = Union[int, Sequence[int]]
+
+
+def _from_geometry(field: str, doc: str) -> property:
+  """A read-only layer property: the `field` of the layer's geometry."""
+  return property(lambda self: getattr(self._geometry, field), doc=doc)
 
 
 class _ConvolutionShapes:
@@ -45,8 +50,8 @@ class _ConvolutionShapes:
   def _init_shapes(self, geometry: ConvolutionGeometry, input_size: Any,
                    output_size: Any, owner: str) -> None:
     self._geometry = geometry
-    self._input_size = inputs_lib.check_size(owner, 'input_size', input_size)
-    self._output_size = inputs_lib.check_size(owner, 'output_size',
+    self._input_size = checks.check_size(owner, 'input_size', input_size)
+    self._output_size = checks.check_size(owner, 'output_size',
                                               output_size)
 
   @property
@@ -64,35 +69,16 @@ class _ConvolutionShapes:
     """The number of output channels (Keras's `filters`)."""
     return self._output_size
 
-  @property
-  def rank(self) -> int:
-    """The number of spatial axes."""
-    return self._geometry.rank
-
-  @property
-  def filter_shape(self) -> Tuple[int, ...]:
-    """The filter's spatial shape (Keras's `kernel_size`)."""
-    return self._geometry.filter_shape
-
-  @property
-  def strides(self) -> Tuple[int, ...]:
-    """The strides, one per spatial axis."""
-    return self._geometry.strides
-
-  @property
-  def padding(self) -> str:
-    """`'VALID'` or `'SAME'`."""
-    return self._geometry.padding
-
-  @property
-  def dilations(self) -> Tuple[int, ...]:
-    """The dilations, one per spatial axis (Keras's `dilation_rate`)."""
-    return self._geometry.dilations
-
-  @property
-  def data_format(self) -> str:
-    """`'channels_last'` or `'channels_first'`."""
-    return self._geometry.data_format
+  rank = _from_geometry('rank', 'The number of spatial axes.')
+  filter_shape = _from_geometry(
+      'filter_shape', "The filter's spatial shape (Keras's `kernel_size`).")
+  strides = _from_geometry('strides', 'The strides, one per spatial axis.')
+  padding = _from_geometry('padding', "`'VALID'` or `'SAME'`.")
+  dilations = _from_geometry(
+      'dilations',
+      "The dilations, one per spatial axis (Keras's `dilation_rate`).")
+  data_format = _from_geometry(
+      'data_format', "`'channels_last'` or `'channels_first'`.")
 
   def _check_inputs(self, x: tf.Tensor, batch_ndims: int = 0) -> tf.Tensor:
     return self._geometry.check_inputs(x, self._input_size, self.name,
@@ -120,7 +106,7 @@ def _batch_shape(batch_shape: Any, owner: str) -> list:
   return sizes
 
 
-class _DeterministicConvolution(_ConvolutionShapes, layers_lib.KernelBiasLayer):
+class DeterministicConvolution(_ConvolutionShapes, layers_lib.KernelBiasLayer):
   """The deterministic convolutions' weights and call, for any geometry.
 
   The kernel's leading axes beyond its layout's (a `batch_shape`, or sample
@@ -172,7 +158,7 @@ class _DeterministicConvolution(_ConvolutionShapes, layers_lib.KernelBiasLayer):
       The outputs, in the layout of the inputs.
     """
     del kwargs  # Accepted as TFP's layers accept them.
-    x = inputs_lib.convert_inputs(inputs, self._dtype, self.name)
+    x = checks.convert_inputs(inputs, self._dtype, self.name)
     batch_ndims = self._kernel_batch_ndims()
     if self._geometry.kind == CONVOLUTION and batch_ndims:
       x = self._check_inputs(x, batch_ndims)
@@ -206,7 +192,13 @@ def _batched_convolution(geometry: ConvolutionGeometry, x: tf.Tensor,
                       + list(range(m, m + k)) + [m + k + rank])
 
 
-GEOMETRY_ARGS_DOC = """
+class Convolution(DeterministicConvolution):
+  """A deterministic convolution, `activation_fn(conv(x, kernel) + bias)`.
+
+  Inputs `[..., *spatial, input_size]` (any batch shape) give outputs
+  `[..., *out_spatial, output_size]`. The kernel has shape
+  `filter_shape + (input_size, output_size)`.
+
   Args:
     input_size: the number of input channels.
     output_size: the number of output channels (Keras's `filters`).
@@ -216,49 +208,7 @@ GEOMETRY_ARGS_DOC = """
     strides: an int or `rank` ints; default 1.
     padding: `'VALID'` (default) or `'SAME'`, in any case.
     dilations: an int or `rank` ints; default 1. Dilations above 1 cannot be
-      combined with strides above 1."""
-
-DATA_FORMAT_DOC = """
-    data_format: keyword only: `'channels_last'` (default), inputs
-      `[..., *spatial, channels]`, or `'channels_first'`,
-      `[..., channels, *spatial]`. Either runs on a CPU."""
-
-POSTERIOR_ARGS_DOC = """
-    kernel_initializer: initializes the kernel posterior's mean; `None` means
-      `tfnx.initializers.glorot_uniform()` (seeded from `seed` when given).
-    bias_initializer: initializes the bias posterior's mean; `None` means
-      zeros.
-    make_posterior_fn: builds the joint `[kernel, bias]` posterior; default
-      `tfnx.util.make_kernel_bias_posterior_mvn_diag`.
-    make_prior_fn: builds the joint `[kernel, bias]` prior; default
-      `tfnx.util.make_kernel_bias_prior_spike_and_slab`.
-    posterior_value_fn: `(distribution, seed=...) -> weights`; default
-      `tfd.Distribution.sample`.
-    unpack_weights_fn: splits `[kernel, bias]` structures; default
-      `tfnx.util.unpack_kernel_and_bias`.
-    dtype: `tf.float32` (default) or `tf.float64`.{extra}
-    activation_fn: applied to the outputs; `None` for the identity.
-    seed: seeds the layer's own seed stream (used by calls without a seed)
-      and the default kernel initializer; `None` for non-deterministic.
-    validate_args: whether every call checks that inputs are finite.
-    name: the layer's name; `None` means the class name."""
-
-DIVERGENCE_DOC = """
-    divergence_fn: keyword only: `(posterior, prior, sample) -> KL` for each
-      of kernel and bias; `None` means the closed form where TFP registers
-      one, else the Monte Carlo estimate on the call's sampled weights.
-"""
-
-VARIATIONAL_ARGS_DOC = POSTERIOR_ARGS_DOC + DATA_FORMAT_DOC + DIVERGENCE_DOC
-
-
-class Convolution(_DeterministicConvolution):
-  __doc__ = """A deterministic convolution, `activation_fn(conv(x, kernel) + bias)`.
-
-  Inputs `[..., *spatial, input_size]` (any batch shape) give outputs
-  `[..., *out_spatial, output_size]`. The kernel has shape
-  `filter_shape + (input_size, output_size)`.
-""" + GEOMETRY_ARGS_DOC + """
+      combined with strides above 1.
     kernel_initializer: `init(shape, dtype, batch_ndims)`; `None` means
       `tfnx.initializers.glorot_uniform()`.
     bias_initializer: likewise; `None` means zeros.
@@ -273,7 +223,11 @@ class Convolution(_DeterministicConvolution):
       Channels last only. Default `()`: one convolution.
     activation_fn: applied to the outputs; `None` for the identity.
     validate_args: kept for a uniform signature.
-    name: the layer's name; `None` means `'Convolution'`.""" + DATA_FORMAT_DOC
+    name: the layer's name; `None` means `'Convolution'`.
+    data_format: keyword only: `'channels_last'` (default), inputs
+      `[..., *spatial, channels]`, or `'channels_first'`,
+      `[..., channels, *spatial]`. Either runs on a CPU.
+  """
 
   def __init__(
       self,
@@ -303,7 +257,7 @@ class Convolution(_DeterministicConvolution):
         name)
 
 
-class _VariationalConvolution(_ConvolutionShapes,
+class VariationalConvolution(_ConvolutionShapes,
                               variational.VariationalLayer):
   """The variational convolutions' weights, for any geometry."""
 
@@ -340,7 +294,7 @@ class _VariationalConvolution(_ConvolutionShapes,
                      divergence_fn=divergence_fn)
 
 
-class _ConvolutionVariational(_VariationalConvolution):
+class _ConvolutionVariational(VariationalConvolution):
   """The variational convolutions' constructor, in TFP's argument order."""
 
   def __init__(
@@ -369,6 +323,19 @@ class _ConvolutionVariational(_VariationalConvolution):
       *,
       data_format: str = 'channels_last',
       divergence_fn: Optional[variational.DivergenceFn] = None):
+    """Builds the convolution's geometry, posterior and prior.
+
+    Args:
+      input_size, output_size, filter_shape, rank, strides, padding,
+        dilations: the geometry, as for `tfnx.Convolution`.
+      kernel_initializer, bias_initializer, make_posterior_fn,
+        make_prior_fn, posterior_value_fn, unpack_weights_fn, dtype,
+        activation_fn, seed, validate_args, name: the posterior, its prior
+        and the call, as for the dense layers
+        (`help(tfnx.AffineVariationalFlipout.__init__)`).
+      data_format: keyword only, as for `tfnx.Convolution`.
+      divergence_fn: keyword only, as for the dense layers.
+    """
     name = name or type(self).__name__
     super().__init__(
         ConvolutionGeometry.create(name, rank, filter_shape, strides, padding,
@@ -379,31 +346,33 @@ class _ConvolutionVariational(_VariationalConvolution):
         divergence_fn)
 
 
-_CONVOLUTION_ARGS_DOC = (GEOMETRY_ARGS_DOC
-                         + VARIATIONAL_ARGS_DOC.format(extra=''))
-
-
 class ConvolutionVariationalReparameterization(_ConvolutionVariational):
-  __doc__ = """A convolution with a variational posterior, by reparameterization.
+  """A convolution with a variational posterior, by reparameterization.
 
   Each call samples one kernel and bias from the posterior and applies them
   to the whole batch: `activation_fn(conv(x, kernel) + bias)`. Inputs
   `[..., *spatial, input_size]` (any batch shape) give outputs
   `[..., *out_spatial, output_size]`; the kernel has shape
   `filter_shape + (input_size, output_size)`.
-""" + _CONVOLUTION_ARGS_DOC
+
+  Args: those of the variational convolutions, documented once on their
+  constructor (`help(ConvolutionVariationalFlipout.__init__)`).
+  """
 
   _estimator = staticmethod(estimators_lib.reparameterization)
 
 
 class ConvolutionVariationalFlipout(_ConvolutionVariational):
-  __doc__ = """A convolution with a variational posterior, by Flipout.
+  """A convolution with a variational posterior, by Flipout.
 
   Flipout (Wen et al., 2018) adds to the posterior-mean output one shared
   kernel perturbation, decorrelated per example by random signs on input and
   output channels, shared across spatial positions: each example's outputs
   are those of a kernel sample of its own, at the cost of two convolutions.
   Needs an elementwise normal kernel posterior.
-""" + _CONVOLUTION_ARGS_DOC
+
+  Args: those of the variational convolutions, documented once on their
+  constructor (`help(ConvolutionVariationalFlipout.__init__)`).
+  """
 
   _estimator = staticmethod(estimators_lib.flipout)

@@ -11,7 +11,7 @@ from typing import Any, Callable
 import keras
 import tensorflow as tf
 
-from tfnx.keras import builders
+from tfnx.keras import _builders as builders
 
 __all__ = ['KLPerExample']
 

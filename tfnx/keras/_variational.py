@@ -1,4 +1,4 @@
-"""`VariationalLayer`: the Keras 3 base of `tfnx.keras`' variational layers.
+"""`KerasVariationalLayer`: Keras 3 base of `tfnx.keras`' variational layers.
 
 It owns everything the Keras layers share: building the kernel and bias
 distributions through `tfp.layers`-style builders onto Keras variables, the
@@ -19,47 +19,18 @@ import tensorflow_probability as tfp
 
 from tfnx import estimators as estimators_lib
 from tfnx import _pipeline
-from tfnx import inputs as inputs_lib
-from tfnx import layers as layers_lib
+from tfnx import _checks as checks
+from tfnx import _layers as layers_lib
 from tfnx import losses as losses_lib
 from tfnx import seeds as seeds_lib
-from tfnx.keras import builders
-from tfnx.keras import call_seeds
+from tfnx.keras import _builders as builders
+from tfnx.keras import _call_seeds as call_seeds
 from tfnx.linear_maps import LinearMap
-from tfnx.util import weights as weights_lib
+from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
 
-__all__ = ['VariationalLayer', 'ARGS_DOC']
-
-ARGS_DOC = """
-    activation: a Keras activation or its name; `None` for the identity.
-    activity_regularizer: a Keras regularizer of the outputs, or `None`.
-    trainable: whether the posterior's variables are trainable.
-    kernel_posterior_fn: `(dtype, shape, name, trainable, add_variable_fn) ->
-      tfd.Distribution`, the kernel's posterior; default
-      `default_mean_field_normal_fn()`.
-    kernel_posterior_tensor_fn: `(distribution, seed=...) -> tensor`, how a
-      kernel is drawn (see `VariationalLayer`); default `posterior_sample`.
-    kernel_prior_fn: builds the kernel's prior, like `kernel_posterior_fn`;
-      default `default_multivariate_normal_fn` (standard normal); `None` for
-      no prior and no kernel KL.
-    kernel_divergence_fn: `(posterior, prior, sample) -> scalar`; default
-      `kl_divergence`, the closed-form KL. Scale it here, e.g. by one over
-      the number of training examples.
-    bias_posterior_fn: builds the bias's posterior; default
-      `default_mean_field_normal_fn(is_singular=True)` (a point mass);
-      `None` for no bias.
-    bias_posterior_tensor_fn: how a bias is drawn; default
-      `posterior_sample`.
-    bias_prior_fn: builds the bias's prior; default `None` (no bias KL).
-    bias_divergence_fn: as `kernel_divergence_fn`, for the bias.
-    seed: a Python int seeding the layer's calls and its unseeded random
-      initializers; `None` draws one from Python's `random` (so
-      `keras.utils.set_random_seed` makes it reproducible).
-    **kwargs: Keras layer arguments (`name`, `dtype`).
-"""
-"""The arguments every variational layer takes, for the layers' docstrings."""
+__all__ = ['KerasVariationalLayer']
 
 _FUNCTION_KEYS = (
     'kernel_posterior_fn', 'kernel_posterior_tensor_fn', 'kernel_prior_fn',
@@ -69,7 +40,7 @@ _FUNCTION_KEYS = (
 _INT31 = 2**31
 
 
-class _TensorFnValue:
+class TensorFnValue:
   """A `*_posterior_tensor_fn` as a `(distribution, seed=...)` value function.
 
   `tfp.layers` users write `lambda d: d.sample()`; only a function that
@@ -78,7 +49,7 @@ class _TensorFnValue:
 
   def __init__(self, tensor_fn: Callable):
     self._tensor_fn = tensor_fn
-    self._takes_seed = layers_lib._takes_seed(tensor_fn)  # pylint: disable=protected-access
+    self._takes_seed = layers_lib.takes_seed(tensor_fn)
 
   def __call__(self, distribution: tfd.Distribution,
                seed: tf.Tensor) -> tf.Tensor:
@@ -87,8 +58,8 @@ class _TensorFnValue:
     return self._tensor_fn(distribution)
 
 
-class VariationalLayer(keras.layers.Layer):
-  __doc__ = """A Keras layer whose kernel and bias have learned posterior distributions.
+class KerasVariationalLayer(keras.layers.Layer):
+  """A Keras layer whose kernel and bias have learned posterior distributions.
 
   Each call draws its outputs with the layer's estimator (reparameterization,
   Flipout or local reparameterization from `tfnx.estimators`), in training and
@@ -125,7 +96,33 @@ class VariationalLayer(keras.layers.Layer):
   is a layer variable that a `tf.train.Checkpoint` carries but a `.keras`
   file does not: a loaded model restarts the sequence from `seed`.
 
-  Args:""" + ARGS_DOC
+  Args:
+    activation: a Keras activation or its name; `None` for the identity.
+    activity_regularizer: a Keras regularizer of the outputs, or `None`.
+    trainable: whether the posterior's variables are trainable.
+    kernel_posterior_fn: `(dtype, shape, name, trainable, add_variable_fn) ->
+      tfd.Distribution`, the kernel's posterior; default
+      `default_mean_field_normal_fn()`.
+    kernel_posterior_tensor_fn: `(distribution, seed=...) -> tensor`, how a
+      kernel is drawn (see `KerasVariationalLayer`); default `posterior_sample`.
+    kernel_prior_fn: builds the kernel's prior, like `kernel_posterior_fn`;
+      default `default_multivariate_normal_fn` (standard normal); `None` for
+      no prior and no kernel KL.
+    kernel_divergence_fn: `(posterior, prior, sample) -> scalar`; default
+      `kl_divergence`, the closed-form KL. Scale it here, e.g. by one over
+      the number of training examples.
+    bias_posterior_fn: builds the bias's posterior; default
+      `default_mean_field_normal_fn(is_singular=True)` (a point mass);
+      `None` for no bias.
+    bias_posterior_tensor_fn: how a bias is drawn; default
+      `posterior_sample`.
+    bias_prior_fn: builds the bias's prior; default `None` (no bias KL).
+    bias_divergence_fn: as `kernel_divergence_fn`, for the bias.
+    seed: a Python int seeding the layer's calls and its unseeded random
+      initializers; `None` draws one from Python's `random` (so
+      `keras.utils.set_random_seed` makes it reproducible).
+    **kwargs: Keras layer arguments (`name`, `dtype`).
+  """
 
   _estimator = staticmethod(estimators_lib.reparameterization)
 
@@ -282,7 +279,7 @@ class VariationalLayer(keras.layers.Layer):
     Returns:
       The sampled outputs.
     """
-    x = inputs_lib.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
+    x = checks.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
                                   self.name)
     parts = self._parts()
     outputs, record = _pipeline.sample(x, self._call_seed(seed),
@@ -292,7 +289,7 @@ class VariationalLayer(keras.layers.Layer):
     return self.activation(outputs)
 
   def _call_seed(self, seed: Optional[seeds_lib.SeedLike]) -> tf.Tensor:
-    """A call's `int32` seed (see `tfnx.keras.call_seeds.call_seed`)."""
+    """A call's `int32` seed (see `tfnx.keras._call_seeds.call_seed`)."""
     return call_seeds.call_seed(self._seed_generator, seed, self)
 
   def _keep(self, record: _pipeline.Record, parts: Tuple) -> None:
@@ -307,10 +304,10 @@ class VariationalLayer(keras.layers.Layer):
   def _parts(self) -> Tuple[_pipeline.Part, _pipeline.Part]:
     return (_pipeline.Part(self._kernel_posterior, self._kernel_prior,
                            self.kernel_divergence_fn,
-                           _TensorFnValue(self.kernel_posterior_tensor_fn)),
+                           TensorFnValue(self.kernel_posterior_tensor_fn)),
             _pipeline.Part(self._bias_posterior, self._bias_prior,
                            self.bias_divergence_fn,
-                           _TensorFnValue(self.bias_posterior_tensor_fn)))
+                           TensorFnValue(self.bias_posterior_tensor_fn)))
 
   def _divergences(self, record: _pipeline.Record,
                    parts: Tuple[_pipeline.Part, _pipeline.Part]) -> list:
@@ -350,7 +347,7 @@ class VariationalLayer(keras.layers.Layer):
     return config
 
   @classmethod
-  def from_config(cls, config: dict) -> 'VariationalLayer':
+  def from_config(cls, config: dict) -> 'KerasVariationalLayer':
     """Rebuilds a layer from `get_config()`.
 
     Named functions and builders registered with Keras (every default) load

@@ -9,11 +9,11 @@ import tensorflow_probability as tfp
 from tfnx import _fast_paths
 from tfnx import _pipeline
 from tfnx import estimators as estimators_lib
-from tfnx import inputs as inputs_lib
+from tfnx import _checks as checks
 from tfnx import seeds as seeds_lib
-from tfnx.keras import variational
+from tfnx.keras import _variational as variational
 from tfnx.linear_maps import LinearMap
-from tfnx.util import weights as weights_lib
+from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
 
@@ -40,8 +40,8 @@ def _rows(posterior: tfd.Distribution,
 
 
 @keras.saving.register_keras_serializable(package='tfnx')
-class EmbeddingReparameterization(variational.VariationalLayer):
-  __doc__ = """An embedding whose table has a variational posterior, by reparameterization.
+class EmbeddingReparameterization(variational.KerasVariationalLayer):
+  """An embedding whose table has a variational posterior, by reparameterization.
 
   Each call draws one table from the posterior for the whole batch and looks
   the ids up in it, drawing only the rows the batch uses: an id repeated in
@@ -49,7 +49,7 @@ class EmbeddingReparameterization(variational.VariationalLayer):
   `[input_dim, output_dim]`, with the `kernel_*` arguments; the default is
   no bias. Integer ids of any shape `[batch, ...]` give outputs
   `[batch, ..., output_dim]`; the KL terms go to `losses` (see
-  `tfnx.keras.VariationalLayer`), over the whole table.
+  `KerasVariationalLayer`), over the whole table.
 
   A kernel posterior that is not an elementwise normal is drawn whole with
   `kernel_posterior_tensor_fn`, then looked up.
@@ -58,16 +58,19 @@ class EmbeddingReparameterization(variational.VariationalLayer):
     input_dim: the number of rows: ids lie in `[0, input_dim)`.
     output_dim: the size of each embedding.
     mask_zero: whether id 0 is padding, masked for the layers after (as in
-      `keras.layers.Embedding`); `input_dim` then counts it.""" + (
-          variational.ARGS_DOC.replace(
-              '`None` for no bias.', '`None` (the default) for no bias.'))
+      `keras.layers.Embedding`); `input_dim` then counts it.
+    bias_posterior_fn: builds the bias's posterior; `None` (the default)
+      for no bias.
+    **kwargs: those of every variational layer of `tfnx.keras`, documented
+      once on their base class, `KerasVariationalLayer`.
+  """
 
   def __init__(self, input_dim: int, output_dim: int,
                mask_zero: bool = False,
                bias_posterior_fn: Optional[Callable] = None, **kwargs):
     super().__init__(bias_posterior_fn=bias_posterior_fn, **kwargs)
-    self.input_dim = inputs_lib.check_size(self.name, 'input_dim', input_dim)
-    self.output_dim = inputs_lib.check_size(self.name, 'output_dim',
+    self.input_dim = checks.check_size(self.name, 'input_dim', input_dim)
+    self.output_dim = checks.check_size(self.name, 'output_dim',
                                             output_dim)
     self.mask_zero = bool(mask_zero)
     self.supports_masking = self.mask_zero
@@ -119,7 +122,7 @@ class EmbeddingReparameterization(variational.VariationalLayer):
 
     Args:
       inputs: integer ids, of any shape with a batch axis.
-      seed: as in `tfnx.keras.VariationalLayer.call`.
+      seed: as in `KerasVariationalLayer.call`.
 
     Returns:
       The embeddings, `[*inputs.shape, output_dim]`.

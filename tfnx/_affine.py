@@ -10,14 +10,14 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfnx import estimators as estimators_lib
-from tfnx import inputs as inputs_lib
-from tfnx import layers as layers_lib
+from tfnx import _checks as checks
+from tfnx import _layers as layers_lib
 from tfnx import linear_maps
 from tfnx import seeds as seeds_lib
-from tfnx import variational
+from tfnx import _variational as variational
 from tfnx.util import kernel_bias as kernel_bias_lib
-from tfnx.util import shapes as shapes_lib
-from tfnx.util import weights as weights_lib
+from tfnx.util import _shapes as shapes_lib
+from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
 
@@ -28,7 +28,7 @@ __all__ = ['Affine', 'AffineVariationalFlipout',
 
 def _check_dense_inputs(x: tf.Tensor, input_size: int,
                         owner: str) -> tf.Tensor:
-  return inputs_lib.check_trailing_shape(x, 1, {-1: input_size}, owner)
+  return checks.check_trailing_shape(x, 1, {-1: input_size}, owner)
 
 
 class Affine(layers_lib.KernelBiasLayer):
@@ -65,8 +65,8 @@ class Affine(layers_lib.KernelBiasLayer):
       activation_fn: Optional[Callable[[tf.Tensor], tf.Tensor]] = None,
       name: Optional[str] = None):
     name = name or type(self).__name__
-    self._input_size = inputs_lib.check_size(name, 'input_size', input_size)
-    self._output_size = inputs_lib.check_size(name, 'output_size',
+    self._input_size = checks.check_size(name, 'input_size', input_size)
+    self._output_size = checks.check_size(name, 'output_size',
                                               output_size)
     self._batch_shape = [int(d) for d in
                          ([] if batch_shape is None else
@@ -89,7 +89,7 @@ class Affine(layers_lib.KernelBiasLayer):
     """
     del kwargs  # Accepted as TFP's layers accept them.
     x = _check_dense_inputs(
-        inputs_lib.convert_inputs(inputs, self._dtype, self.name),
+        checks.convert_inputs(inputs, self._dtype, self.name),
         self._input_size, self.name)
     if self._kernel.shape.rank == 2:
       flat_x, batch_shape = shapes_lib.flatten_batch(x, 1)
@@ -134,9 +134,37 @@ class _AffineVariational(variational.VariationalLayer):
       name: Optional[str] = None,
       *,
       divergence_fn: Optional[variational.DivergenceFn] = None):
+    """Builds the posterior and prior `[kernel, bias]` of a dense layer.
+
+    Args:
+      input_size: the size of the inputs' last axis.
+      output_size: the size of the outputs' last axis.
+      kernel_initializer: initializes the kernel posterior's mean; `None`
+        means `tfnx.initializers.glorot_uniform()` (seeded from `seed` when
+        given).
+      bias_initializer: initializes the bias posterior's mean; `None` means
+        zeros.
+      make_posterior_fn: builds the joint `[kernel, bias]` posterior; default
+        `tfnx.util.make_kernel_bias_posterior_mvn_diag`.
+      make_prior_fn: builds the joint `[kernel, bias]` prior; default
+        `tfnx.util.make_kernel_bias_prior_spike_and_slab`.
+      posterior_value_fn: `(distribution, seed=...) -> weights`; default
+        `tfd.Distribution.sample`.
+      unpack_weights_fn: splits `[kernel, bias]` structures; default
+        `tfnx.util.unpack_kernel_and_bias`.
+      dtype: `tf.float32` (default) or `tf.float64`.
+      activation_fn: applied to the outputs; `None` for the identity.
+      seed: seeds the layer's own seed stream (used by calls without a seed)
+        and the default kernel initializer; `None` for non-deterministic.
+      validate_args: whether every call checks that inputs are finite.
+      name: the layer's name; `None` means the class name.
+      divergence_fn: keyword only: `(posterior, prior, sample) -> KL` for each
+        of kernel and bias; `None` means the closed form where TFP registers
+        one, else the Monte Carlo estimate on the call's sampled weights.
+    """
     name = name or type(self).__name__
-    self._input_size = inputs_lib.check_size(name, 'input_size', input_size)
-    self._output_size = inputs_lib.check_size(name, 'output_size',
+    self._input_size = checks.check_size(name, 'input_size', input_size)
+    self._output_size = checks.check_size(name, 'output_size',
                                               output_size)
     posterior, prior = variational.make_posterior_and_prior(
         name, make_posterior_fn, make_prior_fn, [input_size, output_size],
@@ -171,63 +199,44 @@ class _AffineVariational(variational.VariationalLayer):
     return shapes_lib.restore_batch(y, restore, x, 1)
 
 
-_ARGS_DOC = """
-  Args:
-    input_size: the size of the inputs' last axis.
-    output_size: the size of the outputs' last axis.
-    kernel_initializer: initializes the kernel posterior's mean; `None` means
-      `tfnx.initializers.glorot_uniform()` (seeded from `seed` when given).
-    bias_initializer: initializes the bias posterior's mean; `None` means
-      zeros.
-    make_posterior_fn: builds the joint `[kernel, bias]` posterior; default
-      `tfnx.util.make_kernel_bias_posterior_mvn_diag`.
-    make_prior_fn: builds the joint `[kernel, bias]` prior; default
-      `tfnx.util.make_kernel_bias_prior_spike_and_slab`.
-    posterior_value_fn: `(distribution, seed=...) -> weights`; default
-      `tfd.Distribution.sample`.
-    unpack_weights_fn: splits `[kernel, bias]` structures; default
-      `tfnx.util.unpack_kernel_and_bias`.
-    dtype: `tf.float32` (default) or `tf.float64`.
-    activation_fn: applied to the outputs; `None` for the identity.
-    seed: seeds the layer's own seed stream (used by calls without a seed)
-      and the default kernel initializer; `None` for non-deterministic.
-    validate_args: whether every call checks that inputs are finite.
-    name: the layer's name; `None` means the class name.
-    divergence_fn: keyword only: `(posterior, prior, sample) -> KL` for each
-      of kernel and bias; `None` means the closed form where TFP registers
-      one, else the Monte Carlo estimate on the call's sampled weights.
-"""
-
-
 class AffineVariationalReparameterization(_AffineVariational):
-  __doc__ = """A dense layer with a variational posterior, by reparameterization.
+  """A dense layer with a variational posterior, by reparameterization.
 
   Each call samples one kernel and bias from the posterior and applies them
   to the whole batch: `activation_fn(x @ kernel + bias)`. Inputs of shape
   `[..., input_size]` give outputs `[..., output_size]`.
-""" + _ARGS_DOC
+
+  Args: those of the dense variational family, documented once on its
+  constructor (`help(AffineVariationalFlipout.__init__)`).
+  """
 
   _estimator = staticmethod(estimators_lib.reparameterization)
 
 
 class AffineVariationalFlipout(_AffineVariational):
-  __doc__ = """A dense layer with a variational posterior, by Flipout.
+  """A dense layer with a variational posterior, by Flipout.
 
   Flipout (Wen et al., 2018) adds to the posterior-mean output one shared
   kernel perturbation, decorrelated per example by random sign flips of
   inputs and outputs, so examples in a batch see independent kernels at the
   cost of two matmuls. Needs an elementwise normal kernel posterior.
-""" + _ARGS_DOC
+
+  Args: those of the dense variational family, documented once on its
+  constructor (`help(AffineVariationalFlipout.__init__)`).
+  """
 
   _estimator = staticmethod(estimators_lib.flipout)
 
 
 class AffineVariationalReparameterizationLocal(_AffineVariational):
-  __doc__ = """A dense layer with a variational posterior, by local reparameterization.
+  """A dense layer with a variational posterior, by local reparameterization.
 
   Each output is drawn from its exact marginal under the posterior (Kingma et
   al., 2015): `N(x @ mu + mu_b, x**2 @ sigma**2 + sigma_b**2)`; no kernel is
   sampled. Needs an elementwise normal kernel posterior.
-""" + _ARGS_DOC
+
+  Args: those of the dense variational family, documented once on its
+  constructor (`help(AffineVariationalFlipout.__init__)`).
+  """
 
   _estimator = staticmethod(estimators_lib.local_reparameterization)

@@ -1,6 +1,6 @@
 """TFP's V2 convolutions: kernels in im2row form, `[*batch, prod(filter_shape) * in, out]`.
 
-They are the convolution layers (`tfnx.convolution`) with an `'im2row'`
+They are the convolution layers (`tfnx._convolution`) with an `'im2row'`
 `ConvolutionGeometry`, whose linear map (`tfnx.linear_maps.im2row`) runs an
 unbatched kernel as one `tf.nn.convolution` and a batched one as a matmul of
 the inputs' patches. A V2 layer's batch axes come before the spatial ones:
@@ -15,27 +15,19 @@ import tensorflow_probability as tfp
 
 from tfnx import estimators as estimators_lib
 from tfnx import seeds as seeds_lib
-from tfnx import variational
-from tfnx.convolution import DIVERGENCE_DOC
-from tfnx.convolution import GEOMETRY_ARGS_DOC
-from tfnx.convolution import IntOrInts
-from tfnx.convolution import POSTERIOR_ARGS_DOC
-from tfnx.convolution import _DeterministicConvolution
-from tfnx.convolution import _VariationalConvolution
-from tfnx.convolution_geometry import ConvolutionGeometry
-from tfnx.convolution_geometry import IM2ROW
+from tfnx import _variational as variational
+from tfnx._convolution import IntOrInts
+from tfnx._convolution import DeterministicConvolution
+from tfnx._convolution import VariationalConvolution
+from tfnx._convolution_geometry import ConvolutionGeometry
+from tfnx._convolution_geometry import IM2ROW
 from tfnx.util import kernel_bias as kernel_bias_lib
-from tfnx.util import weights as weights_lib
+from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
 
 __all__ = ['ConvolutionV2', 'ConvolutionVariationalFlipoutV2',
            'ConvolutionVariationalReparameterizationV2']
-
-_INDEX_DTYPE_DOC = """
-    index_dtype: accepted for TFP's signature; the patches of a batched
-      kernel are strided slices, which need no index tensor."""
-
 
 def _im2row_geometry(owner: str, rank: Any, filter_shape: Any, strides: Any,
                      padding: Any, dilations: Any) -> ConvolutionGeometry:
@@ -43,8 +35,8 @@ def _im2row_geometry(owner: str, rank: Any, filter_shape: Any, strides: Any,
                                     padding, dilations, kind=IM2ROW)
 
 
-class ConvolutionV2(_DeterministicConvolution):
-  __doc__ = """A deterministic convolution with an im2row kernel, TFP's `ConvolutionV2`.
+class ConvolutionV2(DeterministicConvolution):
+  """A deterministic convolution with an im2row kernel, TFP's `ConvolutionV2`.
 
   `activation_fn(conv(x, kernel) + bias)`, the kernel of shape
   `batch_shape + [prod(filter_shape) * input_size, output_size]` and the
@@ -55,17 +47,23 @@ class ConvolutionV2(_DeterministicConvolution):
   spatial ones, size-1 and missing axes included: a kernel batch `[10]` on
   inputs `[3, 10, 28, 28, 1]` gives `[3, 10, *out_spatial, output_size]`.
   Unlike TFP's, it runs ranks 1 to 3.
-""" + GEOMETRY_ARGS_DOC + """
+
+  Args:
+    input_size, output_size, filter_shape, rank, strides, padding, dilations:
+      the geometry, as for `tfnx.Convolution`.
     kernel_initializer: `init(shape, dtype, batch_ndims)`; `None` means
       `tfnx.initializers.glorot_uniform()`.
     bias_initializer: likewise; `None` means zeros.
     make_kernel_bias_fn: builds `(kernel, bias)` variables; default
       `tfnx.util.make_kernel_bias`.
-    dtype: the layer's floating dtype.""" + _INDEX_DTYPE_DOC + """
+    dtype: the layer's floating dtype.
+    index_dtype: accepted for TFP's signature; the patches of a batched
+      kernel are strided slices, which need no index tensor.
     batch_shape: the kernel's batch shape; default `()`.
     activation_fn: applied to the outputs; `None` for the identity.
     validate_args: kept for a uniform signature.
-    name: the layer's name; `None` means `'ConvolutionV2'`."""
+    name: the layer's name; `None` means `'ConvolutionV2'`.
+  """
 
   def __init__(
       self,
@@ -95,7 +93,7 @@ class ConvolutionV2(_DeterministicConvolution):
         name)
 
 
-class _ConvolutionVariationalV2(_VariationalConvolution):
+class _ConvolutionVariationalV2(VariationalConvolution):
   """The variational V2 convolutions' constructor, in TFP's argument order."""
 
   def __init__(
@@ -124,6 +122,14 @@ class _ConvolutionVariationalV2(_VariationalConvolution):
       name: Optional[str] = None,
       *,
       divergence_fn: Optional[variational.DivergenceFn] = None):
+    """Builds the im2row convolution's geometry, posterior and prior.
+
+    Args:
+      The arguments of `tfnx.ConvolutionVariationalFlipout` but
+        `data_format` (see its `__init__`), and:
+      index_dtype: accepted for TFP's signature; the patches of a batched
+        kernel are strided slices, which need no index tensor.
+    """
     del index_dtype  # Strided slices need no index tensor.
     name = name or type(self).__name__
     super().__init__(
@@ -135,31 +141,32 @@ class _ConvolutionVariationalV2(_VariationalConvolution):
         divergence_fn)
 
 
-_V2_ARGS_DOC = (GEOMETRY_ARGS_DOC
-                + POSTERIOR_ARGS_DOC.format(extra=_INDEX_DTYPE_DOC)
-                + DIVERGENCE_DOC)
-
-
 class ConvolutionVariationalReparameterizationV2(_ConvolutionVariationalV2):
-  __doc__ = """A V2 (im2row-kernel) convolution with a variational posterior, by reparameterization.
+  """A V2 (im2row-kernel) convolution with a variational posterior, by reparameterization.
 
   Each call samples one kernel `[prod(filter_shape) * input_size,
   output_size]` and bias from the posterior and applies them to the whole
   batch. Inputs `[..., *spatial, input_size]` (any batch shape) give outputs
   `[..., *out_spatial, output_size]`. Unlike TFP's, it runs ranks 1 to 3.
-""" + _V2_ARGS_DOC
+
+  Args: those of the variational V2 convolutions, documented once on their
+  constructor (`help(ConvolutionVariationalFlipoutV2.__init__)`).
+  """
 
   _estimator = staticmethod(estimators_lib.reparameterization)
 
 
 class ConvolutionVariationalFlipoutV2(_ConvolutionVariationalV2):
-  __doc__ = """A V2 (im2row-kernel) convolution with a variational posterior, by Flipout.
+  """A V2 (im2row-kernel) convolution with a variational posterior, by Flipout.
 
   Flipout (Wen et al., 2018) adds to the posterior-mean output one shared
   kernel perturbation, decorrelated per example by random signs on input and
   output channels, shared across spatial positions. The kernel has shape
   `[prod(filter_shape) * input_size, output_size]`. Needs an elementwise
   normal kernel posterior. Unlike TFP's, it runs ranks 1 to 3.
-""" + _V2_ARGS_DOC
+
+  Args: those of the variational V2 convolutions, documented once on their
+  constructor (`help(ConvolutionVariationalFlipoutV2.__init__)`).
+  """
 
   _estimator = staticmethod(estimators_lib.flipout)

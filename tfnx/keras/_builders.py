@@ -32,7 +32,7 @@ _PACKAGE = 'tfnx'
 AddVariableFn = Callable[..., Any]
 
 # `tfp.layers`' defaults. Unseeded, so the layers give each variable its own
-# seed (see `tfnx.keras.variational`).
+# seed (see `tfnx.keras._variational`).
 _LOC_INITIALIZER = keras.initializers.RandomNormal(stddev=0.1)
 _UNTRANSFORMED_SCALE_INITIALIZER = keras.initializers.RandomNormal(
     mean=-3., stddev=0.1)

@@ -10,11 +10,11 @@ from typing import (Any, Callable, Iterable, List, Optional, Sequence,
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfnx import inputs as inputs_lib
+from tfnx import _checks as checks
 from tfnx import linear_maps
 from tfnx import seeds as seeds_lib
-from tfnx.util import saving as saving_lib
-from tfnx.util import summary as summary_lib
+from tfnx.util import _saving as saving_lib
+from tfnx.util import _summary as summary_lib
 
 __all__ = ['Layer', 'KernelBiasLayer', 'Sequential', 'MapLayout',
            'make_kernel_bias_in_scope']
@@ -197,7 +197,7 @@ class KernelBiasLayer(MapLayout, Layer):
     """Applies the layer; keyword arguments (`training=...`) are ignored."""
     del kwargs  # Accepted as TFP's layers accept them.
     x = self._check_inputs(
-        inputs_lib.convert_inputs(inputs, self._dtype, self.name))
+        checks.convert_inputs(inputs, self._dtype, self.name))
     y, restore = self._to_map_layout(x)
     if self._kernel is not None:
       y = self._linear_map.apply(y, self._kernel)
@@ -235,7 +235,8 @@ def make_kernel_bias_in_scope(
                                batch_ndims, batch_ndims, tf.as_dtype(dtype))
 
 
-def _takes_seed(fn: Callable) -> bool:
+def takes_seed(fn: Callable) -> bool:
+  """Whether `fn` accepts a `seed` argument (False if it has no signature)."""
   try:
     return 'seed' in inspect.signature(fn).parameters
   except (TypeError, ValueError):
@@ -320,7 +321,7 @@ class Sequential(Layer):
     super().__init__(also_track=also_track, validate_args=validate_args,
                      name=name)
     self._layers = layers
-    self._seeded = tuple(_takes_seed(layer) for layer in layers)
+    self._seeded = tuple(takes_seed(layer) for layer in layers)
     self._trace = False
 
   @property

@@ -17,11 +17,11 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfnx.keras import builders
-from tfnx.keras import conv
-from tfnx.keras import dense
-from tfnx.keras import divergence
-from tfnx.util import conversion as util_conversion
+from tfnx.keras import _builders as builders
+from tfnx.keras import _conv as conv
+from tfnx.keras import _dense as dense
+from tfnx.keras import _divergence as divergence
+from tfnx.util import _conversion as util_conversion
 
 tfd = tfp.distributions
 

@@ -6,11 +6,11 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfnx import inputs as inputs_lib
+from tfnx import _checks as checks
 from tfnx import linear_maps
 from tfnx import seeds as seeds_lib
-from tfnx.keras import call_seeds
-from tfnx.keras import distribution_lambda
+from tfnx.keras import _call_seeds as call_seeds
+from tfnx.keras import _distribution_lambda as distribution_lambda
 
 tfd = tfp.distributions
 
@@ -53,7 +53,7 @@ class DenseVariational(keras.layers.Layer):
                use_bias: bool = True, activity_regularizer: Any = None,
                seed: Optional[int] = None, **kwargs):
     super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-    self.units = inputs_lib.check_size(self.name, 'units', units)
+    self.units = checks.check_size(self.name, 'units', units)
     for key, fn in (('make_posterior_fn', make_posterior_fn),
                     ('make_prior_fn', make_prior_fn)):
       if not callable(fn):
@@ -72,7 +72,7 @@ class DenseVariational(keras.layers.Layer):
     self._prior = None
 
   def _input_size(self, input_shape: Tuple) -> int:
-    return inputs_lib.dense_input_size(self.name, input_shape)
+    return checks.dense_input_size(self.name, input_shape)
 
   def build(self, input_shape) -> None:
     """Makes and builds the posterior and prior models."""
@@ -125,7 +125,7 @@ class DenseVariational(keras.layers.Layer):
     Returns:
       `activation(inputs @ kernel + bias)`.
     """
-    x = inputs_lib.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
+    x = checks.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
                                   self.name)
     posterior = self._distribution(self._posterior, x, 'posterior')
     prior = self._distribution(self._prior, x, 'prior')

@@ -26,12 +26,12 @@ import tensorflow_probability as tfp
 from tfnx import _fast_paths
 from tfnx import _pipeline
 from tfnx import estimators as estimators_lib
-from tfnx import inputs as inputs_lib
+from tfnx import _checks as checks
 from tfnx import linear_maps
 from tfnx import seeds as seeds_lib
-from tfnx.keras import builders
-from tfnx.keras import variational
-from tfnx.util import weights as weights_lib
+from tfnx.keras import _builders as builders
+from tfnx.keras import _variational as variational
+from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
 
@@ -168,14 +168,14 @@ _CELL_ARGS_DOC = """
       `default_multivariate_normal_fn`; `None` for no recurrent kernel KL.
     recurrent_kernel_divergence_fn: as `kernel_divergence_fn`, for the
       recurrent kernel.
-    The other arguments are those of `tfnx.keras.VariationalLayer`, for the
-    input kernel (`kernel_*`) and the bias (`bias_*`):""" + (
-        variational.ARGS_DOC.replace(
-            '    activation: a Keras activation or its name; `None` for the '
-            'identity.\n', ''))
+    **kwargs: the other arguments of every variational layer of
+      `tfnx.keras` but `activation`, documented once on their base class,
+      `KerasVariationalLayer`, for the input kernel (`kernel_*`) and the
+      bias (`bias_*`).
+"""
 
 
-class _VariationalCell(variational.VariationalLayer, DropoutRNNCell):
+class _VariationalCell(variational.KerasVariationalLayer, DropoutRNNCell):
   """The cells' posteriors, per-call draw, KL terms and configuration.
 
   A cell family defines `gates`, its bias shape and `_step`; a concrete cell
@@ -200,7 +200,7 @@ class _VariationalCell(variational.VariationalLayer, DropoutRNNCell):
           builders.kl_divergence),
       **kwargs):
     super().__init__(activation=activation, **kwargs)
-    self.units = inputs_lib.check_size(self.name, 'units', units)
+    self.units = checks.check_size(self.name, 'units', units)
     if recurrent_kernel_posterior_fn is None:
       raise ValueError(f'{self.name}: expected a '
                        '`recurrent_kernel_posterior_fn`; received None.')
@@ -268,7 +268,7 @@ class _VariationalCell(variational.VariationalLayer, DropoutRNNCell):
     recurrent = _pipeline.Part(
         self._recurrent_kernel_posterior, self._recurrent_kernel_prior,
         self.recurrent_kernel_divergence_fn,
-        variational._TensorFnValue(  # pylint: disable=protected-access
+        variational.TensorFnValue(
             self.recurrent_kernel_posterior_tensor_fn))
     return kernel, recurrent, bias
 
@@ -313,7 +313,7 @@ class _VariationalCell(variational.VariationalLayer, DropoutRNNCell):
   def call(self, inputs, states, training=None):
     """One time step: `(outputs, new_states)`, with the call's weights."""
     del training  # Each call samples, in training and inference alike.
-    x = inputs_lib.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
+    x = checks.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
                                   self.name)
     weights = self._call_weights
     if weights is None:

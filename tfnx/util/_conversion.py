@@ -16,7 +16,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfnx import initializers as init_lib
-from tfnx import layers as layers_lib
+from tfnx import _layers as layers_lib
 from tfnx import seeds as seeds_lib
 from tfnx.util import kernel_bias as kernel_bias_lib
 
@@ -42,9 +42,9 @@ def _variational_classes() -> dict:
   """The layer classes each deterministic type becomes, by estimator."""
   # Imported here: the layers import `tfnx.util`, which exports this module.
   # pylint: disable=g-import-not-at-top
-  from tfnx import affine
-  from tfnx import convolution
-  from tfnx import convolution_transpose as transpose
+  from tfnx import _affine as affine
+  from tfnx import _convolution as convolution
+  from tfnx import _convolution_transpose as transpose
   return {
       affine.Affine: {
           'flipout': affine.AffineVariationalFlipout,

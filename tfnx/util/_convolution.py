@@ -13,7 +13,7 @@ from typing import Any, Optional, Tuple, Union
 import numpy as np
 import tensorflow as tf
 
-from tfnx.util import shapes as shapes_lib
+from tfnx.util import _shapes as shapes_lib
 
 __all__ = ['CHANNELS_LAST', 'prepare_geometry', 'int_tuple', 'static_int',
            'prepare_output_padding', 'dilated_filter_shape',

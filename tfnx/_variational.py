@@ -20,12 +20,12 @@ from tfnx import _fast_paths
 from tfnx import _pipeline
 from tfnx import estimators as estimators_lib
 from tfnx import initializers as init_lib
-from tfnx import inputs as inputs_lib
-from tfnx import layers as layers_lib
+from tfnx import _checks as checks
+from tfnx import _layers as layers_lib
 from tfnx import linear_maps
 from tfnx import losses as losses_lib
 from tfnx import seeds as seeds_lib
-from tfnx.util import weights as weights_lib
+from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
 
@@ -327,7 +327,7 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
     # Python and NumPy values become tensors here, so that the trace sees a
     # tensor signature rather than a value to specialize on.
     if not tf.is_tensor(inputs):
-      inputs = inputs_lib.convert_inputs(inputs, self._dtype, self.name)
+      inputs = checks.convert_inputs(inputs, self._dtype, self.name)
     if seed is not None:
       seed = seeds_lib.sanitize_seed(seed, self.name)
     # The shapes the caller sees: a trace generalized to other sizes would
@@ -348,7 +348,7 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
   def _call(self, inputs, seed, rank):
     del rank  # Part of the trace's signature only.
     x = self._check_inputs(
-        inputs_lib.convert_inputs(inputs, self._dtype, self.name))
+        checks.convert_inputs(inputs, self._dtype, self.name))
     if self._validate_args:
       x = tf.debugging.assert_all_finite(
           x, message=f'{self.name}: inputs must be finite')

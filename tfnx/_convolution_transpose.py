@@ -1,6 +1,6 @@
 """Transposed convolutions: a deterministic layer and two variational ones.
 
-They are the convolution layers (`tfnx.convolution`) with a `'transpose'`
+They are the convolution layers (`tfnx._convolution`) with a `'transpose'`
 `ConvolutionGeometry`: the linear map `tfnx.linear_maps.convolution_transpose`
 and TFP's kernel shape, `[prod(filter_shape) * input_size, output_size]`
 (so TFP's initializers see TFP's fans), brought to `tf.nn.conv_transpose`'s
@@ -18,17 +18,14 @@ import tensorflow_probability as tfp
 
 from tfnx import estimators as estimators_lib
 from tfnx import seeds as seeds_lib
-from tfnx import variational
-from tfnx.convolution import DATA_FORMAT_DOC
-from tfnx.convolution import GEOMETRY_ARGS_DOC
-from tfnx.convolution import IntOrInts
-from tfnx.convolution import VARIATIONAL_ARGS_DOC
-from tfnx.convolution import _DeterministicConvolution
-from tfnx.convolution import _VariationalConvolution
-from tfnx.convolution_geometry import ConvolutionGeometry
-from tfnx.convolution_geometry import TRANSPOSE
+from tfnx import _variational as variational
+from tfnx._convolution import IntOrInts
+from tfnx._convolution import DeterministicConvolution
+from tfnx._convolution import VariationalConvolution
+from tfnx._convolution_geometry import ConvolutionGeometry
+from tfnx._convolution_geometry import TRANSPOSE
 from tfnx.util import kernel_bias as kernel_bias_lib
-from tfnx.util import weights as weights_lib
+from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
 
@@ -36,18 +33,6 @@ __all__ = ['ConvolutionTranspose', 'ConvolutionTransposeVariationalFlipout',
            'ConvolutionTransposeVariationalReparameterization']
 
 _METHODS = ('auto', 'subkernels', 'subkernel_matrix', 'dilation')
-
-_TRANSPOSE_ARGS_DOC = """
-    output_padding: `None` (default), or an int or `rank` ints, each below
-      its stride: the output's extra length beyond the shortest one the
-      forward convolution maps back to the input's. `None` gives the input's
-      length times the stride with 'SAME' padding.
-    method: accepted for TFP's signature (`'auto'`, `'subkernels'`,
-      `'subkernel_matrix'` or `'dilation'`); tfnx always runs TF's native
-      transposed convolution."""
-
-_INDEX_DTYPE_DOC = """
-    index_dtype: accepted for TFP's signature; unused."""
 
 
 def _transpose_geometry(owner: str, rank: Any, filter_shape: Any,
@@ -72,8 +57,8 @@ class _Transposed:
     return self._geometry.output_padding
 
 
-class ConvolutionTranspose(_Transposed, _DeterministicConvolution):
-  __doc__ = """A deterministic transposed convolution, `conv_transpose(x, kernel) + bias`.
+class ConvolutionTranspose(_Transposed, DeterministicConvolution):
+  """A deterministic transposed convolution, `conv_transpose(x, kernel) + bias`.
 
   Inputs `[..., *spatial, input_size]` (any batch shape) give outputs
   `[..., *out_spatial, output_size]`. The kernel has TFP's shape
@@ -81,17 +66,31 @@ class ConvolutionTranspose(_Transposed, _DeterministicConvolution):
   `filter_shape + (output_size, input_size)`, as `tf.nn.conv_transpose`
   takes it, where it is applied. Unlike TFP's, it takes ranks 1 to 3,
   `output_padding` and float64.
-""" + GEOMETRY_ARGS_DOC + _TRANSPOSE_ARGS_DOC + """
+
+  Args:
+    input_size, output_size, filter_shape, rank, strides, padding, dilations:
+      the geometry, as for `tfnx.Convolution`.
+    output_padding: `None` (default), or an int or `rank` ints, each below
+      its stride: the output's extra length beyond the shortest one the
+      forward convolution maps back to the input's. `None` gives the input's
+      length times the stride with 'SAME' padding.
+    method: accepted for TFP's signature (`'auto'`, `'subkernels'`,
+      `'subkernel_matrix'` or `'dilation'`); tfnx always runs TF's native
+      transposed convolution.
     kernel_initializer: `init(shape, dtype, batch_ndims)`; `None` means
       `tfnx.initializers.glorot_uniform()`.
     bias_initializer: likewise; `None` means zeros.
     make_kernel_bias_fn: builds `(kernel, bias)` variables; default
       `tfnx.util.make_kernel_bias`.
-    dtype: the layer's floating dtype.""" + _INDEX_DTYPE_DOC + """
+    dtype: the layer's floating dtype.
+    index_dtype: accepted for TFP's signature; unused.
     activation_fn: applied to the outputs; `None` for the identity.
     validate_args: kept for a uniform signature.
-    name: the layer's name; `None` means `'ConvolutionTranspose'`.""" + (
-        DATA_FORMAT_DOC)
+    name: the layer's name; `None` means `'ConvolutionTranspose'`.
+    data_format: keyword only: `'channels_last'` (default), inputs
+      `[..., *spatial, channels]`, or `'channels_first'`,
+      `[..., channels, *spatial]`. Either runs on a CPU.
+  """
 
   def __init__(
       self,
@@ -123,7 +122,7 @@ class ConvolutionTranspose(_Transposed, _DeterministicConvolution):
         make_kernel_bias_fn, dtype, (), activation_fn, validate_args, name)
 
 
-class _ConvolutionTransposeVariational(_Transposed, _VariationalConvolution):
+class _ConvolutionTransposeVariational(_Transposed, VariationalConvolution):
   """The variational transposed convolutions' shared constructor."""
 
   def __init__(
@@ -155,6 +154,14 @@ class _ConvolutionTransposeVariational(_Transposed, _VariationalConvolution):
       *,
       data_format: str = 'channels_last',
       divergence_fn: Optional[variational.DivergenceFn] = None):
+    """Builds the transposed convolution's geometry, posterior and prior.
+
+    Args:
+      The arguments of `tfnx.ConvolutionVariationalFlipout` (see its
+        `__init__`), and:
+      output_padding, method: as for `tfnx.ConvolutionTranspose`.
+      index_dtype: accepted for TFP's signature; unused.
+    """
     del index_dtype  # TF's native op needs no index arithmetic of ours.
     name = name or type(self).__name__
     super().__init__(
@@ -166,14 +173,9 @@ class _ConvolutionTransposeVariational(_Transposed, _VariationalConvolution):
         divergence_fn)
 
 
-_TRANSPOSE_VARIATIONAL_ARGS_DOC = (
-    GEOMETRY_ARGS_DOC + _TRANSPOSE_ARGS_DOC
-    + VARIATIONAL_ARGS_DOC.format(extra=_INDEX_DTYPE_DOC))
-
-
 class ConvolutionTransposeVariationalReparameterization(
     _ConvolutionTransposeVariational):
-  __doc__ = """A transposed convolution with a variational posterior, by reparameterization.
+  """A transposed convolution with a variational posterior, by reparameterization.
 
   Each call samples one kernel and bias from the posterior and applies them
   to the whole batch: `activation_fn(conv_transpose(x, kernel) + bias)`.
@@ -181,19 +183,25 @@ class ConvolutionTransposeVariationalReparameterization(
   `[..., *out_spatial, output_size]`; the kernel has TFP's shape
   `[prod(filter_shape) * input_size, output_size]`. Unlike TFP's, it takes
   ranks 1 to 3, `output_padding` and float64.
-""" + _TRANSPOSE_VARIATIONAL_ARGS_DOC
+
+  Args: those of the variational transposed convolutions, documented once on
+  their constructor (`help(ConvolutionTransposeVariationalFlipout.__init__)`).
+  """
 
   _estimator = staticmethod(estimators_lib.reparameterization)
 
 
 class ConvolutionTransposeVariationalFlipout(_ConvolutionTransposeVariational):
-  __doc__ = """A transposed convolution with a variational posterior, by Flipout.
+  """A transposed convolution with a variational posterior, by Flipout.
 
   Flipout (Wen et al., 2018) adds to the posterior-mean output one shared
   kernel perturbation, decorrelated per example by random signs on input and
   output channels, shared across spatial positions: each example's outputs
   are those of a kernel sample of its own. Needs an elementwise normal
   kernel posterior.
-""" + _TRANSPOSE_VARIATIONAL_ARGS_DOC
+
+  Args: those of the variational transposed convolutions, documented once on
+  their constructor (`help(ConvolutionTransposeVariationalFlipout.__init__)`).
+  """
 
   _estimator = staticmethod(estimators_lib.flipout)

@@ -1,6 +1,6 @@
 """The dense variational Keras layers: `tfp.layers`' `DenseReparameterization`, `DenseFlipout` and `DenseLocalReparameterization`.
 
-They are `tfnx.keras.VariationalLayer`s whose linear map is
+They are `KerasVariationalLayer`s whose linear map is
 `tfnx.linear_maps.dense`, applied to inputs of shape `[..., input_size]`.
 """
 
@@ -9,24 +9,24 @@ from typing import Sequence, Tuple
 import keras
 
 from tfnx import estimators as estimators_lib
-from tfnx import inputs as inputs_lib
+from tfnx import _checks as checks
 from tfnx import linear_maps
-from tfnx.keras import variational
+from tfnx.keras import _variational as variational
 
 __all__ = ['DenseReparameterization', 'DenseFlipout',
            'DenseLocalReparameterization']
 
 
-class _DenseVariational(variational.VariationalLayer):
+class _DenseVariational(variational.KerasVariationalLayer):
   """The dense layers' shapes, linear map and configuration."""
 
   def __init__(self, units: int, *args, **kwargs):
     super().__init__(*args, **kwargs)
-    self.units = inputs_lib.check_size(self.name, 'units', units)
+    self.units = checks.check_size(self.name, 'units', units)
     self._linear_map = linear_maps.dense
 
   def _input_size(self, input_shape: Tuple) -> int:
-    return inputs_lib.dense_input_size(self.name, input_shape)
+    return checks.dense_input_size(self.name, input_shape)
 
   def _weight_shapes(self, input_shape: Tuple) -> Tuple[Sequence[int],
                                                         Sequence[int]]:
@@ -45,46 +45,58 @@ class _DenseVariational(variational.VariationalLayer):
     return {'units': self.units}
 
 
-_DENSE_ARGS_DOC = """
-  Inputs of shape `[batch, ..., input_size]` give outputs
-  `[batch, ..., units]`; the KL terms go to `losses` (see
-  `tfnx.keras.VariationalLayer`).
-
-  Args:
-    units: the size of the outputs' last axis.""" + variational.ARGS_DOC
-
-
 @keras.saving.register_keras_serializable(package='tfnx')
 class DenseReparameterization(_DenseVariational):
-  __doc__ = """A dense layer with a variational posterior, by reparameterization.
+  """A dense layer with a variational posterior, by reparameterization.
 
   Each call draws one kernel and bias from the posterior for the whole batch:
   `activation(x @ kernel + bias)` (Kingma and Welling, 2014).
-""" + _DENSE_ARGS_DOC
+
+  Inputs `[batch, ..., input_size]` give outputs `[batch, ..., units]`.
+
+  Args:
+    units: the size of the outputs' last axis.
+    **kwargs: those of every variational layer of `tfnx.keras`, documented
+      once on their base class, `KerasVariationalLayer`.
+  """
 
   _estimator = staticmethod(estimators_lib.reparameterization)
 
 
 @keras.saving.register_keras_serializable(package='tfnx')
 class DenseFlipout(_DenseVariational):
-  __doc__ = """A dense layer with a variational posterior, by Flipout.
+  """A dense layer with a variational posterior, by Flipout.
 
   Flipout (Wen et al., 2018) adds to the posterior-mean output one kernel
   perturbation shared by the batch and decorrelated per example by random
   sign flips, so each example sees its own kernel sample, at the cost of two
   matmuls. Needs an elementwise normal kernel posterior.
-""" + _DENSE_ARGS_DOC
+
+  Inputs `[batch, ..., input_size]` give outputs `[batch, ..., units]`.
+
+  Args:
+    units: the size of the outputs' last axis.
+    **kwargs: those of every variational layer of `tfnx.keras`, documented
+      once on their base class, `KerasVariationalLayer`.
+  """
 
   _estimator = staticmethod(estimators_lib.flipout)
 
 
 @keras.saving.register_keras_serializable(package='tfnx')
 class DenseLocalReparameterization(_DenseVariational):
-  __doc__ = """A dense layer with a variational posterior, by local reparameterization.
+  """A dense layer with a variational posterior, by local reparameterization.
 
   Each pre-activation is drawn from its exact marginal under the posterior,
   `N(x @ mu, x**2 @ sigma**2)` plus the bias (Kingma et al., 2015); no kernel
   is drawn. Needs an elementwise normal kernel posterior.
-""" + _DENSE_ARGS_DOC
+
+  Inputs `[batch, ..., input_size]` give outputs `[batch, ..., units]`.
+
+  Args:
+    units: the size of the outputs' last axis.
+    **kwargs: those of every variational layer of `tfnx.keras`, documented
+      once on their base class, `KerasVariationalLayer`.
+  """
 
   _estimator = staticmethod(estimators_lib.local_reparameterization)

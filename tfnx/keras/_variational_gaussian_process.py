@@ -6,8 +6,8 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfnx import inputs as inputs_lib
-from tfnx.keras import distribution_lambda
+from tfnx import _checks as checks
+from tfnx.keras import _distribution_lambda as distribution_lambda
 
 tfd = tfp.distributions
 
@@ -52,7 +52,7 @@ class VariationalGaussianProcess(distribution_lambda.DistributionLambda):
       mean_fn: Optional[Callable] = None, jitter: float = 1e-6,
       convert_to_tensor_fn=tfd.Distribution.sample, **kwargs):
     super().__init__(None, convert_to_tensor_fn, **kwargs)
-    self.num_inducing_points = inputs_lib.check_size(
+    self.num_inducing_points = checks.check_size(
         self.name, 'num_inducing_points', num_inducing_points)
     if not hasattr(kernel_provider, 'kernel'):
       raise TypeError(f'{self.name}: expected a `kernel_provider` with a '
@@ -73,7 +73,7 @@ class VariationalGaussianProcess(distribution_lambda.DistributionLambda):
 
   def build(self, input_shape) -> None:
     """Creates the inducing points, variational parameters and noise."""
-    input_dim = inputs_lib.dense_input_size(self.name, tuple(input_shape))
+    input_dim = checks.dense_input_size(self.name, tuple(input_shape))
     m, batch = self.num_inducing_points, self.event_shape
     self._inducing_index_points = self.add_weight(
         name='inducing_index_points', shape=batch + (m, input_dim),

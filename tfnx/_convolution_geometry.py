@@ -21,9 +21,9 @@ from typing import Any, Optional, Sequence, Tuple
 import numpy as np
 import tensorflow as tf
 
-from tfnx import inputs as inputs_lib
+from tfnx import _checks as checks
 from tfnx import linear_maps
-from tfnx.util import convolution as conv_lib
+from tfnx.util import _convolution as conv_lib
 
 __all__ = ['ConvolutionGeometry', 'CONVOLUTION', 'TRANSPOSE', 'IM2ROW']
 
@@ -148,7 +148,7 @@ class ConvolutionGeometry:
     """
     rank = self.rank
     channels_last = self.data_format == 'channels_last'
-    x = inputs_lib.check_trailing_shape(
+    x = checks.check_trailing_shape(
         x, rank + 1 + batch_ndims,
         {-1 if channels_last else -rank - 1: input_size}, owner)
     end = -1 - batch_ndims

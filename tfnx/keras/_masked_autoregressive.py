@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfnx.keras import distribution_lambda
+from tfnx.keras import _distribution_lambda as distribution_lambda
 
 tfd = tfp.distributions
 tfb = tfp.bijectors

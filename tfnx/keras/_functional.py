@@ -10,8 +10,8 @@ weights.
 
 from typing import Any, Callable, Optional
 
-from tfnx.keras import conv
-from tfnx.keras import dense
+from tfnx.keras import _conv as conv
+from tfnx.keras import _dense as dense
 
 __all__ = [
     'dense_flipout', 'dense_reparameterization',

@@ -12,8 +12,8 @@ from typing import Any, Callable, Optional, Tuple
 import tensorflow as tf
 
 from tfnx import linear_maps
-from tfnx.util import convolution as conv_lib
-from tfnx.util import shapes as shapes_lib
+from tfnx.util import _convolution as conv_lib
+from tfnx.util import _shapes as shapes_lib
 
 __all__ = [
     'im2row',
@@ -171,11 +171,8 @@ def make_convolution_fn(filter_shape: Any, rank: Any, strides: Any,
   TFP's, ranks 1 and 3 work too.
 
   Args:
-    filter_shape: an int or `rank` ints.
-    rank: 1, 2 or 3.
-    strides: an int or `rank` ints.
-    padding: `'VALID'` or `'SAME'`, in any case.
-    dilations: an int or `rank` ints; `None` means 1.
+    filter_shape, rank, strides, padding, dilations: as for
+      `prepare_conv_args`.
     dtype: accepted for TFP's signature (no index tensor is built).
     validate_args: accepted for TFP's signature.
     name: accepted for TFP's signature.

@@ -6,7 +6,6 @@ builds, trains with `loss=lambda y, rv_y: -rv_y.log_prob(y)`, predicts the
 `convert_to_tensor_fn` value and saves to `.keras` files.
 """
 
-import inspect
 import types
 from typing import Any, Callable, Optional, Union
 
@@ -16,8 +15,9 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfnx import seeds as seeds_lib
-from tfnx.keras import call_seeds
-from tfnx.keras.distribution_tensor import DistributionTensor
+from tfnx._layers import takes_seed
+from tfnx.keras import _call_seeds as call_seeds
+from tfnx.keras._distribution_tensor import DistributionTensor
 
 tfd = tfp.distributions
 
@@ -64,13 +64,6 @@ def deserialize_function(config: Any) -> Any:
       names[name] = registered
   return types.FunctionType(fn.__code__, names, fn.__name__, fn.__defaults__,
                             fn.__closure__)
-
-
-def _takes_seed(fn: Callable) -> bool:
-  try:
-    return 'seed' in inspect.signature(fn).parameters
-  except (TypeError, ValueError):
-    return False
 
 
 def _distribution_method_name(fn: Any) -> Optional[str]:
@@ -158,7 +151,7 @@ class DistributionLambda(keras.layers.Layer):
       raise TypeError(f'{self.name}: expected `make_distribution_fn` to '
                       'return a tfd.Distribution; received '
                       f'{type(distribution).__name__}.')
-    if _takes_seed(self.convert_to_tensor_fn):
+    if takes_seed(self.convert_to_tensor_fn):
       seed = call_seeds.call_seed(self._seed_generator, seed, self)
       value = self.convert_to_tensor_fn(distribution, seed=seed)
     else:

@@ -1,8 +1,8 @@
 """The convolutional variational Keras layers: `tfp.layers`' `Convolution{1,2,3}D{Reparameterization,Flipout}`.
 
-They are `tfnx.keras.VariationalLayer`s whose shapes, linear map
+They are `KerasVariationalLayer`s whose shapes, linear map
 (`tfnx.linear_maps.convolution`) and layouts come from one
-`tfnx.convolution_geometry.ConvolutionGeometry`, as for the `tf.Module`
+`tfnx._convolution_geometry.ConvolutionGeometry`, as for the `tf.Module`
 convolutions; channels-first inputs are brought to the map's channels-last
 layout and back. `Conv1DFlipout` and the like are aliases,
 as in `tfp.layers`.
@@ -13,10 +13,10 @@ from typing import Any, Sequence, Tuple
 import keras
 
 from tfnx import estimators as estimators_lib
-from tfnx import inputs as inputs_lib
-from tfnx.convolution_geometry import ConvolutionGeometry
-from tfnx.keras import variational
-from tfnx.util import convolution as conv_lib
+from tfnx import _checks as checks
+from tfnx._convolution_geometry import ConvolutionGeometry
+from tfnx.keras import _variational as variational
+from tfnx.util import _convolution as conv_lib
 
 __all__ = [
     'Convolution1DReparameterization', 'Convolution2DReparameterization',
@@ -27,7 +27,7 @@ __all__ = [
     'Conv3DFlipout']
 
 
-class _ConvVariational(variational.VariationalLayer):
+class _ConvVariational(variational.KerasVariationalLayer):
   """The convolution layers' arguments, shapes, linear map and layout."""
 
   _rank = None
@@ -37,7 +37,7 @@ class _ConvVariational(variational.VariationalLayer):
                dilation_rate: Any = 1, *args, **kwargs):
     super().__init__(*args, **kwargs)
     self.rank = self._rank
-    self.filters = inputs_lib.check_size(self.name, 'filters', filters)
+    self.filters = checks.check_size(self.name, 'filters', filters)
     # Checked under the Keras names first, so errors say what users wrote.
     kernel_size = conv_lib.int_tuple(kernel_size, self.rank, 'kernel_size',
                                      self.name)
@@ -128,7 +128,7 @@ def _doc(rank: int, estimator) -> str:
   Inputs of shape `[batch, {spatial}, channels]` (`channels_last`) or
   `[batch, channels, {spatial}]` (`channels_first`) give outputs with
   `filters` channels; the KL terms go to `losses` (see
-  `tfnx.keras.VariationalLayer`).
+  `KerasVariationalLayer`).
 
   Args:
     filters: the number of output channels.
@@ -137,7 +137,10 @@ def _doc(rank: int, estimator) -> str:
       above 1.
     padding: `'valid'` or `'same'` (any case).
     data_format: `'channels_last'` (default) or `'channels_first'`.
-    dilation_rate: an int or {rank} ints.""" + variational.ARGS_DOC
+    dilation_rate: an int or {rank} ints.
+    **kwargs: those of every variational layer of `tfnx.keras`, documented
+      once on their base class, `KerasVariationalLayer`.
+  """
 
 
 @keras.saving.register_keras_serializable(package='tfnx')
