@@ -27,8 +27,9 @@ class AutoregressiveTransform(distribution_lambda.DistributionLambda):
   `made` is a Keras 3 layer mapping `[..., event_size]` to
   `[..., event_size, 2]` whose output at position `i` depends only on the
   inputs before `i` (a MADE). TFP's `tfb.AutoregressiveNetwork` cannot
-  serve: it is a `tf_keras` layer, whose variables a Keras 3 model neither
-  tracks, trains nor saves; write the MADE with Keras 3 layers.
+  serve: it is a legacy Keras 2 (`tf-keras`) layer, whose variables a
+  Keras 3 model neither tracks, trains nor saves; write the MADE with Keras 3
+  layers.
 
   Args:
     made: the Keras 3 MADE layer; it is a sublayer (trained and saved with
