@@ -104,6 +104,17 @@ def test_an_activation_side_effect_runs_once_per_trace_not_per_call():
   assert len(calls) == layer._call.experimental_get_tracing_count() == 1
 
 
+def test_an_unseeded_call_steps_its_stream_outside_the_traced_call():
+  # A variable update inside the nested `tf.function` is a synchronization
+  # point that `MirroredStrategy.run` refuses (`merge_call` while tracing).
+  layer = tfn.AffineVariationalFlipout(3, 2, seed=1)
+  outer = tf.function(layer).get_concrete_function(tf.ones([2, 3]))
+  nested = {node.op for function in outer.graph.as_graph_def().library.function
+            for node in function.node_def}
+  assert 'AssignAddVariableOp' in support.op_types(outer)
+  assert not {'AssignAddVariableOp', 'AssignVariableOp'} & nested
+
+
 def test_the_call_ignores_keyword_arguments_such_as_training():
   layer = tfn.AffineVariationalFlipout(3, 2, seed=1)
   np.testing.assert_array_equal(layer(tf.ones([2, 3]), seed=4, training=True),

@@ -328,7 +328,12 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
     # tensor signature rather than a value to specialize on.
     if not tf.is_tensor(inputs):
       inputs = checks.convert_inputs(inputs, self._dtype, self.name)
-    if seed is not None:
+    # The stream's step is a variable update: inside the traced call it would
+    # be a synchronization point within a nested `tf.function`, which a
+    # distribution strategy's `run` refuses.
+    if seed is None:
+      seed = self._seed_stream.next()
+    else:
       seed = seeds_lib.sanitize_seed(seed, self.name)
     # The shapes the caller sees: a trace generalized to other sizes would
     # find a wrong size only at run time, with a less readable error.
@@ -352,8 +357,6 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
     if self._validate_args:
       x = tf.debugging.assert_all_finite(
           x, message=f'{self.name}: inputs must be finite')
-    if seed is None:
-      seed = self._seed_stream.next()
     outputs, record = _pipeline.sample(x, seed, self._estimator,
                                        self._linear_map, self, self._parts())
     if self._activation_fn is not None:
