@@ -197,15 +197,40 @@ def test_passes_of_one_call_are_uncorrelated_around_the_exact_mean(cls):
                                5. * np.sqrt(variance / 4000))
 
 
-def test_local_reparameterization_passes_of_one_call_are_independent():
-  layer = _widen(tfn.Sequential([
-      tfn.AffineVariationalReparameterizationLocal(3, 2, seed=3)])).layers[0]
+@pytest.mark.parametrize('cls', ESTIMATORS[1:])
+def test_a_first_stages_passes_are_independent_draws_of_its_normal_outputs(
+    cls):
+  layer = _widen(tfn.Sequential([cls(3, 2, seed=3)])).layers[0]
   x = _inputs()
   samples = tfn.predictive.sample_outputs(layer, x, 4000, seed=2).numpy()
   _, variance = _closed_form_moments(layer, x)
-  # Normal outputs: the sample variance's standard error is var * sqrt(2/n).
+  # Independent normal passes: the sample variance's standard error is
+  # var * sqrt(2/n). Passes sharing one weight perturbation miss it.
   np.testing.assert_array_less(np.abs(samples.var(0, ddof=1) - variance),
                                5. * variance * np.sqrt(2. / 3999))
+  # Independent rows and passes: correlations within 5 / sqrt(n) of zero.
+  flat = (samples - samples.mean(0)).reshape(4000, -1)
+  rows = np.corrcoef(flat.T)[np.triu_indices(flat.shape[1], 1)]
+  lag = np.corrcoef(flat[:-1].ravel(), flat[1:].ravel())[0, 1]
+  assert np.all(np.abs(rows) < 5. / np.sqrt(4000)), rows
+  assert abs(lag) < 5. / np.sqrt(flat.size), lag
+
+
+def test_the_first_stage_of_nested_models_is_computed_once_for_all_passes():
+  flipout, local = (tfn.AffineVariationalFlipout,
+                    tfn.AffineVariationalReparameterizationLocal)
+  nested = tfn.Sequential([None, tfn.Sequential([local(3, 4, seed=1)]),
+                           flipout(4, 2, seed=2)])
+  assert _vectorized.first_stage(nested, _vectorized.LEADING_AXIS)
+  for model in [_model(tfn.AffineVariationalReparameterization),
+                tfn.Sequential([tfn.Affine(3, 4), flipout(4, 2, seed=2)])]:
+    assert _vectorized.first_stage(
+        model, _vectorized.tiling(model, None)) is None, model
+  x = _inputs()
+  first = tfn.predictive.sample_outputs(nested, x, 7, seed=4)
+  np.testing.assert_array_equal(
+      tfn.predictive.sample_outputs(nested, x, 7, seed=4), first)
+  assert first.shape == (7, 5, 2)
 
 
 def _laplace_bias_posterior(kernel_shape, bias_shape, *args):

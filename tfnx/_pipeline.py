@@ -28,8 +28,8 @@ from tfnx.linear_maps import LinearMap
 
 tfd = tfp.distributions
 
-__all__ = ['Part', 'Record', 'sample', 'readable', 'weight_values',
-           'divergences']
+__all__ = ['Part', 'Record', 'sample', 'moments', 'readable',
+           'weight_values', 'divergences']
 
 ValueFn = Callable[..., tf.Tensor]
 
@@ -82,6 +82,13 @@ def _estimator_value_fn(parts: Tuple[Part, Part],
   return value_fn
 
 
+def _materialized(parts: Tuple[Part, Part]) -> Tuple[tuple, tuple]:
+  """The parts' normal parameters (or `None`) and posteriors over them."""
+  parameters = tuple(_fast_paths.normal_parameters(p.posterior) for p in parts)
+  return parameters, tuple(_posterior(p, q)
+                           for p, q in zip(parts, parameters))
+
+
 def sample(x: tf.Tensor, seed: tf.Tensor, estimator: Callable,
            linear_map: LinearMap, layout: Any,
            parts: Tuple[Part, Part]) -> Tuple[tf.Tensor, Record]:
@@ -100,8 +107,7 @@ def sample(x: tf.Tensor, seed: tf.Tensor, estimator: Callable,
     The outputs, and the call's `Record`.
   """
   estimate_seed, kernel_seed, bias_seed = seeds_lib.split_seed(seed, 3)
-  parameters = tuple(_fast_paths.normal_parameters(p.posterior) for p in parts)
-  posteriors = tuple(_posterior(p, q) for p, q in zip(parts, parameters))
+  parameters, posteriors = _materialized(parts)
   mapped, restore = layout._to_map_layout(x)  # pylint: disable=protected-access
   estimate = estimator(mapped, posteriors[0], posteriors[1], linear_map,
                        estimate_seed, _estimator_value_fn(parts, posteriors))
@@ -109,6 +115,34 @@ def sample(x: tf.Tensor, seed: tf.Tensor, estimator: Callable,
       estimate.outputs, restore, x)
   return outputs, Record((kernel_seed, bias_seed), parameters,
                          (estimate.kernel, estimate.bias))
+
+
+def moments(x: tf.Tensor, seed: tf.Tensor, linear_map: LinearMap,
+            layout: Any, parts: Tuple[Part, Part]
+            ) -> Tuple[tf.Tensor, tf.Tensor]:
+  """Each output's mean and standard deviation, before the activation.
+
+  Under an estimator with `rows_normal` (Flipout, local reparameterization)
+  each row's outputs are independent normals of these moments, so samples of
+  many passes over the same inputs need them once.
+
+  Args:
+    x: the checked inputs, in the layer's layout.
+    seed: an `int32` seed of shape `[2]`, drawing a bias posterior that is not
+      normal (a point mass, where the moments serve many passes).
+    linear_map, layout, parts: as for `sample`.
+
+  Returns:
+    `(mean, stddev)`, each shaped as `sample`'s outputs.
+  """
+  # pylint: disable=protected-access
+  _, posteriors = _materialized(parts)
+  mapped, restore = layout._to_map_layout(x)
+  mean, stddev, _ = estimators_lib.output_moments(
+      mapped, posteriors[0], posteriors[1], linear_map, seed,
+      _estimator_value_fn(parts, posteriors))
+  return (layout._from_map_layout(mean, restore, x),
+          layout._from_map_layout(stddev, restore, x))
 
 
 def readable(record: Record) -> bool:

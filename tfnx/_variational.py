@@ -345,6 +345,17 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
     self._remember(record)
     return outputs
 
+  def _output_moments(self, inputs: tf.Tensor,
+                      seed: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+    """Each output's mean and stddev before the activation (`_pipeline.moments`).
+
+    Meaningful where the estimator declares `rows_normal`; `tfnx.predictive`
+    computes them once for many passes over the same inputs.
+    """
+    x = self._check_inputs(
+        checks.convert_inputs(inputs, self._dtype, self.name))
+    return _pipeline.moments(x, seed, self._linear_map, self, self._parts())
+
   def _remember(self, record: Optional[_pipeline.Record]) -> None:
     # Past `tf.Module`'s tracking: a record holds tensors, not state.
     object.__setattr__(self, '_last_call', record)

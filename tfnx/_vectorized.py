@@ -22,6 +22,12 @@ A variational layer qualifies only where its bias is fixed, absent or normal:
 any other bias posterior is drawn once per call and shared by its rows.
 Everything else (a lambda, a custom layer, a reparameterization layer) keeps
 one call per pass.
+
+Every pass sees the same inputs, so a tfnx model's first stage computes what
+does not depend on the pass once (`first_stage`): where its estimator declares
+`rows_normal` (Flipout, local reparameterization), each row's outputs are
+independent normals whose mean and standard deviation take its two matrix
+products, and each pass only draws normals around them.
 """
 
 import sys
@@ -34,7 +40,9 @@ from tfnx import _affine as affine
 from tfnx import _convolution as convolution
 from tfnx import _convolution_transpose as convolution_transpose
 from tfnx import _layers as layers_lib
+from tfnx import _sampling as sampling
 from tfnx import _variational as variational
+from tfnx import seeds as seeds_lib
 from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
@@ -202,6 +210,69 @@ def _keras_stage_row_wise(keras: Any, stage: Any) -> bool:
         type(stage)._estimator,  # pylint: disable=protected-access
         stage.bias_posterior)
   return type(stage) in keras_row_wise_layers()
+
+
+class FirstStage(NamedTuple):
+  """A tfnx model split after its first stage, whose outputs are normal.
+
+  Attributes:
+    moments: `(inputs, seed) -> (mean, stddev)` of the first stage's outputs
+      before its activation.
+    passes: `(mean, stddev, seed) -> outputs`: the model's outputs for moments
+      tiled over passes, drawing the first stage's outputs and running the
+      rest of the model.
+  """
+  moments: Callable[[tf.Tensor, tf.Tensor], Any]
+  passes: Callable[[tf.Tensor, tf.Tensor, tf.Tensor], tf.Tensor]
+
+
+def _stages(model: Any) -> list:
+  """A tfnx model's stages in order, nested `Sequential`s flattened."""
+  if isinstance(model, layers_lib.Sequential):
+    return [s for layer in model.layers if layer is not None
+            for s in _stages(layer)]
+  return [model]
+
+
+def _run_stages(stages: list, x: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+  """`x` through `stages`, each that takes a seed getting its own."""
+  for stage, stage_seed in zip(stages, seeds_lib.split_seed(seed,
+                                                            len(stages))):
+    x = (stage(x, seed=stage_seed) if layers_lib.takes_seed(stage)
+         else stage(x))
+  return x
+
+
+def first_stage(model: Any, tiling_: Tiling) -> Optional[FirstStage]:
+  """The split of a row-wise tfnx model whose first stage has normal rows.
+
+  Args:
+    model: the model of a predictive sample.
+    tiling_: its `tiling`; only `LEADING_AXIS` models are split.
+
+  Returns:
+    A `FirstStage`, or `None` where the first stage is not a variational
+    layer whose estimator declares `rows_normal`.
+  """
+  # Equality, not identity: a traced function hands on a copy of the tuple.
+  if tiling_ != LEADING_AXIS:
+    return None
+  first, *rest = _stages(model)
+  if not (isinstance(first, variational.VariationalLayer) and getattr(
+      type(first)._estimator,  # pylint: disable=protected-access
+      'rows_normal', False)):
+    return None
+  activation = first.activation_fn or tf.identity
+
+  def passes(mean: tf.Tensor, stddev: tf.Tensor,
+             seed: tf.Tensor) -> tf.Tensor:
+    noise_seed, rest_seed = seeds_lib.split_seed(seed, 2)
+    x = activation(mean + stddev * sampling.standard_normal(
+        tf.shape(mean), noise_seed, mean.dtype))
+    return _run_stages(rest, x, rest_seed) if rest else x
+  return FirstStage(
+      first._output_moments,  # pylint: disable=protected-access
+      passes)
 
 
 def is_keras_model(model: Any) -> bool:

@@ -31,7 +31,8 @@ tfd = tfp.distributions
 
 __all__ = ['Estimate', 'reparameterization', 'flipout',
            'flipout_perturbation', 'flipout_terms',
-           'local_reparameterization', 'rademacher', 'draw',
+           'local_reparameterization', 'output_moments', 'rademacher',
+           'draw',
            'check_kernel_posterior']
 
 PosteriorValueFn = Callable[..., tf.Tensor]
@@ -124,6 +125,7 @@ def reparameterization(inputs: tf.Tensor,
 # exact sample of the kernel and of a normal bias, so that a batch tiled `k`
 # times gives `k` passes (`tfnx.predictive`). One kernel for the batch: no.
 reparameterization.rows_independent = False
+reparameterization.rows_normal = False
 
 
 def flipout_perturbation(posterior: tfd.Distribution, seed: tf.Tensor
@@ -215,6 +217,10 @@ def flipout(inputs: tf.Tensor,
 
 # Sign flips give each row its own exact (uncorrelated) kernel sample.
 flipout.rows_independent = True
+# Given its input signs, a row's outputs are sums of independent normal terms,
+# one perturbation element each, times output signs: independent normals of
+# the `output_moments`, whatever the signs.
+flipout.rows_normal = True
 
 
 def local_reparameterization(inputs: tf.Tensor,
@@ -240,6 +246,35 @@ def local_reparameterization(inputs: tf.Tensor,
     posterior is not normal.
   """
   noise_seed, bias_seed = seeds_lib.split_seed(seed, 2)
+  mean, stddev, bias = output_moments(inputs, kernel_posterior,
+                                      bias_posterior, linear_map, bias_seed,
+                                      posterior_value_fn)
+  outputs = mean + stddev * _normal_noise(mean, noise_seed)
+  return Estimate(outputs, None, bias)
+
+
+def output_moments(inputs: tf.Tensor,
+                   kernel_posterior: tfd.Distribution,
+                   bias_posterior: Optional[tfd.Distribution],
+                   linear_map: LinearMap,
+                   seed: tf.Tensor,
+                   posterior_value_fn: PosteriorValueFn
+                   ) -> Tuple[tf.Tensor, tf.Tensor, Optional[tf.Tensor]]:
+  """Each output's mean and standard deviation under an elementwise normal kernel.
+
+  `apply(x, mu)` and `sqrt(apply(x**2, sigma**2))`, a normal bias adding its
+  mean and variance. A bias posterior that is not normal is drawn (with
+  `seed`) and added to the mean. Under local reparameterization and Flipout
+  (`rows_normal`), a row's outputs are independent normals of these moments.
+
+  Args:
+    inputs, kernel_posterior, bias_posterior, linear_map, seed,
+      posterior_value_fn: as for `local_reparameterization`.
+
+  Returns:
+    `(mean, stddev, bias)`: `bias` is the drawn bias, or `None` where the
+    bias is normal or absent.
+  """
   loc, scale = weights_lib.normal_loc_scale(kernel_posterior)
   mean = linear_map.apply(inputs, loc)
   variance = linear_map.apply(tf.square(inputs), tf.square(scale))
@@ -250,18 +285,22 @@ def local_reparameterization(inputs: tf.Tensor,
     mean += bias_loc
     variance += tf.square(bias_scale)
   else:
-    bias = _sample_bias(bias_posterior, posterior_value_fn, bias_seed)
+    bias = _sample_bias(bias_posterior, posterior_value_fn, seed)
     mean = _add_bias(mean, bias)
   # A zero input row with no bias has zero variance; the floor keeps the
   # square root's gradient finite there.
   stddev = tf.sqrt(tf.maximum(variance, np.finfo(
       variance.dtype.as_numpy_dtype).tiny))
-  outputs = mean + stddev * _normal_noise(mean, noise_seed)
-  return Estimate(outputs, None, bias)
+  return mean, stddev, bias
 
 
 # Each row's pre-activations are drawn independently from their marginals.
 local_reparameterization.rows_independent = True
+# `rows_normal`: whether each row's outputs are independent normals with the
+# moments `output_moments` gives, so that many samples of a row need those
+# moments once (`tfnx.predictive`). Local reparameterization draws exactly
+# that.
+local_reparameterization.rows_normal = True
 
 
 def check_kernel_posterior(estimator: Callable[..., Estimate],

@@ -10,13 +10,14 @@ in as few calls of the model as its layers allow:
   rows on their own, as the layers declare (see `tfnx._vectorized`), many
   passes are one call on the inputs tiled: at batch 1, fifty passes cost
   about one call. Each pass is then an exact sample of the same predictive
-  distribution as an independent pass. Local reparameterization's passes
-  are independent; Flipout's passes in one call share each layer's weight
-  perturbation up to random signs, so they are uncorrelated at a layer's
-  outputs but not independent: with few input features, a variance
-  estimated from one call keeps an error that more passes do not remove.
-  Calling a model through a lambda (`lambda x, seed: model(x, seed=seed)`)
-  gives every pass its own call.
+  distribution as an independent pass. The first layer's outputs are
+  normal given the inputs, which every pass shares, so their mean and
+  standard deviation are computed once and each pass draws its own
+  independent values around them. In later Flipout layers the passes of one
+  call share the layer's weight perturbation up to random signs: they are
+  uncorrelated at its outputs but not independent. Calling a model through
+  a lambda (`lambda x, seed: model(x, seed=seed)`) gives every pass its own
+  call.
 - Otherwise (reparameterization layers, lambdas, custom layers) pass `i` is
   its own call, `model(inputs, seed=pass_seed(seed, i))`, in a traced loop.
 
@@ -152,15 +153,31 @@ def _stack_calls(call: Callable[[Any], Any], num_calls: tf.Tensor) -> Any:
   return tf.nest.pack_sequence_as(first, [a.concat() for a in arrays])
 
 
+def _calls(model: Callable, inputs: tf.Tensor, seed: tf.Tensor,
+           tiling: _vectorized.Tiling
+           ) -> Tuple[Callable[[Any, tf.Tensor], Any], tf.Tensor]:
+  """How a call of `k` passes runs, and the tensor its size is bounded by.
+
+  A first stage with normal rows has its moments computed once, here; each
+  call then tiles the moments rather than the inputs.
+  """
+  stage = _vectorized.first_stage(model, tiling)
+  if stage is None:
+    return (lambda k, s: _call(model, tiling.tile(inputs, k), s)), inputs
+  mean, stddev = stage.moments(inputs, seed)
+  return (lambda k, s: stage.passes(tiling.tile(mean, k),
+                                    tiling.tile(stddev, k), s)), mean
+
+
 # The model, `output_fn` and tiling are part of the trace's key; the number of
 # passes is a tensor, so changing it reuses the trace.
 @tf.function(reduce_retracing=True, autograph=False)
 def _sample_passes(model, inputs, num_samples, seed, output_fn, tiling):
-  passes_per_call = tiling.passes_per_call(inputs, num_samples)
+  run, sized = _calls(model, inputs, seed, tiling)
+  passes_per_call = tiling.passes_per_call(sized, num_samples)
 
   def call(i):
-    outputs = _call(model, tiling.tile(inputs, passes_per_call),
-                    pass_seed(seed, i))
+    outputs = run(passes_per_call, pass_seed(seed, i))
     if output_fn is not None:
       outputs = output_fn(outputs)
     return tf.nest.map_structure(
