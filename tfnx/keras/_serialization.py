@@ -1,4 +1,4 @@
-"""Keras serialization of the objects a layer's config holds (functions, layers).
+"""Keras serialization of the objects a config holds (functions, layers).
 
 A config stores such an object as Keras serializes it and `from_config` loads
 it back; `None` stays `None` both ways.
