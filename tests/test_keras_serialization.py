@@ -126,3 +126,17 @@ def test_distributions_survive_a_build_inside_fit():
                                 np.zeros([3, 4]))
   model.predict(np.ones((2, 3)), verbose=0)
   assert model(np.ones((2, 3))).shape == (2, 4)
+
+
+@pytest.mark.parametrize('make', [
+    lambda: tfpl.KLPerExample(40, kl_weight=0.5),
+    lambda: tfpl.KLDivergenceRegularizer(tfpl.IndependentNormal(1),
+                                         use_exact_kl=True, weight=0.5),
+    lambda: tfpl.MixtureSameFamily(2, tfpl.IndependentNormal(3)),
+], ids=['KLPerExample', 'KLDivergenceRegularizer', 'MixtureSameFamily'])
+def test_objects_holding_functions_or_layers_rebuild_from_their_configs(make):
+  original = make()
+  config = original.get_config()
+  rebuilt = type(original).from_config(config)
+  assert type(rebuilt) is type(original)
+  assert rebuilt.get_config() == config

@@ -144,9 +144,9 @@ def convolution_transpose(filter_shape: IntOrInts, rank: int,
     ValueError: on a bad argument.
   """
   owner = 'tfnx.linear_maps.convolution_transpose'
-  rank, strides, padding, dilations = conv_lib.prepare_geometry(
-      owner, rank, strides, padding, dilations)
-  filter_shape = conv_lib.int_tuple(filter_shape, rank, 'filter_shape', owner)
+  filter_shape, rank, strides, padding, dilations = (
+      conv_lib.prepare_filter_geometry(owner, filter_shape, rank, strides,
+                                       padding, dilations))
   output_padding = conv_lib.prepare_output_padding(output_padding, strides,
                                                    owner)
   data_format = conv_lib.CHANNELS_LAST[rank]
@@ -201,10 +201,9 @@ def im2row(filter_shape: IntOrInts, rank: int, strides: IntOrInts = 1,
   Raises:
     ValueError: on a bad argument.
   """
-  owner = 'tfnx.linear_maps.im2row'
-  rank, strides, padding, dilations = conv_lib.prepare_geometry(
-      owner, rank, strides, padding, dilations)
-  filter_shape = conv_lib.int_tuple(filter_shape, rank, 'filter_shape', owner)
+  filter_shape, rank, strides, padding, dilations = (
+      conv_lib.prepare_filter_geometry('tfnx.linear_maps.im2row', filter_shape,
+                                       rank, strides, padding, dilations))
   forward = convolution(rank, strides, padding, dilations)
 
   def apply(inputs: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:

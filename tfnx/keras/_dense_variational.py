@@ -11,10 +11,13 @@ from tfnx import linear_maps
 from tfnx import seeds as seeds_lib
 from tfnx.keras import _call_seeds as call_seeds
 from tfnx.keras import _distribution_lambda as distribution_lambda
+from tfnx.keras import _serialization as serialization
 
 tfd = tfp.distributions
 
 __all__ = ['DenseVariational']
+
+_FUNCTION_KEYS = ('make_posterior_fn', 'make_prior_fn')
 
 
 @keras.saving.register_keras_serializable(package='tfnx')
@@ -154,9 +157,7 @@ class DenseVariational(keras.layers.Layer):
     config = super().get_config()
     config.update(
         units=self.units,
-        make_posterior_fn=keras.saving.serialize_keras_object(
-            self.make_posterior_fn),
-        make_prior_fn=keras.saving.serialize_keras_object(self.make_prior_fn),
+        **serialization.serialized_attributes(self, _FUNCTION_KEYS),
         kl_weight=self.kl_weight, kl_use_exact=self.kl_use_exact,
         activation=keras.activations.serialize(self.activation),
         use_bias=self.use_bias, seed=self.seed)
@@ -165,7 +166,5 @@ class DenseVariational(keras.layers.Layer):
   @classmethod
   def from_config(cls, config: dict) -> 'DenseVariational':
     """Rebuilds the layer; functions registered or in `custom_objects`."""
-    config = dict(config)
-    for key in ('make_posterior_fn', 'make_prior_fn'):
-      config[key] = distribution_lambda.deserialize_function(config[key])
-    return cls(**config)
+    return cls(**serialization.deserialized(
+        config, _FUNCTION_KEYS, distribution_lambda.deserialize_function))

@@ -15,6 +15,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfnx.keras import _distribution_lambda as distribution_lambda
+from tfnx.keras import _serialization as serialization
 
 tfd = tfp.distributions
 tfb = tfp.bijectors
@@ -455,16 +456,13 @@ class MixtureSameFamily(_Head):
 
   def _head_config(self) -> dict:
     return {'num_components': self.num_components,
-            'component_layer': keras.saving.serialize_keras_object(
-                self.component_layer)}
+            **serialization.serialized_attributes(self, ['component_layer'])}
 
   @classmethod
   def from_config(cls, config: dict) -> 'MixtureSameFamily':
     """Rebuilds the layer and its component layer."""
-    config = dict(config)
-    config['component_layer'] = keras.saving.deserialize_keras_object(
-        config['component_layer'])
-    return super().from_config(config)
+    return super().from_config(
+        serialization.deserialized(config, ['component_layer']))
 
 
 class _MixtureOfIndependent(_Head):

@@ -12,6 +12,7 @@ import keras
 import tensorflow as tf
 
 from tfnx.keras import _builders as builders
+from tfnx.keras import _serialization as serialization
 
 __all__ = ['KLPerExample']
 
@@ -61,16 +62,12 @@ class KLPerExample:
   def get_config(self) -> dict:
     """The constructor's arguments, Keras-serialized."""
     return {'num_examples': self.num_examples, 'kl_weight': self.kl_weight,
-            'divergence_fn': keras.saving.serialize_keras_object(
-                self.divergence_fn)}
+            **serialization.serialized_attributes(self, ['divergence_fn'])}
 
   @classmethod
   def from_config(cls, config: dict) -> 'KLPerExample':
     """Rebuilds the divergence from `get_config()`."""
-    config = dict(config)
-    config['divergence_fn'] = keras.saving.deserialize_keras_object(
-        config['divergence_fn'])
-    return cls(**config)
+    return cls(**serialization.deserialized(config, ['divergence_fn']))
 
   def __repr__(self) -> str:
     return (f'{type(self).__name__}(num_examples={self.num_examples}, '

@@ -12,6 +12,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfnx.keras import _distribution_lambda as distribution_lambda
+from tfnx.keras import _serialization as serialization
 
 tfd = tfp.distributions
 
@@ -41,11 +42,12 @@ def _resolve(distribution_b: Any) -> tfd.Distribution:
   return distribution_b
 
 
+_FUNCTION_KEYS = ('distribution_b', 'test_points_fn')
+
+
 def _deserialize_functions(config: dict) -> dict:
-  config = dict(config)
-  for key in ('distribution_b', 'test_points_fn'):
-    config[key] = distribution_lambda.deserialize_function(config[key])
-  return config
+  return serialization.deserialized(config, _FUNCTION_KEYS,
+                                    distribution_lambda.deserialize_function)
 
 
 @keras.saving.register_keras_serializable(package='tfnx')
@@ -104,13 +106,10 @@ class KLDivergenceRegularizer(keras.regularizers.Regularizer):
   def get_config(self) -> dict:
     """The arguments that serialize: a Keras layer or registered callable."""
     return {
-        'distribution_b': keras.saving.serialize_keras_object(
-            self.distribution_b),
         'use_exact_kl': self.use_exact_kl,
         'test_points_reduce_axis': self.test_points_reduce_axis,
-        'test_points_fn': keras.saving.serialize_keras_object(
-            self.test_points_fn),
         'weight': self.weight,
+        **serialization.serialized_attributes(self, _FUNCTION_KEYS),
     }
 
   @classmethod

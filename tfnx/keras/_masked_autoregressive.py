@@ -7,6 +7,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfnx.keras import _distribution_lambda as distribution_lambda
+from tfnx.keras import _serialization as serialization
 
 tfd = tfp.distributions
 tfb = tfp.bijectors
@@ -82,12 +83,10 @@ class AutoregressiveTransform(distribution_lambda.DistributionLambda):
   def get_config(self) -> dict:
     """The constructor's arguments; `made` Keras-serialized."""
     config = super().get_config()
-    config['made'] = keras.saving.serialize_keras_object(self.made)
+    config.update(serialization.serialized_attributes(self, ['made']))
     return config
 
   @classmethod
   def from_config(cls, config: dict) -> 'AutoregressiveTransform':
     """Rebuilds the layer and its `made`."""
-    config = dict(config)
-    config['made'] = keras.saving.deserialize_keras_object(config['made'])
-    return super().from_config(config)
+    return super().from_config(serialization.deserialized(config, ['made']))

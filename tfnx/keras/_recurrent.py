@@ -30,6 +30,7 @@ from tfnx import _checks as checks
 from tfnx import linear_maps
 from tfnx import seeds as seeds_lib
 from tfnx.keras import _builders as builders
+from tfnx.keras import _serialization as serialization
 from tfnx.keras import _variational as variational
 from tfnx.util import _weights as weights_lib
 
@@ -330,20 +331,14 @@ class _VariationalCell(variational.KerasVariationalLayer, DropoutRNNCell):
   def get_config(self) -> dict:
     """The constructor's arguments; callables Keras-serialized."""
     config = super().get_config()
-    for key in _RECURRENT_KEYS:
-      fn = getattr(self, key)
-      config[key] = (None if fn is None
-                     else keras.saving.serialize_keras_object(fn))
+    config.update(serialization.serialized_attributes(self, _RECURRENT_KEYS))
     return config
 
   @classmethod
   def from_config(cls, config: dict) -> '_VariationalCell':
     """Rebuilds a cell from `get_config()`."""
-    config = dict(config)
-    for key in _RECURRENT_KEYS:
-      if config.get(key) is not None:
-        config[key] = keras.saving.deserialize_keras_object(config[key])
-    return super().from_config(config)
+    return super().from_config(
+        serialization.deserialized(config, _RECURRENT_KEYS))
 
   def _geometry_config(self) -> dict:
     return {'units': self.units, 'recurrent_activation':

@@ -25,6 +25,7 @@ from tfnx import losses as losses_lib
 from tfnx import seeds as seeds_lib
 from tfnx.keras import _builders as builders
 from tfnx.keras import _call_seeds as call_seeds
+from tfnx.keras import _serialization as serialization
 from tfnx.linear_maps import LinearMap
 from tfnx.util import _weights as weights_lib
 
@@ -339,10 +340,7 @@ class KerasVariationalLayer(keras.layers.Layer):
     config = super().get_config()
     config.update(self._geometry_config())
     config['activation'] = keras.activations.serialize(self.activation)
-    for key in _FUNCTION_KEYS:
-      fn = getattr(self, key)
-      config[key] = (None if fn is None
-                     else keras.saving.serialize_keras_object(fn))
+    config.update(serialization.serialized_attributes(self, _FUNCTION_KEYS))
     config['seed'] = self.seed
     return config
 
@@ -353,11 +351,8 @@ class KerasVariationalLayer(keras.layers.Layer):
     Named functions and builders registered with Keras (every default) load
     as they are; others need `custom_objects`, and lambdas `safe_mode=False`.
     """
-    config = dict(config)
-    for key in _FUNCTION_KEYS:
-      if config.get(key) is not None:
-        config[key] = keras.saving.deserialize_keras_object(config[key])
-    return super().from_config(config)
+    return super().from_config(
+        serialization.deserialized(config, _FUNCTION_KEYS))
 
   # A layer family defines its weights' shapes and input spec (and sets
   # `_linear_map`).

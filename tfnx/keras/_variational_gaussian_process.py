@@ -8,6 +8,7 @@ import tensorflow_probability as tfp
 
 from tfnx import _checks as checks
 from tfnx.keras import _distribution_lambda as distribution_lambda
+from tfnx.keras import _serialization as serialization
 
 tfd = tfp.distributions
 
@@ -123,29 +124,24 @@ class VariationalGaussianProcess(distribution_lambda.DistributionLambda):
     config = super().get_config()
     config.update(
         num_inducing_points=self.num_inducing_points,
-        kernel_provider=keras.saving.serialize_keras_object(
-            self.kernel_provider),
         event_shape=list(self.event_shape),
         inducing_index_points_initializer=keras.initializers.serialize(
             self.inducing_index_points_initializer),
         unconstrained_observation_noise_variance_initializer=(
             keras.initializers.serialize(
                 self.unconstrained_observation_noise_variance_initializer)),
-        variational_inducing_observations_scale_initializer=(
-            keras.saving.serialize_keras_object(
-                self.variational_inducing_observations_scale_initializer)),
-        mean_fn=keras.saving.serialize_keras_object(self.mean_fn),
         jitter=self.jitter)
+    config.update(serialization.serialized_attributes(self, (
+        'kernel_provider', 'mean_fn',
+        'variational_inducing_observations_scale_initializer')))
     return config
 
   @classmethod
   def from_config(cls, config: dict) -> 'VariationalGaussianProcess':
     """Rebuilds the layer and its kernel provider."""
-    config = dict(config)
-    config['kernel_provider'] = keras.saving.deserialize_keras_object(
-        config['kernel_provider'])
-    config['mean_fn'] = distribution_lambda.deserialize_function(
-        config['mean_fn'])
+    config = serialization.deserialized(config, ['kernel_provider'])
+    config = serialization.deserialized(
+        config, ['mean_fn'], distribution_lambda.deserialize_function)
     for key in ('inducing_index_points_initializer',
                 'unconstrained_observation_noise_variance_initializer',
                 'variational_inducing_observations_scale_initializer'):

@@ -1,5 +1,7 @@
 """Utilities for building and training tfnx networks: TFP's `nn.util` names."""
 
+from tfnx.util import _convolution_util
+from tfnx.util import kernel_bias
 from tfnx.util._convolution_util import im2row
 from tfnx.util._convolution_util import im2row_index
 from tfnx.util._convolution_util import make_convolution_fn
@@ -32,7 +34,9 @@ from tfnx.util._training import tune_dataset
 from tfnx.util._weights import unpack_kernel_and_bias
 from tfnx.util._conversion import to_variational
 
-__all__ = [
+# TFP's convolution utilities and weight builders, as their modules export
+# them, and the rest of `tfp.experimental.nn.util`.
+__all__ = _convolution_util.__all__ + kernel_bias.__all__ + [
     'CallOnce',
     'RandomVariable',
     'batchify_op',
@@ -40,19 +44,7 @@ __all__ = [
     'expand_dims',
     'flatten_rightmost',
     'halflife_decay',
-    'im2row',
-    'im2row_index',
-    'make_convolution_fn',
-    'make_convolution_transpose_fn_with_dilation',
-    'make_convolution_transpose_fn_with_subkernels',
-    'make_convolution_transpose_fn_with_subkernels_matrix',
     'make_fit_op',
-    'make_kernel_bias',
-    'make_kernel_bias_posterior_mvn_diag',
-    'make_kernel_bias_prior_normal',
-    'make_kernel_bias_prior_spike_and_slab',
-    'prepare_conv_args',
-    'prepare_tuple_argument',
     'tfcompile',
     'trace',
     'tune_dataset',

@@ -15,7 +15,8 @@ import tensorflow as tf
 
 from tfnx.util import _shapes as shapes_lib
 
-__all__ = ['CHANNELS_LAST', 'prepare_geometry', 'int_tuple', 'static_int',
+__all__ = ['CHANNELS_LAST', 'prepare_geometry', 'prepare_filter_geometry',
+           'int_tuple', 'static_int',
            'prepare_output_padding', 'dilated_filter_shape',
            'transpose_output_length', 'to_map_layout', 'from_map_layout']
 
@@ -116,6 +117,32 @@ def prepare_geometry(owner: str, rank: Any, strides: Any, padding: Any,
     raise ValueError(f'{owner}: expected `padding` \'VALID\' or \'SAME\' (in '
                      f'any case); received {padding!r}.')
   return rank, strides, padding.upper(), dilations
+
+
+def prepare_filter_geometry(
+    owner: str, filter_shape: Any, rank: Any, strides: Any, padding: Any,
+    dilations: Any) -> Tuple[Tuple[int, ...], int, Tuple[int, ...], str,
+                             Tuple[int, ...]]:
+  """`prepare_geometry`, and the filter's spatial shape checked against `rank`.
+
+  Args:
+    owner: the caller's name, for errors.
+    filter_shape: an int or `rank` ints.
+    rank: 1, 2 or 3.
+    strides: an int or `rank` ints.
+    padding: `'VALID'` or `'SAME'`, in any case.
+    dilations: an int or `rank` ints.
+
+  Returns:
+    `(filter_shape, rank, strides, padding, dilations)`, normalized.
+
+  Raises:
+    ValueError: as `prepare_geometry`, or on a bad `filter_shape`.
+  """
+  rank, strides, padding, dilations = prepare_geometry(
+      owner, rank, strides, padding, dilations)
+  filter_shape = int_tuple(filter_shape, rank, 'filter_shape', owner)
+  return filter_shape, rank, strides, padding, dilations
 
 
 def prepare_output_padding(output_padding: Any, strides: Tuple[int, ...],

@@ -76,11 +76,9 @@ def prepare_conv_args(
     ValueError: on a bad argument, or strides and dilations both above 1.
   """
   del is_transpose, validate_args  # Checked the same way, statically.
-  owner = 'prepare_conv_args'
-  rank, strides, padding, dilations = conv_lib.prepare_geometry(
-      owner, rank, strides, padding, 1 if dilations is None else dilations)
-  filter_shape = conv_lib.int_tuple(filter_shape, rank, 'filter_shape', owner)
-  return filter_shape, rank, strides, padding, dilations
+  return conv_lib.prepare_filter_geometry(
+      'prepare_conv_args', filter_shape, rank, strides, padding,
+      1 if dilations is None else dilations)
 
 
 def im2row(x: tf.Tensor, block_shape: Any, slice_step: Any = (1, 1),
