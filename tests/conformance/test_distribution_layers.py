@@ -85,6 +85,7 @@ def test_float64_layer_gives_float64_values(case):
   assert value.dtype == tf.float64 or not value.dtype.is_floating
 
 
+@pytest.mark.slow
 def test_mirrored_fit_of_a_distribution_output_model_learns():
   tests_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   env = dict(os.environ, PYTHONPATH=os.pathsep.join(
