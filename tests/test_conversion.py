@@ -152,6 +152,7 @@ def _accuracy(logits, y):
   return float(np.mean(np.argmax(logits, -1) == y))
 
 
+@pytest.mark.slow
 def test_a_keras_model_trained_with_fit_keeps_its_accuracy_and_adds_its_kl():
   x, y = _keras_data()
   keras.utils.set_random_seed(0)

@@ -225,6 +225,7 @@ def _samples(layer, x, n):
   return np.stack([layer(x, seed=[i, 17]).numpy() for i in range(n)])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('cls', VARIATIONAL + V2_VARIATIONAL)
 def test_outputs_have_the_closed_form_mean_variance_and_covariance(cls):
   """Mean `conv(x, mu) + mu_b`, variance `conv(x**2, sigma**2) + sigma_b**2`.

@@ -43,6 +43,7 @@ def _spike_and_slab_kl(loc, scale):
   return integrate.quad(integrand, loc - 12 * scale, loc + 12 * scale)[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('cls', ESTIMATORS)
 def test_monte_carlo_kl_is_unbiased_for_the_spike_and_slab_prior(cls):
   layer = cls(2, 1, seed=4)
@@ -90,6 +91,7 @@ def _kl_and_gradients(divergence, loc, scale, seed):
                          tape.gradient(kl, [loc, pre_scale])]
 
 
+@pytest.mark.slow
 def test_entropy_monte_carlo_kl_has_the_same_gradients_and_less_variance():
   loc, scale = np.array([0.5, -1.5], np.float32), np.array([0.8, 0.3],
                                                           np.float32)

@@ -136,6 +136,7 @@ def test_wrong_channels_after_build_names_the_layer():
     layer(_images((1, 5, 5, 2)))
 
 
+@pytest.mark.slow
 def test_mixes_with_stock_layers_and_trains():
   model = keras.Sequential([
       keras.Input((8, 8, 1)),

@@ -112,6 +112,7 @@ def test_kernel_divergence_fn_scales_the_kl():
   np.testing.assert_allclose(scaled.losses[0] * n, full.losses[0], rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_fit_minimizes_the_kl_terms():
   model = keras.Sequential([keras.Input((3,)), tfpl.DenseFlipout(4, seed=1)])
   # A data loss of zero leaves the KL as the whole objective: without the KL

@@ -128,6 +128,7 @@ def _data(dtype='float32'):
   return x, x[:, :1] - x[:, 1:2]
 
 
+@pytest.mark.slow
 def test_fit_trains_a_bayesian_model_with_a_distribution_output():
   # Keras' shuffling and unseeded draws come from its global seed: fixed
   # here, the run is the same in every process.

@@ -73,6 +73,7 @@ def test_value_converts_to_a_tensor_for_ops_and_operators():
   np.testing.assert_array_equal(np.asarray(rv_y), value)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('build', [_sequential, _functional])
 def test_fit_lowers_the_negative_log_likelihood(build):
   model = build()
@@ -136,6 +137,7 @@ def test_traced_fit_step_has_no_stateful_random_op():
   assert not types & support.STATEFUL_RANDOM_OPS
 
 
+@pytest.mark.slow
 def test_multi_output_model_trains_each_head():
   inputs = keras.Input((1,))
   hidden = keras.layers.Dense(4)(inputs)

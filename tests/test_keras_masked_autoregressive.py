@@ -83,6 +83,7 @@ def test_samples_invert_to_the_base_draw():
                              rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_fit_on_a_two_dimensional_density_lowers_the_loss():
   model = _flow_model()
   model.compile(optimizer=keras.optimizers.Adam(0.02),

@@ -114,6 +114,7 @@ def _assert_same_moments(y, reference):
         err_msg=name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('cls,reset_after', [
     (tfpl.LSTMCellFlipout, None), (tfpl.LSTMCellReparameterization, None),
     (tfpl.GRUCellFlipout, True), (tfpl.GRUCellReparameterization, False)],
@@ -132,6 +133,7 @@ def test_each_sequence_has_the_moments_of_one_weight_sample(cls, reset_after):
   _assert_same_moments(y, _reference_samples(cell, x, 20000))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('cls', FLIPOUT, ids=lambda c: c.__name__)
 def test_flipout_decorrelates_the_sequences_of_a_batch(cls):
   cell = _cell(cls, bias_posterior_fn=tfpl.default_mean_field_normal_fn())

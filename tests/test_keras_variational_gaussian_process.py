@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
@@ -54,6 +55,7 @@ def test_output_is_a_variational_gp_over_the_inputs():
   assert rv.shape == (1, 40)
 
 
+@pytest.mark.slow
 def test_fit_lowers_the_variational_loss():
   model = _model()
   x, y = _data()

@@ -171,6 +171,7 @@ def _tiled_and_independent(model, x, per_pass, blocks=30, passes=100):
   return tiled, independent
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('cls', ESTIMATORS[1:])
 def test_shared_calls_give_each_input_the_moments_of_independent_passes(cls):
   model, x = _widen(_model(cls)), _inputs()[:2]

@@ -151,6 +151,7 @@ def test_empty_and_non_callable_layers_are_clear_errors():
     tfn.Sequential([tf.nn.relu, 3])
 
 
+@pytest.mark.slow
 def test_three_layer_mixed_estimator_network_regresses_a_linear_function():
   rng = np.random.RandomState(0)
   w = rng.randn(4, 1).astype(np.float32)

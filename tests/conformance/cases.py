@@ -7,10 +7,11 @@ it. Adding a layer class to either without a case here makes
 """
 
 import inspect
-from typing import Any, Callable, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Mapping, NamedTuple, Optional, Tuple
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
@@ -37,6 +38,8 @@ class Case(NamedTuple):
       layer (Keras layers need at least one; Keras convolutions exactly one).
     valid_inputs: maps standard normal inputs to inputs the layer takes
       (whole numbers in range for an embedding); the identity by default.
+    family: the module defining the layer class; `params` runs one case of
+      each family in the inner loop.
   """
   name: str
   build: Callable[..., tf.Module]
@@ -46,6 +49,7 @@ class Case(NamedTuple):
   keras: bool = False
   batch_dims: Tuple[int, int] = (0, 3)
   valid_inputs: Callable[[tf.Tensor], tf.Tensor] = tf.identity
+  family: str = ''
 
 
 def _dense(cls, variational=True):
@@ -53,7 +57,8 @@ def _dense(cls, variational=True):
     if variational:
       kwargs.setdefault('seed', 3)
     return cls(4, 3, **kwargs)
-  return Case(cls.__name__, build, (4,), (3,), variational)
+  return Case(cls.__name__, build, (4,), (3,), variational,
+              family=cls.__module__)
 
 
 def _convolution(cls, variational=True, transpose=False):
@@ -63,7 +68,8 @@ def _convolution(cls, variational=True, transpose=False):
       kwargs.setdefault('seed', 3)
     return cls(2, 3, 3, rank=2, padding='VALID', **kwargs)
   output_shape = (5, 5, 3) if transpose else (1, 1, 3)
-  return Case(cls.__name__, build, (3, 3, 2), output_shape, variational)
+  return Case(cls.__name__, build, (3, 3, 2), output_shape, variational,
+              family=cls.__module__)
 
 
 def _kernel_bias(cls, variational=True):
@@ -87,7 +93,7 @@ def _kernel_bias(cls, variational=True):
         [4, 3], [3], None, None, dtype, kwargs['seed'])
     return cls(posterior, prior, tf.matmul, name=name, **kwargs)
   return Case(cls.__name__, build, (4,), (3,), variational,
-              batch_dims=(1, 3))
+              batch_dims=(1, 3), family=cls.__module__)
 
 
 def _keras(cls, input_shape, output_shape, *args):
@@ -103,7 +109,7 @@ def _keras(cls, input_shape, output_shape, *args):
     return layer
   batch_dims = (1, 3) if len(input_shape) == 1 else (1, 1)
   return Case(cls.__name__, build, input_shape, output_shape, True,
-              keras=True, batch_dims=batch_dims)
+              keras=True, batch_dims=batch_dims, family=cls.__module__)
 
 
 def _keras_convolution(cls, rank):
@@ -145,7 +151,7 @@ def _keras_rnn(cls):
     layer.build((None, 4, 2))
     return layer
   return Case(cls.__name__, build, (4, 2), (3,), True, keras=True,
-              batch_dims=(1, 1))
+              batch_dims=(1, 1), family=cls.__module__)
 
 
 def _ids_below_5(x: tf.Tensor) -> tf.Tensor:
@@ -279,11 +285,13 @@ class DistributionCase(NamedTuple):
     input_shape: one example's input shape.
     prepare: `(inputs) -> layer inputs`, e.g. a distribution; `None` for
       the inputs themselves.
+    family: the module defining the layer class, as `Case.family`.
   """
   name: str
   build: Callable[..., keras.layers.Layer]
   input_shape: Tuple[int, ...]
   prepare: Optional[Callable[[Any], Any]] = None
+  family: str = ''
 
 
 def _distribution_case(cls, input_shape, *args, prepare=None, seeded=True):
@@ -291,7 +299,8 @@ def _distribution_case(cls, input_shape, *args, prepare=None, seeded=True):
     if seeded:
       kwargs.setdefault('seed', 3)
     return cls(*args, **kwargs)
-  return DistributionCase(cls.__name__, build, input_shape, prepare)
+  return DistributionCase(cls.__name__, build, input_shape, prepare,
+                          cls.__module__)
 
 
 def _independent_normal_of(x):
@@ -328,12 +337,14 @@ DISTRIBUTION_CASES = [
                        tfpl.IndependentNormal(1)),
     _distribution_case(tfpl.MixtureNormal, (6,), 2),
     _distribution_case(tfpl.MixtureLogistic, (6,), 2),
-    DistributionCase('VariationalGaussianProcess', _gaussian_process, (4,)),
+    DistributionCase('VariationalGaussianProcess', _gaussian_process, (4,),
+                     family=tfpl.VariationalGaussianProcess.__module__),
     _distribution_case(
         tfpl.KLDivergenceAddLoss, (4,), standard_normal_prior(2, 0),
         prepare=_independent_normal_of, seeded=False),
     DistributionCase('AutoregressiveTransform', _autoregressive_transform,
-                     (4,), _independent_normal_of),
+                     (4,), _independent_normal_of,
+                     tfpl.AutoregressiveTransform.__module__),
 ]
 
 
@@ -361,6 +372,46 @@ KERAS_DENSE = [c for c in KERAS_CASES if len(c.input_shape) == 1]
 
 def ids(cases):
   return [c.name for c in cases]
+
+
+# The inner loop's case of each family where a test's cases hold it: between
+# them they run the three estimators (flipout, reparameterization, local
+# reparameterization) through every family of layers.
+_REPRESENTATIVES = frozenset({
+    'AffineVariationalFlipout',
+    'ConvolutionVariationalReparameterization',
+    'ConvolutionTransposeVariationalFlipout',
+    'ConvolutionVariationalReparameterizationV2',
+    'VariationalLocalReparameterizationKernelBiasLayer',
+    'DenseFlipout',
+    'Convolution2DReparameterization',
+    'GRUCellReparameterization',
+    'MixtureSameFamily',
+})
+
+
+def params(case_list, marks: Optional[Mapping[str, Any]] = None) -> list:
+  """`case_list` as pytest parameters, one case per family in the inner loop.
+
+  A property holds for every case in CI's full run; `pytest -m "not slow"`
+  checks it on one case of each family (the layers one module defines,
+  which share their code), and marks the family's other cases slow.
+
+  Args:
+    case_list: `Case`s or `DistributionCase`s.
+    marks: an extra pytest mark by case name, e.g. an expected failure.
+
+  Returns:
+    One `pytest.param` per case, with the case's name as its id.
+  """
+  marks = marks or {}
+  chosen = {}
+  for case in sorted(case_list, key=lambda c: c.name not in _REPRESENTATIVES):
+    chosen.setdefault(case.family, case.name)
+  return [pytest.param(case, id=case.name, marks=(
+      [marks[case.name]] if case.name in marks else []) + (
+          [] if chosen[case.family] == case.name else [pytest.mark.slow]))
+          for case in case_list]
 
 
 def call(layer, x, seed=(1, 2)):

@@ -9,8 +9,7 @@ import tensorflow as tf
 from conformance import cases
 
 
-@pytest.mark.parametrize('case', cases.MODULE_VARIATIONAL,
-                         ids=cases.ids(cases.MODULE_VARIATIONAL))
+@pytest.mark.parametrize('case', cases.params(cases.MODULE_VARIATIONAL))
 def test_non_finite_input_with_validate_args_names_the_layer(case):
   layer = case.build(validate_args=True, name='validated')
   x = cases.inputs(case).numpy()
@@ -19,7 +18,7 @@ def test_non_finite_input_with_validate_args_names_the_layer(case):
     layer(x, seed=1)
 
 
-@pytest.mark.parametrize('case', cases.CASES, ids=cases.ids(cases.CASES))
+@pytest.mark.parametrize('case', cases.params(cases.CASES))
 def test_unknown_dimensions_when_traced_are_handled(case):
   layer = case.build()
   rank = 1 + len(case.input_shape)
@@ -32,7 +31,7 @@ def test_unknown_dimensions_when_traced_are_handled(case):
   np.testing.assert_array_equal(unknown(x), known(x))
 
 
-@pytest.mark.parametrize('case', cases.CASES, ids=cases.ids(cases.CASES))
+@pytest.mark.parametrize('case', cases.params(cases.CASES))
 def test_any_batch_shape_gives_the_matching_output_shape(case):
   layer = case.build()
 

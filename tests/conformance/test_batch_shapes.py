@@ -9,7 +9,7 @@ _NESTED = [c for c in cases.CASES if c.batch_dims[1] >= 2]
 _UNBATCHED = [c for c in cases.CASES if c.batch_dims[0] == 0]
 
 
-@pytest.mark.parametrize('case', _NESTED, ids=cases.ids(_NESTED))
+@pytest.mark.parametrize('case', cases.params(_NESTED))
 def test_extra_batch_dims_give_the_same_outputs_as_a_flat_batch(case):
   layer = case.build()
   x = cases.inputs(case, (2, 3))
@@ -28,7 +28,7 @@ def test_extra_batch_dims_give_the_same_outputs_as_a_flat_batch(case):
                              atol=scale)
 
 
-@pytest.mark.parametrize('case', _UNBATCHED, ids=cases.ids(_UNBATCHED))
+@pytest.mark.parametrize('case', cases.params(_UNBATCHED))
 def test_unbatched_inputs_give_the_outputs_of_a_batch_of_one(case):
   layer = case.build()
   x = cases.inputs(case, (1,))

@@ -7,7 +7,7 @@ import tensorflow as tf
 from conformance import cases
 
 
-@pytest.mark.parametrize('case', cases.CASES, ids=cases.ids(cases.CASES))
+@pytest.mark.parametrize('case', cases.params(cases.CASES))
 def test_restored_layer_gives_bit_identical_outputs(case, tmp_path):
   layer = case.build()
   x = cases.inputs(case)
@@ -19,8 +19,7 @@ def test_restored_layer_gives_bit_identical_outputs(case, tmp_path):
   np.testing.assert_array_equal(cases.call(fresh, x), expected)
 
 
-@pytest.mark.parametrize('case', cases.VARIATIONAL,
-                         ids=cases.ids(cases.VARIATIONAL))
+@pytest.mark.parametrize('case', cases.params(cases.VARIATIONAL))
 def test_restore_carries_the_unseeded_stream_position(case, tmp_path):
   layer = case.build()
   x = cases.inputs(case)

@@ -9,7 +9,7 @@ import tensorflow as tf
 from conformance import cases
 
 
-@pytest.mark.parametrize('case', cases.CASES, ids=cases.ids(cases.CASES))
+@pytest.mark.parametrize('case', cases.params(cases.CASES))
 def test_deepcopy_gives_equal_outputs_and_independent_variables(case):
   layer = case.build()
   x = cases.inputs(case)
@@ -24,8 +24,7 @@ def test_deepcopy_gives_equal_outputs_and_independent_variables(case):
           [v.name for v in layer.variables])
 
 
-@pytest.mark.parametrize('case', cases.MODULE_VARIATIONAL,
-                         ids=cases.ids(cases.MODULE_VARIATIONAL))
+@pytest.mark.parametrize('case', cases.params(cases.MODULE_VARIATIONAL))
 def test_variables_have_stable_readable_names(case):
   layer = case.build(name='net')
   names = sorted(v.name for v in layer.trainable_variables)
@@ -34,8 +33,7 @@ def test_variables_have_stable_readable_names(case):
                    'net/posterior_kernel_scale:0']
 
 
-@pytest.mark.parametrize('case', cases.KERAS_CASES,
-                         ids=cases.ids(cases.KERAS_CASES))
+@pytest.mark.parametrize('case', cases.params(cases.KERAS_CASES))
 def test_keras_variables_have_tfp_layers_names(case):
   layer = case.build(name='net')
   # The default bias posterior is a point mass: a location and no scale.

@@ -33,8 +33,7 @@ def reports(request) -> dict:
           **{line.pop('case'): line for line in lines}}
 
 
-@pytest.mark.parametrize('case', cases.VARIATIONAL,
-                         ids=cases.ids(cases.VARIATIONAL))
+@pytest.mark.parametrize('case', cases.params(cases.VARIATIONAL))
 def test_mirrored_training_converges_like_single_device(case, reports):
   assert case.name in reports, reports['stderr']
   report = reports[case.name]

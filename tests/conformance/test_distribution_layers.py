@@ -14,14 +14,13 @@ from conformance import cases
 import support
 
 CASES = cases.DISTRIBUTION_CASES
-IDS = [c.name for c in CASES]
 
 
 def _call(case, layer, x, seed=None):
   return cases.call_distribution_layer(case, layer, x, seed)
 
 
-@pytest.mark.parametrize('case', CASES, ids=IDS)
+@pytest.mark.parametrize('case', cases.params(CASES))
 def test_seeded_call_is_bit_identical_eagerly_and_traced(case):
   layer = case.build()
   x = cases.distribution_inputs(case)
@@ -30,7 +29,7 @@ def test_seeded_call_is_bit_identical_eagerly_and_traced(case):
   np.testing.assert_array_equal(traced, eager)
 
 
-@pytest.mark.parametrize('case', CASES, ids=IDS)
+@pytest.mark.parametrize('case', cases.params(CASES))
 def test_unseeded_traced_call_has_no_stateful_random_op(case):
   layer = case.build()
   x = cases.distribution_inputs(case)
@@ -43,7 +42,7 @@ def test_unseeded_traced_call_has_no_stateful_random_op(case):
   assert not types & support.STATEFUL_RANDOM_OPS
 
 
-@pytest.mark.parametrize('case', CASES, ids=IDS)
+@pytest.mark.parametrize('case', cases.params(CASES))
 def test_checkpoint_restores_weights_and_the_seed_stream(case, tmp_path):
   layer = case.build()
   x = cases.distribution_inputs(case)
@@ -56,7 +55,7 @@ def test_checkpoint_restores_weights_and_the_seed_stream(case, tmp_path):
   np.testing.assert_array_equal(_call(case, fresh, x), expected)
 
 
-@pytest.mark.parametrize('case', CASES, ids=IDS)
+@pytest.mark.parametrize('case', cases.params(CASES))
 def test_keras_file_round_trip_keeps_weights_and_seeded_outputs(case,
                                                                tmp_path):
   layer = case.build()
@@ -76,7 +75,7 @@ def test_keras_file_round_trip_keeps_weights_and_seeded_outputs(case,
                                 _call(case, layer, x, seed=(6, 7)))
 
 
-@pytest.mark.parametrize('case', CASES, ids=IDS)
+@pytest.mark.parametrize('case', cases.params(CASES))
 def test_float64_layer_gives_float64_values(case):
   layer = case.build(dtype='float64')
   x = cases.distribution_inputs(case, dtype='float64')
@@ -86,6 +85,7 @@ def test_float64_layer_gives_float64_values(case):
   assert value.dtype == tf.float64 or not value.dtype.is_floating
 
 
+@pytest.mark.slow
 def test_mirrored_fit_of_a_distribution_output_model_learns():
   tests_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   env = dict(os.environ, PYTHONPATH=os.pathsep.join(

@@ -20,7 +20,7 @@ def _float64_step(case, **kwargs):
   return layer, y, tape.gradient(loss, layer.trainable_variables)
 
 
-@pytest.mark.parametrize('case', cases.CASES, ids=cases.ids(cases.CASES))
+@pytest.mark.parametrize('case', cases.params(cases.CASES))
 def test_float64_runs_end_to_end(case):
   layer, y, grads = _float64_step(case)
   assert y.dtype == tf.float64
@@ -33,8 +33,7 @@ def test_float64_runs_end_to_end(case):
     assert np.isfinite(grad.numpy()).all()
 
 
-@pytest.mark.parametrize('case', cases.MODULE_VARIATIONAL,
-                         ids=cases.ids(cases.MODULE_VARIATIONAL))
+@pytest.mark.parametrize('case', cases.params(cases.MODULE_VARIATIONAL))
 def test_float64_with_a_sampled_kl_runs_end_to_end(case):
   # The spike-and-slab prior has no closed-form KL: it is estimated from a
   # posterior draw, which must be float64 too.

@@ -12,8 +12,7 @@ STEPS = 1500
 LEARNING_RATE = 0.05
 
 
-@pytest.mark.parametrize('case', cases.VARIATIONAL,
-                         ids=cases.ids(cases.VARIATIONAL))
+@pytest.mark.parametrize('case', cases.params(cases.VARIATIONAL))
 def test_1500_steps_at_learning_rate_0_05_stay_finite(case):
   layer = case.build()
   x = cases.inputs(case, (32,), stddev=3.)

@@ -28,8 +28,7 @@ def _randomize_posterior(layer):
 # The closed form holds for outputs that are one linear map of the weights;
 # the recurrent cells and the embedding pin their own moments in their family
 # files.
-@pytest.mark.parametrize('case', cases.LINEAR_VARIATIONAL,
-                         ids=cases.ids(cases.LINEAR_VARIATIONAL))
+@pytest.mark.parametrize('case', cases.params(cases.LINEAR_VARIATIONAL))
 def test_outputs_have_the_closed_form_mean_and_variance(case):
   layer = case.build()
   _randomize_posterior(layer)

@@ -8,7 +8,7 @@ from conformance import cases
 
 
 @pytest.mark.parametrize('seeded', [True, False], ids=['seeded', 'unseeded'])
-@pytest.mark.parametrize('case', cases.CASES, ids=cases.ids(cases.CASES))
+@pytest.mark.parametrize('case', cases.params(cases.CASES))
 def test_traced_calls_contain_no_stateful_random_op(case, seeded):
   layer = case.build()
   seed = (1, 2) if seeded else None

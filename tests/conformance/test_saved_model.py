@@ -7,7 +7,7 @@ import tensorflow as tf
 from conformance import cases
 
 
-@pytest.mark.parametrize('case', cases.CASES, ids=cases.ids(cases.CASES))
+@pytest.mark.parametrize('case', cases.params(cases.CASES))
 def test_reloaded_saved_model_serves_any_batch_size_identically(case,
                                                                  tmp_path):
   layer = case.build()

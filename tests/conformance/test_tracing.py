@@ -9,8 +9,7 @@ from conformance import cases
 _BATCH_SIZES = range(1, 7)
 
 
-@pytest.mark.parametrize('case', cases.MODULE_CASES,
-                         ids=cases.ids(cases.MODULE_CASES))
+@pytest.mark.parametrize('case', cases.params(cases.MODULE_CASES))
 def test_new_batch_sizes_do_not_retrace_the_layers_functions(case):
   layer = case.build()
   for batch in _BATCH_SIZES:
@@ -19,8 +18,7 @@ def test_new_batch_sizes_do_not_retrace_the_layers_functions(case):
   assert support.tracing_count(layer) <= 2
 
 
-@pytest.mark.parametrize('case', cases.KERAS_CASES,
-                         ids=cases.ids(cases.KERAS_CASES))
+@pytest.mark.parametrize('case', cases.params(cases.KERAS_CASES))
 def test_new_batch_sizes_do_not_retrace_a_keras_train_function(case):
   # Keras traces its train and predict functions with reduce_retracing.
   layer = case.build()
