@@ -234,6 +234,21 @@ def test_the_first_stage_of_nested_models_is_computed_once_for_all_passes():
   assert first.shape == (7, 5, 2)
 
 
+def test_a_flipout_convolutions_passes_keep_its_positions_correlated():
+  # Its outputs at two positions share the example's kernel sample, so the
+  # sum over positions has their covariances: it runs in every call.
+  conv = tfn.ConvolutionVariationalFlipout(1, 1, 2, rank=1, seed=3)
+  total = tfn.Convolution(1, 1, 3, rank=1)
+  total.kernel.assign(tf.ones_like(total.kernel))
+  _widen(tfn.Sequential([conv]))
+  model = tfn.Sequential([conv, total])
+  assert _vectorized.first_stage(model, _vectorized.LEADING_AXIS) is None
+  x = 1. + np.abs(np.random.RandomState(0).normal(size=(2, 4, 1))).astype(
+      np.float32)
+  tiled, independent = _tiled_and_independent(model, x, _per_pass(model))
+  _assert_same_moments(tiled, independent, 30)
+
+
 def _laplace_bias_posterior(kernel_shape, bias_shape, *args):
   del args  # Initializers, batch dimensions and dtype: the defaults here.
   return tfd.JointDistributionSequential([

@@ -122,9 +122,10 @@ def moments(x: tf.Tensor, seed: tf.Tensor, linear_map: LinearMap,
             ) -> Tuple[tf.Tensor, tf.Tensor]:
   """Each output's mean and standard deviation, before the activation.
 
-  Under an estimator with `rows_normal` (Flipout, local reparameterization)
-  each row's outputs are independent normals of these moments, so samples of
-  many passes over the same inputs need them once.
+  Where the estimator declares `rows_normal` for the map (local
+  reparameterization; Flipout on dense maps) each row's outputs are
+  independent normals of these moments, so samples of many passes over the
+  same inputs need them once.
 
   Args:
     x: the checked inputs, in the layer's layout.

@@ -25,9 +25,9 @@ one call per pass.
 
 Every pass sees the same inputs, so a tfnx model's first stage computes what
 does not depend on the pass once (`first_stage`): where its estimator declares
-`rows_normal` (Flipout, local reparameterization), each row's outputs are
-independent normals whose mean and standard deviation take its two matrix
-products, and each pass only draws normals around them.
+`rows_normal` for its map (local reparameterization; Flipout on dense maps),
+each row's outputs are independent normals whose mean and standard deviation
+take its two matrix products, and each pass only draws normals around them.
 """
 
 import sys
@@ -258,9 +258,12 @@ def first_stage(model: Any, tiling_: Tiling) -> Optional[FirstStage]:
   if tiling_ != LEADING_AXIS:
     return None
   first, *rest = _stages(model)
-  if not (isinstance(first, variational.VariationalLayer) and getattr(
-      type(first)._estimator,  # pylint: disable=protected-access
-      'rows_normal', False)):
+  # pylint: disable=protected-access
+  if not isinstance(first, variational.VariationalLayer):
+    return None
+  rows_normal = getattr(type(first)._estimator, 'rows_normal', None)
+  if (first._linear_map is None or rows_normal is None
+      or not rows_normal(first._linear_map)):
     return None
   activation = first.activation_fn or tf.identity
 

@@ -125,7 +125,7 @@ def reparameterization(inputs: tf.Tensor,
 # exact sample of the kernel and of a normal bias, so that a batch tiled `k`
 # times gives `k` passes (`tfnx.predictive`). One kernel for the batch: no.
 reparameterization.rows_independent = False
-reparameterization.rows_normal = False
+reparameterization.rows_normal = lambda linear_map: False
 
 
 def flipout_perturbation(posterior: tfd.Distribution, seed: tf.Tensor
@@ -217,10 +217,13 @@ def flipout(inputs: tf.Tensor,
 
 # Sign flips give each row its own exact (uncorrelated) kernel sample.
 flipout.rows_independent = True
-# Given its input signs, a row's outputs are sums of independent normal terms,
-# one perturbation element each, times output signs: independent normals of
-# the `output_moments`, whatever the signs.
-flipout.rows_normal = True
+# Given its input signs, a row's output is a sum of independent normal terms,
+# one perturbation element each, times an output sign: normal with the
+# `output_moments` whatever the signs. Two outputs of a row are independent
+# only where they share no weight: every output element gets its own sign
+# (dense maps), not a convolution's outputs at two positions, which share the
+# row's kernel sample.
+flipout.rows_normal = lambda linear_map: linear_map.sign_shape is tf.shape
 
 
 def local_reparameterization(inputs: tf.Tensor,
@@ -265,7 +268,8 @@ def output_moments(inputs: tf.Tensor,
   `apply(x, mu)` and `sqrt(apply(x**2, sigma**2))`, a normal bias adding its
   mean and variance. A bias posterior that is not normal is drawn (with
   `seed`) and added to the mean. Under local reparameterization and Flipout
-  (`rows_normal`), a row's outputs are independent normals of these moments.
+  where it declares `rows_normal`, a row's outputs are independent normals of
+  these moments.
 
   Args:
     inputs, kernel_posterior, bias_posterior, linear_map, seed,
@@ -296,11 +300,11 @@ def output_moments(inputs: tf.Tensor,
 
 # Each row's pre-activations are drawn independently from their marginals.
 local_reparameterization.rows_independent = True
-# `rows_normal`: whether each row's outputs are independent normals with the
-# moments `output_moments` gives, so that many samples of a row need those
-# moments once (`tfnx.predictive`). Local reparameterization draws exactly
-# that.
-local_reparameterization.rows_normal = True
+# `rows_normal(linear_map)`: whether each row's outputs are independent
+# normals with the moments `output_moments` gives, so that many samples of a
+# row need those moments once (`tfnx.predictive`). Local reparameterization
+# draws exactly that, on any map.
+local_reparameterization.rows_normal = lambda linear_map: True
 
 
 def check_kernel_posterior(estimator: Callable[..., Estimate],

@@ -10,10 +10,11 @@ in as few calls of the model as its layers allow:
   rows on their own, as the layers declare (see `tfnx._vectorized`), many
   passes are one call on the inputs tiled: at batch 1, fifty passes cost
   about one call. Each pass is then an exact sample of the same predictive
-  distribution as an independent pass. The first layer's outputs are
-  normal given the inputs, which every pass shares, so their mean and
-  standard deviation are computed once and each pass draws its own
-  independent values around them. In later Flipout layers the passes of one
+  distribution as an independent pass. A dense first layer's outputs are
+  independent normals given the inputs, which every pass shares, so their
+  mean and standard deviation are computed once and each pass draws its own
+  values around them (a convolution's outputs share the row's kernel sample
+  across positions, so it runs in every call). In later Flipout layers the passes of one
   call share the layer's weight perturbation up to random signs: they are
   uncorrelated at its outputs but not independent. Calling a model through
   a lambda (`lambda x, seed: model(x, seed=seed)`) gives every pass its own
