@@ -183,8 +183,9 @@ def test_shared_calls_give_each_input_the_moments_of_independent_passes(cls):
 def _closed_form_moments(layer, x):
   kernel_loc, kernel_scale = weights_lib.normal_loc_scale(
       layer.kernel_posterior)
-  bias_loc, bias_scale = weights_lib.normal_loc_scale(layer.bias_posterior)
-  return (x @ kernel_loc.numpy() + bias_loc.numpy(),
+  bias_loc, bias_scale = weights_lib.normal_loc_scale(
+      layer.bias_posterior) or (layer.bias_posterior.mean(), 0.)
+  return (x @ np.asarray(kernel_loc) + np.asarray(bias_loc),
           (x**2) @ np.square(kernel_scale) + np.square(bias_scale))
 
 
@@ -232,6 +233,34 @@ def test_the_first_stage_of_nested_models_is_computed_once_for_all_passes():
   np.testing.assert_array_equal(
       tfn.predictive.sample_outputs(nested, x, 7, seed=4), first)
   assert first.shape == (7, 5, 2)
+
+
+@pytest.mark.parametrize('layer_cls', [tfnx_keras.DenseFlipout,
+                                       tfnx_keras.DenseLocalReparameterization])
+def test_a_keras_first_layers_passes_are_independent_draws_of_its_outputs(
+    layer_cls):
+  wide = tfnx_keras.default_mean_field_normal_fn(
+      untransformed_scale_initializer=keras.initializers.Constant(-1.))
+  model = keras.Sequential([keras.Input((3,)), layer_cls(
+      2, kernel_posterior_fn=wide, seed=3)])
+  x = _inputs()
+  assert _vectorized.first_stage(model, _vectorized.BATCH_AXIS)
+  samples = tfn.predictive.sample_outputs(model, x, 4000, seed=2).numpy()
+  mean, variance = _closed_form_moments(model.layers[0], x)
+  np.testing.assert_array_less(np.abs(samples.mean(0) - mean),
+                               5. * np.sqrt(variance / 4000))
+  np.testing.assert_array_less(np.abs(samples.var(0, ddof=1) - variance),
+                               5. * variance * np.sqrt(2. / 3999))
+
+
+def test_keras_first_layers_are_split_only_where_rows_are_normal():
+  conv = keras.Sequential([keras.Input((4, 1)),
+                           tfnx_keras.Convolution1DFlipout(2, 2),
+                           keras.layers.Flatten()])
+  assert _vectorized.first_stage(conv, _vectorized.BATCH_AXIS) is None
+  dense = _keras_model(tfnx_keras.DenseFlipout)
+  with pytest.raises(ValueError, match='axis -1 of size 3; received shape'):
+    tfn.predictive.sample_outputs(dense, np.ones((2, 4), np.float32), 3)
 
 
 def test_a_flipout_convolutions_passes_keep_its_positions_correlated():

@@ -23,15 +23,16 @@ any other bias posterior is drawn once per call and shared by its rows.
 Everything else (a lambda, a custom layer, a reparameterization layer) keeps
 one call per pass.
 
-Every pass sees the same inputs, so a tfnx model's first stage computes what
-does not depend on the pass once (`first_stage`): where its estimator declares
+Every pass sees the same inputs, so the first stage of a tfnx model or of a
+`keras.Sequential` computes what does not depend on the pass once
+(`first_stage`): where its estimator declares
 `rows_normal` for its map (local reparameterization; Flipout on dense maps),
 each row's outputs are independent normals whose mean and standard deviation
 take its two matrix products, and each pass only draws normals around them.
 """
 
 import sys
-from typing import Any, Callable, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 import tensorflow as tf
 import tensorflow_probability as tfp
@@ -40,7 +41,6 @@ from tfnx import _affine as affine
 from tfnx import _convolution as convolution
 from tfnx import _convolution_transpose as convolution_transpose
 from tfnx import _layers as layers_lib
-from tfnx import _sampling as sampling
 from tfnx import _variational as variational
 from tfnx import seeds as seeds_lib
 from tfnx.util import _weights as weights_lib
@@ -213,17 +213,18 @@ def _keras_stage_row_wise(keras: Any, stage: Any) -> bool:
 
 
 class FirstStage(NamedTuple):
-  """A tfnx model split after its first stage, whose outputs are normal.
+  """A model split after its first stage, whose outputs are normal.
 
   Attributes:
     moments: `(inputs, seed) -> (mean, stddev)` of the first stage's outputs
       before its activation.
-    passes: `(mean, stddev, seed) -> outputs`: the model's outputs for moments
-      tiled over passes, drawing the first stage's outputs and running the
-      rest of the model.
+    activation: the first stage's activation.
+    rest: the stages after it, in order: tfnx stages (`run_stages`) or Keras
+      layers.
   """
   moments: Callable[[tf.Tensor, tf.Tensor], Any]
-  passes: Callable[[tf.Tensor, tf.Tensor, tf.Tensor], tf.Tensor]
+  activation: Callable[[tf.Tensor], tf.Tensor]
+  rest: tuple
 
 
 def _stages(model: Any) -> list:
@@ -234,8 +235,11 @@ def _stages(model: Any) -> list:
   return [model]
 
 
-def _run_stages(stages: list, x: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-  """`x` through `stages`, each that takes a seed getting its own."""
+def run_stages(stages: Sequence[Any], x: tf.Tensor,
+               seed: tf.Tensor) -> tf.Tensor:
+  """`x` through tfnx `stages`, each that takes a seed getting its own."""
+  if not stages:
+    return x
   for stage, stage_seed in zip(stages, seeds_lib.split_seed(seed,
                                                             len(stages))):
     x = (stage(x, seed=stage_seed) if layers_lib.takes_seed(stage)
@@ -243,39 +247,50 @@ def _run_stages(stages: list, x: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
   return x
 
 
+def _normal_rows(layer: Any) -> bool:
+  """Whether a variational layer's rows are normals of `_output_moments`."""
+  # pylint: disable=protected-access
+  rows_normal = getattr(type(layer)._estimator, 'rows_normal', None)
+  return (layer._linear_map is not None and rows_normal is not None
+          and rows_normal(layer._linear_map))
+
+
+def _first_keras_stage(model: Any) -> Optional[FirstStage]:
+  keras = keras_module()
+  keras_variational = sys.modules.get('tfnx.keras._variational')
+  if keras_variational is None or not isinstance(model, keras.Sequential):
+    return None
+  first, *rest = model.layers
+  if not (isinstance(first, keras_variational.KerasVariationalLayer)
+          and _normal_rows(first)):
+    return None
+  return FirstStage(first._output_moments,  # pylint: disable=protected-access
+                    first.activation, tuple(rest))
+
+
 def first_stage(model: Any, tiling_: Tiling) -> Optional[FirstStage]:
-  """The split of a row-wise tfnx model whose first stage has normal rows.
+  """The split of a row-wise model whose first stage has normal rows.
 
   Args:
     model: the model of a predictive sample.
-    tiling_: its `tiling`; only `LEADING_AXIS` models are split.
+    tiling_: its `tiling`: tfnx models (`LEADING_AXIS`) and
+      `keras.Sequential` models (`BATCH_AXIS`) are split.
 
   Returns:
     A `FirstStage`, or `None` where the first stage is not a variational
-    layer whose estimator declares `rows_normal`.
+    layer whose estimator declares `rows_normal` for its map.
   """
   # Equality, not identity: a traced function hands on a copy of the tuple.
+  if tiling_ == BATCH_AXIS:
+    return _first_keras_stage(model)
   if tiling_ != LEADING_AXIS:
     return None
   first, *rest = _stages(model)
-  # pylint: disable=protected-access
-  if not isinstance(first, variational.VariationalLayer):
+  if not (isinstance(first, variational.VariationalLayer)
+          and _normal_rows(first)):
     return None
-  rows_normal = getattr(type(first)._estimator, 'rows_normal', None)
-  if (first._linear_map is None or rows_normal is None
-      or not rows_normal(first._linear_map)):
-    return None
-  activation = first.activation_fn or tf.identity
-
-  def passes(mean: tf.Tensor, stddev: tf.Tensor,
-             seed: tf.Tensor) -> tf.Tensor:
-    noise_seed, rest_seed = seeds_lib.split_seed(seed, 2)
-    x = activation(mean + stddev * sampling.standard_normal(
-        tf.shape(mean), noise_seed, mean.dtype))
-    return _run_stages(rest, x, rest_seed) if rest else x
-  return FirstStage(
-      first._output_moments,  # pylint: disable=protected-access
-      passes)
+  return FirstStage(first._output_moments,  # pylint: disable=protected-access
+                    first.activation_fn or tf.identity, tuple(rest))
 
 
 def is_keras_model(model: Any) -> bool:

@@ -14,7 +14,8 @@ in as few calls of the model as its layers allow:
   independent normals given the inputs, which every pass shares, so their
   mean and standard deviation are computed once and each pass draws its own
   values around them (a convolution's outputs share the row's kernel sample
-  across positions, so it runs in every call). In later Flipout layers the passes of one
+  across positions, so it runs in every call); for Keras models, where the
+  model is a `keras.Sequential`. In later Flipout layers the passes of one
   call share the layer's weight perturbation up to random signs: they are
   uncorrelated at its outputs but not independent. Calling a model through
   a lambda (`lambda x, seed: model(x, seed=seed)`) gives every pass its own
@@ -34,6 +35,7 @@ from typing import Any, Callable, Iterator, Optional, Tuple
 
 import tensorflow as tf
 
+from tfnx import _sampling as sampling
 from tfnx import _vectorized
 from tfnx import seeds as seeds_lib
 from tfnx import _variational as variational
@@ -166,8 +168,25 @@ def _calls(model: Callable, inputs: tf.Tensor, seed: tf.Tensor,
   if stage is None:
     return (lambda k, s: _call(model, tiling.tile(inputs, k), s)), inputs
   mean, stddev = stage.moments(inputs, seed)
-  return (lambda k, s: stage.passes(tiling.tile(mean, k),
-                                    tiling.tile(stddev, k), s)), mean
+
+  def run(k: tf.Tensor, pass_seed_: tf.Tensor) -> Any:
+    noise_seed, rest_seed = seeds_lib.split_seed(pass_seed_, 2)
+    mean_k, stddev_k = tiling.tile(mean, k), tiling.tile(stddev, k)
+    x = stage.activation(mean_k + stddev_k * sampling.standard_normal(
+        tf.shape(mean_k), noise_seed, mean_k.dtype))
+    return _call_stages(model, stage.rest, x, rest_seed)
+  return run, mean
+
+
+def _call_stages(model: Any, stages: tuple, x: tf.Tensor,
+                 seed: tf.Tensor) -> Any:
+  """`x` through the stages of `model` after its first."""
+  if not _vectorized.is_keras_model(model):
+    return _vectorized.run_stages(stages, x, seed)
+  with layer_seeds(seed):
+    for layer in stages:
+      x = layer(x, training=False)
+  return x
 
 
 # The model, `output_fn` and tiling are part of the trace's key; the number of

@@ -289,6 +289,26 @@ class KerasVariationalLayer(keras.layers.Layer):
     self._keep(record, parts)
     return self.activation(outputs)
 
+  def _output_moments(self, inputs: tf.Tensor,
+                      seed: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+    """Each output's mean and stddev before the activation (`_pipeline.moments`).
+
+    Meaningful where the estimator declares `rows_normal` for the layer's
+    map; `tfnx.predictive` computes them once for many passes over the same
+    inputs, outside Keras' `__call__`, so the input spec is checked here.
+    """
+    x = checks.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
+                              self.name)
+    spec = self.input_spec
+    min_rank = spec.ndim or spec.min_ndim or 1
+    for axis, size in (spec.axes or {}).items():
+      if x.shape.rank is None or x.shape.rank < min_rank or (
+          x.shape[axis] is not None and x.shape[axis] != size):
+        raise ValueError(
+            f'{self.name}: expected inputs of rank >= {min_rank} with axis '
+            f'{axis} of size {size}; received shape {x.shape}.')
+    return _pipeline.moments(x, seed, self._linear_map, self, self._parts())
+
   def _call_seed(self, seed: Optional[seeds_lib.SeedLike]) -> tf.Tensor:
     """A call's `int32` seed (see `tfnx.keras._call_seeds.call_seed`)."""
     return call_seeds.call_seed(self._seed_generator, seed, self)
