@@ -25,10 +25,10 @@ one call per pass.
 
 Every pass sees the same inputs, so the first stage of a tfnx model or of a
 `keras.Sequential` computes what does not depend on the pass once
-(`first_stage`): where its estimator declares
-`rows_normal` for its map (local reparameterization; Flipout on dense maps),
-each row's outputs are independent normals whose mean and standard deviation
-take its two matrix products, and each pass only draws normals around them.
+(`first_stage`): where its estimator declares `rows_normal` for its map (local
+reparameterization; Flipout on dense maps), each row's outputs are
+independent normals whose mean and standard deviation take its two matrix
+products, and each pass only draws normals around them.
 """
 
 import sys
@@ -258,7 +258,8 @@ def _normal_rows(layer: Any) -> bool:
 def _first_keras_stage(model: Any) -> Optional[FirstStage]:
   keras = keras_module()
   keras_variational = sys.modules.get('tfnx.keras._variational')
-  if keras_variational is None or not isinstance(model, keras.Sequential):
+  if (keras_variational is None or not isinstance(model, keras.Sequential)
+      or not model.layers):
     return None
   first, *rest = model.layers
   if not (isinstance(first, keras_variational.KerasVariationalLayer)
@@ -283,9 +284,10 @@ def first_stage(model: Any, tiling_: Tiling) -> Optional[FirstStage]:
   # Equality, not identity: a traced function hands on a copy of the tuple.
   if tiling_ == BATCH_AXIS:
     return _first_keras_stage(model)
-  if tiling_ != LEADING_AXIS:
+  stages = _stages(model)
+  if tiling_ != LEADING_AXIS or not stages:
     return None
-  first, *rest = _stages(model)
+  first, *rest = stages
   if not (isinstance(first, variational.VariationalLayer)
           and _normal_rows(first)):
     return None
