@@ -224,6 +224,10 @@ def test_the_first_stage_of_nested_models_is_computed_once_for_all_passes():
   nested = tfn.Sequential([None, tfn.Sequential([local(3, 4, seed=1)]),
                            flipout(4, 2, seed=2)])
   assert _vectorized.first_stage(nested, _vectorized.LEADING_AXIS)
+  assert _vectorized.first_stage(tfn.Sequential([None]),
+                                 _vectorized.LEADING_AXIS) is None
+  assert tfn.predictive.sample_outputs(
+      tfn.Sequential([None]), _inputs(), 2).shape == (2, 5, 3)
   for model in [_model(tfn.AffineVariationalReparameterization),
                 tfn.Sequential([tfn.Affine(3, 4), flipout(4, 2, seed=2)])]:
     assert _vectorized.first_stage(
