@@ -267,6 +267,17 @@ def test_keras_first_layers_are_split_only_where_rows_are_normal():
     tfn.predictive.sample_outputs(dense, np.ones((2, 4), np.float32), 3)
 
 
+def test_a_split_first_layer_checks_its_inputs_as_its_calls_do():
+  layer = tfn.AffineVariationalFlipout(3, 2, validate_args=True, seed=1)
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match='AffineVariationalFlipout: inputs must be finite'):
+    tfn.predictive.sample_outputs(layer, [[1., np.nan, 0.]], 3)
+  with pytest.raises((ValueError, tf.errors.InvalidArgumentError),
+                     match='AffineVariationalFlipout: expected inputs with '
+                     'size 3'):
+    tfn.predictive.sample_outputs(layer, np.ones((2, 4), np.float32), 3)
+
+
 def test_a_flipout_convolutions_passes_keep_its_positions_correlated():
   # Its outputs at two positions share the example's kernel sample, so the
   # sum over positions has their covariances: it runs in every call.

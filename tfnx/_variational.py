@@ -352,9 +352,17 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
     Meaningful where the estimator declares `rows_normal`; `tfnx.predictive`
     computes them once for many passes over the same inputs.
     """
+    return _pipeline.moments(self._checked(inputs), seed, self._linear_map,
+                             self, self._parts())
+
+  def _checked(self, inputs) -> tf.Tensor:
+    """The inputs converted and checked, as every call checks them."""
     x = self._check_inputs(
         checks.convert_inputs(inputs, self._dtype, self.name))
-    return _pipeline.moments(x, seed, self._linear_map, self, self._parts())
+    if self._validate_args:
+      x = tf.debugging.assert_all_finite(
+          x, message=f'{self.name}: inputs must be finite')
+    return x
 
   def _remember(self, record: Optional[_pipeline.Record]) -> None:
     # Past `tf.Module`'s tracking: a record holds tensors, not state.
@@ -363,12 +371,8 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
   @tf.function(reduce_retracing=True, autograph=False)
   def _call(self, inputs, seed, rank):
     del rank  # Part of the trace's signature only.
-    x = self._check_inputs(
-        checks.convert_inputs(inputs, self._dtype, self.name))
-    if self._validate_args:
-      x = tf.debugging.assert_all_finite(
-          x, message=f'{self.name}: inputs must be finite')
-    outputs, record = _pipeline.sample(x, seed, self._estimator,
+    outputs, record = _pipeline.sample(self._checked(inputs), seed,
+                                       self._estimator,
                                        self._linear_map, self, self._parts())
     if self._activation_fn is not None:
       outputs = self._activation_fn(outputs)
