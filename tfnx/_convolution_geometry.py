@@ -92,17 +92,16 @@ class ConvolutionGeometry:
     if kind not in _KINDS:
       raise ValueError(f'{owner}: expected a convolution kind in {_KINDS}; '
                        f'received {kind!r}.')
-    rank, strides, padding, dilations = conv_lib.prepare_geometry(
-        owner, rank, strides, padding, dilations)
+    filter_shape, rank, strides, padding, dilations = (
+        conv_lib.prepare_filter_geometry(owner, filter_shape, rank, strides,
+                                         padding, dilations))
     if data_format not in _DATA_FORMATS:
       raise ValueError(f'{owner}: expected `data_format` \'channels_last\' or '
                        f'\'channels_first\'; received {data_format!r}.')
     return cls(
-        rank=rank,
-        filter_shape=conv_lib.int_tuple(filter_shape, rank, 'filter_shape',
-                                        owner),
-        strides=strides, padding=padding, dilations=dilations,
-        data_format=data_format, kind=kind,
+        rank=rank, filter_shape=filter_shape, strides=strides,
+        padding=padding, dilations=dilations, data_format=data_format,
+        kind=kind,
         output_padding=conv_lib.prepare_output_padding(output_padding,
                                                        strides, owner))
 

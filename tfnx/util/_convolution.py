@@ -162,8 +162,8 @@ def prepare_output_padding(output_padding: Any, strides: Tuple[int, ...],
   """
   if output_padding is None:
     return None
-  padding = int_tuple(output_padding, len(strides),
-                                   'output_padding', owner, minimum=0)
+  padding = int_tuple(output_padding, len(strides), 'output_padding', owner,
+                      minimum=0)
   if any(p >= s for p, s in zip(padding, strides)):
     raise ValueError(f'{owner}: expected each `output_padding` below its '
                      f'stride {strides}; received {output_padding!r}.')
