@@ -129,16 +129,13 @@ def convolution_transpose(filter_shape: IntOrInts, rank: int,
 
   Args:
     filter_shape: an int or `rank` ints.
-    rank: the number of spatial axes: 1, 2 or 3.
-    strides: an int or `rank` ints.
-    padding: `'VALID'` or `'SAME'`, in any case.
-    dilations: an int or `rank` ints; must be 1 where any stride exceeds 1.
+    rank, strides, padding, dilations: as for `convolution`.
     output_padding: `None`, or an int or `rank` ints, each below its stride,
       added to the shortest output length the convolution maps back to the
       input's.
 
   Returns:
-    The `LinearMap`; Flipout's signs are shared across spatial positions.
+    The `LinearMap`, as `convolution`'s.
 
   Raises:
     ValueError: on a bad argument.
@@ -190,13 +187,10 @@ def im2row(filter_shape: IntOrInts, rank: int, strides: IntOrInts = 1,
 
   Args:
     filter_shape: an int or `rank` ints.
-    rank: the number of spatial axes: 1, 2 or 3.
-    strides: an int or `rank` ints.
-    padding: `'VALID'` or `'SAME'`, in any case.
-    dilations: an int or `rank` ints; must be 1 where any stride exceeds 1.
+    rank, strides, padding, dilations: as for `convolution`.
 
   Returns:
-    The `LinearMap`; Flipout's signs are shared across spatial positions.
+    The `LinearMap`, as `convolution`'s.
 
   Raises:
     ValueError: on a bad argument.
