@@ -65,22 +65,3 @@ def test_fit_lowers_the_variational_loss():
   before = model.evaluate(x, y, batch_size=40, verbose=0)
   model.fit(x, y, batch_size=40, epochs=30, verbose=0)
   assert model.evaluate(x, y, batch_size=40, verbose=0) < before
-
-
-def test_seeded_draw_is_bit_identical_eagerly_and_traced():
-  layer = _model().layers[0]
-  x, _ = _data()
-  eager = tf.convert_to_tensor(layer(x, seed=3))
-  traced = tf.function(lambda x: tf.convert_to_tensor(layer(x, seed=3)))(x)
-  np.testing.assert_array_equal(eager, traced)
-
-
-def test_keras_file_round_trip_keeps_weights(tmp_path):
-  model = _model()
-  x, _ = _data()
-  path = str(tmp_path / 'vgp.keras')
-  model.save(path)
-  loaded = keras.models.load_model(path)
-  for a, b in zip(model.get_weights(), loaded.get_weights()):
-    np.testing.assert_array_equal(a, b)
-  np.testing.assert_allclose(model(x).mean(), loaded(x).mean(), rtol=1e-6)

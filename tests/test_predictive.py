@@ -344,6 +344,7 @@ def _keras_per_pass(model):
   return call
 
 
+@pytest.mark.slow
 def test_keras_models_of_flipout_layers_share_calls_with_exact_moments():
   model, x = _keras_model(tfnx_keras.DenseFlipout), _inputs()[:2]
   assert _vectorized.tiling(model, None) is _vectorized.BATCH_AXIS

@@ -390,7 +390,8 @@ _REPRESENTATIVES = frozenset({
 })
 
 
-def params(case_list, marks: Optional[Mapping[str, Any]] = None) -> list:
+def params(case_list, marks: Optional[Mapping[str, Any]] = None, *,
+           inner_loop: str = 'family') -> list:
   """`case_list` as pytest parameters, one case per family in the inner loop.
 
   A property holds for every case in CI's full run; `pytest -m "not slow"`
@@ -400,17 +401,23 @@ def params(case_list, marks: Optional[Mapping[str, Any]] = None) -> list:
   Args:
     case_list: `Case`s or `DistributionCase`s.
     marks: an extra pytest mark by case name, e.g. an expected failure.
+    inner_loop: `'family'` keeps a case of each family in the inner loop;
+      `'library'`, for the slow machinery every family goes through the same
+      way (XLA compilation, SavedModel export), one case of `tfnx` and one of
+      `tfnx.keras`.
 
   Returns:
     One `pytest.param` per case, with the case's name as its id.
   """
+  group = {'family': lambda c: c.family, 'library': lambda c: c.keras}[
+      inner_loop]
   marks = marks or {}
   chosen = {}
   for case in sorted(case_list, key=lambda c: c.name not in _REPRESENTATIVES):
-    chosen.setdefault(case.family, case.name)
+    chosen.setdefault(group(case), case.name)
   return [pytest.param(case, id=case.name, marks=(
       [marks[case.name]] if case.name in marks else []) + (
-          [] if chosen[case.family] == case.name else [pytest.mark.slow]))
+          [] if chosen[group(case)] == case.name else [pytest.mark.slow]))
           for case in case_list]
 
 

@@ -31,7 +31,8 @@ def test_unknown_dimensions_when_traced_are_handled(case):
   np.testing.assert_array_equal(unknown(x), known(x))
 
 
-@pytest.mark.parametrize('case', cases.params(cases.CASES))
+@pytest.mark.parametrize('case', cases.params(cases.CASES,
+                                              inner_loop='library'))
 def test_any_batch_shape_gives_the_matching_output_shape(case):
   layer = case.build()
 
@@ -46,6 +47,7 @@ def test_any_batch_shape_gives_the_matching_output_shape(case):
   check()
 
 
+@pytest.mark.slow
 @hypothesis.settings(max_examples=30, deadline=None)
 @hypothesis.given(st.integers(1, 6), st.integers(1, 6),
                   st.lists(st.integers(1, 3), min_size=1, max_size=3),

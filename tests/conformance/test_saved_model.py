@@ -7,7 +7,8 @@ import tensorflow as tf
 from conformance import cases
 
 
-@pytest.mark.parametrize('case', cases.params(cases.CASES))
+@pytest.mark.parametrize('case', cases.params(cases.CASES,
+                                              inner_loop='library'))
 def test_reloaded_saved_model_serves_any_batch_size_identically(case,
                                                                  tmp_path):
   layer = case.build()

@@ -10,7 +10,8 @@ from conformance import cases
 NUM_CALLS = 400
 
 
-@pytest.mark.parametrize('case', cases.params(cases.LINEAR_VARIATIONAL))
+@pytest.mark.parametrize('case', cases.params(
+    cases.LINEAR_VARIATIONAL, inner_loop='library'))
 def test_jit_compiled_call_has_the_right_statistics(case):
   layer = case.build()
   for variable in layer.trainable_variables:
@@ -25,7 +26,8 @@ def test_jit_compiled_call_has_the_right_statistics(case):
       y, *support.closed_form_moments(layer, x, cases.linear_map(layer).apply))
 
 
-@pytest.mark.parametrize('case', cases.params(cases.CASES))
+@pytest.mark.parametrize('case', cases.params(cases.CASES,
+                                              inner_loop='library'))
 def test_jit_compiled_call_compiles_for_every_layer(case):
   layer = case.build()
   x = cases.inputs(case)
