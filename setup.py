@@ -19,7 +19,8 @@ setuptools.setup(
         'numpy',
     ],
     extras_require={
-        'test': ['pytest', 'scikit-learn', 'scipy', 'hypothesis'],
+        'test': ['pytest', 'pytest-xdist', 'scikit-learn', 'scipy',
+                 'hypothesis'],
         'examples': ['scikit-learn', 'matplotlib', 'tqdm'],
     },
     license='Apache-2.0',
