@@ -215,3 +215,11 @@ def test_unbatched_affine_is_one_2d_matmul():
       tf.TensorSpec([None, 4, 3])).graph
   ops = [op.type for op in graph.get_operations()]
   assert ops.count('MatMul') == 1 and 'BatchMatMulV2' not in ops
+
+
+@pytest.mark.parametrize('cls', [tfn.Affine] + ESTIMATORS)
+def test_sizes_are_the_first_two_constructor_arguments(cls):
+  layer = cls(3, 2)
+  assert (layer.input_size, layer.output_size) == (3, 2)
+  with pytest.raises(ValueError, match=f'{cls.__name__}.*output_size'):
+    cls(3, 0)

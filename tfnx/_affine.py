@@ -31,7 +31,7 @@ def _check_dense_inputs(x: tf.Tensor, input_size: int,
   return checks.check_trailing_shape(x, 1, {-1: input_size}, owner)
 
 
-class Affine(layers_lib.KernelBiasLayer):
+class Affine(layers_lib.Sizes, layers_lib.KernelBiasLayer):
   """A deterministic dense layer, `activation_fn(x @ kernel + bias)`.
 
   Args:
@@ -65,9 +65,7 @@ class Affine(layers_lib.KernelBiasLayer):
       activation_fn: Optional[Callable[[tf.Tensor], tf.Tensor]] = None,
       name: Optional[str] = None):
     name = name or type(self).__name__
-    self._input_size = checks.check_size(name, 'input_size', input_size)
-    self._output_size = checks.check_size(name, 'output_size',
-                                              output_size)
+    self._init_sizes(name, input_size, output_size)
     self._batch_shape = [int(d) for d in
                          ([] if batch_shape is None else
                           tf.nest.flatten(batch_shape))]
@@ -111,7 +109,7 @@ def _check_broadcast(input_batch: tf.TensorShape,
                      f'shape {input_batch}.') from None
 
 
-class _AffineVariational(variational.VariationalLayer):
+class _AffineVariational(layers_lib.Sizes, variational.VariationalLayer):
   """The dense variational layers' shared constructor and shapes."""
 
   def __init__(
@@ -163,9 +161,7 @@ class _AffineVariational(variational.VariationalLayer):
         one, else the Monte Carlo estimate on the call's sampled weights.
     """
     name = name or type(self).__name__
-    self._input_size = checks.check_size(name, 'input_size', input_size)
-    self._output_size = checks.check_size(name, 'output_size',
-                                              output_size)
+    self._init_sizes(name, input_size, output_size)
     posterior, prior = variational.make_posterior_and_prior(
         name, make_posterior_fn, make_prior_fn, [input_size, output_size],
         [output_size], kernel_initializer, bias_initializer,
@@ -178,16 +174,6 @@ class _AffineVariational(variational.VariationalLayer):
                      apply_kernel_fn=linear_maps.dense,
                      unpack_weights_fn=unpack_weights_fn,
                      divergence_fn=divergence_fn)
-
-  @property
-  def input_size(self) -> int:
-    """The size of the inputs' last axis."""
-    return self._input_size
-
-  @property
-  def output_size(self) -> int:
-    """The size of the outputs' last axis."""
-    return self._output_size
 
   def _check_inputs(self, x: tf.Tensor) -> tf.Tensor:
     return _check_dense_inputs(x, self._input_size, self.name)

@@ -40,7 +40,7 @@ def _from_geometry(field: str, doc: str) -> property:
   return property(lambda self: getattr(self._geometry, field), doc=doc)
 
 
-class _ConvolutionShapes:
+class _ConvolutionShapes(layers_lib.Sizes):
   """The properties, checks and layouts every convolution layer shares.
 
   All of them follow from the layer's `ConvolutionGeometry`, given to
@@ -50,24 +50,12 @@ class _ConvolutionShapes:
   def _init_shapes(self, geometry: ConvolutionGeometry, input_size: Any,
                    output_size: Any, owner: str) -> None:
     self._geometry = geometry
-    self._input_size = checks.check_size(owner, 'input_size', input_size)
-    self._output_size = checks.check_size(owner, 'output_size',
-                                              output_size)
+    self._init_sizes(owner, input_size, output_size)
 
   @property
   def geometry(self) -> ConvolutionGeometry:
     """The layer's normalized convolution arguments."""
     return self._geometry
-
-  @property
-  def input_size(self) -> int:
-    """The number of input channels."""
-    return self._input_size
-
-  @property
-  def output_size(self) -> int:
-    """The number of output channels (Keras's `filters`)."""
-    return self._output_size
 
   rank = _from_geometry('rank', 'The number of spatial axes.')
   filter_shape = _from_geometry(

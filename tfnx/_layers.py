@@ -16,7 +16,7 @@ from tfnx import seeds as seeds_lib
 from tfnx.util import _saving as saving_lib
 from tfnx.util import _summary as summary_lib
 
-__all__ = ['Layer', 'KernelBiasLayer', 'Sequential', 'MapLayout',
+__all__ = ['Layer', 'KernelBiasLayer', 'Sequential', 'MapLayout', 'Sizes',
            'make_kernel_bias_in_scope']
 
 tfd = tfp.distributions
@@ -140,6 +140,25 @@ class MapLayout:
     """Brings the linear map's outputs back to the layer's layout."""
     del restore, x  # Nothing to undo by default.
     return y
+
+
+class Sizes:
+  """`input_size` and `output_size`, TFP's first two layer arguments."""
+
+  def _init_sizes(self, owner: str, input_size: Any, output_size: Any) -> None:
+    """Checks both sizes (positive ints) and keeps them."""
+    self._input_size = checks.check_size(owner, 'input_size', input_size)
+    self._output_size = checks.check_size(owner, 'output_size', output_size)
+
+  @property
+  def input_size(self) -> int:
+    """The inputs' size: their last axis, or a convolution's channels."""
+    return self._input_size
+
+  @property
+  def output_size(self) -> int:
+    """The outputs' size: their last axis, or a convolution's channels."""
+    return self._output_size
 
 
 class KernelBiasLayer(MapLayout, Layer):
