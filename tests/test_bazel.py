@@ -94,6 +94,13 @@ def test_runner_runs_an_external_repositorys_test_from_that_repository():
   assert runner.pytest_args(['tests/test_x.py'], {})[-1] == 'tests/test_x.py'
 
 
+def test_runner_runs_its_file_in_one_process_whatever_pytest_ini_says():
+  # pytest.ini's `-n auto` would start workers in every target Bazel
+  # already runs side by side; the later `-n 0` wins.
+  args = _runner().pytest_args(['tests/test_x.py'], {})
+  assert args[args.index('-n') + 1] == '0'
+
+
 def test_every_runtime_requirement_is_imported_by_tfnx():
   assert _install_requires() <= _distributions_tfnx_imports()
 

@@ -47,7 +47,8 @@ def pytest_args(argv: Sequence[str], environ: Mapping[str, str]) -> list:
   Returns:
     The argument list for `pytest.main`.
   """
-  args = ['-p', 'no:cacheprovider']
+  # Bazel runs the targets side by side itself: one process each.
+  args = ['-p', 'no:cacheprovider', '-n', '0']
   if 'XML_OUTPUT_FILE' in environ:
     args.append('--junitxml=' + environ['XML_OUTPUT_FILE'])
   if 'TEST_TMPDIR' in environ:
