@@ -142,8 +142,9 @@ class VariationalGaussianProcess(distribution_lambda.DistributionLambda):
     config = serialization.deserialized(config, ['kernel_provider'])
     config = serialization.deserialized(
         config, ['mean_fn'], distribution_lambda.deserialize_function)
-    for key in ('inducing_index_points_initializer',
-                'unconstrained_observation_noise_variance_initializer',
-                'variational_inducing_observations_scale_initializer'):
-      config[key] = keras.initializers.get(config[key])
+    config = serialization.deserialized(
+        config, ('inducing_index_points_initializer',
+                 'unconstrained_observation_noise_variance_initializer',
+                 'variational_inducing_observations_scale_initializer'),
+        keras.initializers.get)
     return super().from_config(config)
