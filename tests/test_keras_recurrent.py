@@ -7,6 +7,8 @@ import tensorflow as tf
 
 import support
 import tfnx.keras as tfpl
+from tfnx import _pipeline as pipeline
+from tfnx import seeds as seeds_lib
 from tfnx.util import _weights as weights_lib
 
 CELLS = [tfpl.LSTMCellFlipout, tfpl.LSTMCellReparameterization,
@@ -224,6 +226,32 @@ def test_stacked_cells_get_their_own_seeds_and_add_their_kls():
   assert y.shape == (2, UNITS)
   assert len(rnn.losses) == 4
   np.testing.assert_array_equal(rnn(x, seed=4), y)
+
+
+def test_a_plain_keras_rnn_takes_the_seed_its_cell_is_given():
+  x = tf.random.stateless_normal((2, STEPS, FEATURES), seed=(1, 2))
+  cell = _cell(tfpl.GRUCellFlipout)
+  plain = keras.layers.RNN(cell)
+  seed = seeds_lib.split_seed(seeds_lib.sanitize_seed(3, 'rnn'), 1)[0]
+  with cell.seeded(seed):
+    y = plain(x)
+  np.testing.assert_array_equal(y, tfpl.VariationalRNN(cell)(x, seed=3))
+  assert not np.array_equal(plain(x), y)  # Outside, the cell's generator.
+
+
+@pytest.mark.parametrize('cls', CELLS, ids=lambda c: c.__name__)
+def test_a_cell_draws_its_weights_through_the_pipeline(cls, monkeypatch):
+  drawn = []
+  draw_weights = pipeline.draw_weights
+
+  def counting(parts, estimator, *args):
+    drawn.append(estimator)
+    return draw_weights(parts, estimator, *args)
+
+  monkeypatch.setattr(pipeline, 'draw_weights', counting)
+  rnn = _rnn(_cell(cls))
+  rnn(np.ones((2, STEPS, FEATURES), np.float32), seed=1)
+  assert drawn == [cls._estimator]  # pylint: disable=protected-access
 
 
 def test_a_cell_called_alone_draws_at_every_call():

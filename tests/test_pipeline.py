@@ -130,6 +130,33 @@ def test_a_bad_shape_names_the_layer_and_both_shapes_inside_the_trace():
     layer(tf.ones([4, 5]))
 
 
+def test_a_call_checks_its_inputs_once():
+  checked = []
+
+  class Counting(tfn.AffineVariationalFlipout):
+
+    def _check_inputs(self, x):
+      checked.append(x.shape)
+      return super()._check_inputs(x)
+
+  layer = Counting(3, 2, seed=1)
+  layer(tf.ones([2, 3]), seed=1)  # The first call traces the layer's call.
+  assert len(checked) == 1
+
+
+def test_the_pipeline_takes_the_layout_as_functions():
+  layer = tfn.AffineVariationalReparameterization(3, 2, seed=1)
+  flat = tfn._pipeline.Layout(  # pylint: disable=protected-access
+      lambda x: (tf.reshape(x, [-1, 3]), tf.shape(x)[:-1]),
+      lambda y, batch, x: tf.reshape(y, tf.concat([batch, [2]], 0)))
+  x = tf.ones([4, 5, 3])
+  outputs, _ = tfn._pipeline.sample(  # pylint: disable=protected-access
+      x, tf.constant([1, 2]), tfn.estimators.REPARAMETERIZATION,
+      tfn.linear_maps.dense, flat,
+      layer._parts())  # pylint: disable=protected-access
+  np.testing.assert_array_equal(outputs, layer(x, seed=[1, 2]))
+
+
 @pytest.mark.parametrize('cls', [tfn.AffineVariationalFlipout,
                                  tfn.AffineVariationalReparameterizationLocal])
 def test_a_seeded_call_is_bit_identical_eagerly_and_traced(cls):

@@ -196,7 +196,7 @@ class AffineVariationalReparameterization(_AffineVariational):
   constructor (`help(AffineVariationalFlipout.__init__)`).
   """
 
-  _estimator = staticmethod(estimators_lib.reparameterization)
+  _estimator = estimators_lib.REPARAMETERIZATION
 
 
 class AffineVariationalFlipout(_AffineVariational):
@@ -211,7 +211,7 @@ class AffineVariationalFlipout(_AffineVariational):
   constructor (`help(AffineVariationalFlipout.__init__)`).
   """
 
-  _estimator = staticmethod(estimators_lib.flipout)
+  _estimator = estimators_lib.FLIPOUT
 
 
 class AffineVariationalReparameterizationLocal(_AffineVariational):
@@ -225,4 +225,4 @@ class AffineVariationalReparameterizationLocal(_AffineVariational):
   constructor (`help(AffineVariationalFlipout.__init__)`).
   """
 
-  _estimator = staticmethod(estimators_lib.local_reparameterization)
+  _estimator = estimators_lib.LOCAL_REPARAMETERIZATION

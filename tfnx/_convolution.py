@@ -347,7 +347,7 @@ class ConvolutionVariationalReparameterization(_ConvolutionVariational):
   constructor (`help(ConvolutionVariationalFlipout.__init__)`).
   """
 
-  _estimator = staticmethod(estimators_lib.reparameterization)
+  _estimator = estimators_lib.REPARAMETERIZATION
 
 
 class ConvolutionVariationalFlipout(_ConvolutionVariational):
@@ -363,4 +363,4 @@ class ConvolutionVariationalFlipout(_ConvolutionVariational):
   constructor (`help(ConvolutionVariationalFlipout.__init__)`).
   """
 
-  _estimator = staticmethod(estimators_lib.flipout)
+  _estimator = estimators_lib.FLIPOUT

@@ -188,7 +188,7 @@ class ConvolutionTransposeVariationalReparameterization(
   their constructor (`help(ConvolutionTransposeVariationalFlipout.__init__)`).
   """
 
-  _estimator = staticmethod(estimators_lib.reparameterization)
+  _estimator = estimators_lib.REPARAMETERIZATION
 
 
 class ConvolutionTransposeVariationalFlipout(_ConvolutionTransposeVariational):
@@ -204,4 +204,4 @@ class ConvolutionTransposeVariationalFlipout(_ConvolutionTransposeVariational):
   their constructor (`help(ConvolutionTransposeVariationalFlipout.__init__)`).
   """
 
-  _estimator = staticmethod(estimators_lib.flipout)
+  _estimator = estimators_lib.FLIPOUT

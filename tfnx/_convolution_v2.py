@@ -153,7 +153,7 @@ class ConvolutionVariationalReparameterizationV2(_ConvolutionVariationalV2):
   constructor (`help(ConvolutionVariationalFlipoutV2.__init__)`).
   """
 
-  _estimator = staticmethod(estimators_lib.reparameterization)
+  _estimator = estimators_lib.REPARAMETERIZATION
 
 
 class ConvolutionVariationalFlipoutV2(_ConvolutionVariationalV2):
@@ -169,4 +169,4 @@ class ConvolutionVariationalFlipoutV2(_ConvolutionVariationalV2):
   constructor (`help(ConvolutionVariationalFlipoutV2.__init__)`).
   """
 
-  _estimator = staticmethod(estimators_lib.flipout)
+  _estimator = estimators_lib.FLIPOUT

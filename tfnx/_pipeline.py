@@ -1,9 +1,12 @@
 """A variational layer's call, written once for `tfnx` and `tfnx.keras`.
 
 A call splits its seed, materializes the posteriors (their scales computed
-once, `tfnx._fast_paths`), brings the inputs to the linear map's layout, runs
-the estimator and brings the outputs back: `sample`. It leaves a `Record`:
-the seeds, the materialized parameters and the weights the estimator drew.
+once, `tfnx._fast_paths`), brings the inputs to the linear map's layout
+(the layer's `Layout`), runs the estimator (a `tfnx.estimators.Estimator`)
+and brings the outputs back: `sample`. A layer that applies its weights many
+times in a call (a recurrent cell) draws them once instead: `draw_weights`.
+Either leaves a `Record`: the seeds, the materialized parameters and the
+weights the estimator drew.
 
 The divergences are computed from a record only when someone reads them
 (`weight_values`, `divergences`): a call whose losses nobody reads runs no KL
@@ -15,7 +18,8 @@ would have drawn. Reading a record where the call was made (under the same
 own KL had.
 """
 
-from typing import Any, Callable, List, NamedTuple, Optional, Tuple
+from typing import (Any, Callable, List, NamedTuple, Optional, Sequence,
+                    Tuple)
 
 import tensorflow as tf
 import tensorflow_probability as tfp
@@ -28,8 +32,9 @@ from tfnx.linear_maps import LinearMap
 
 tfd = tfp.distributions
 
-__all__ = ['Part', 'Record', 'sample', 'moments', 'readable',
-           'weight_values', 'divergences']
+__all__ = ['Part', 'Record', 'Layout', 'IDENTITY_LAYOUT', 'sample',
+           'moments', 'draw_weights', 'readable', 'weight_values',
+           'divergences']
 
 ValueFn = Callable[..., tf.Tensor]
 
@@ -47,6 +52,31 @@ class Part(NamedTuple):
   prior: Optional[tfd.Distribution]
   divergence_fn: Optional[losses_lib.Divergence]
   value_fn: ValueFn
+
+
+class Layout(NamedTuple):
+  """How a layer's inputs reach its linear map's layout, and its outputs return.
+
+  Attributes:
+    to_map: `(inputs) -> (mapped, restore)`: the inputs in the map's layout
+      (e.g. a batch flattened to one axis), and what undoes it.
+    from_map: `(outputs, restore, inputs) -> outputs` in the layer's layout.
+  """
+  to_map: Callable[[tf.Tensor], Tuple[tf.Tensor, Any]]
+  from_map: Callable[[tf.Tensor, Any, tf.Tensor], tf.Tensor]
+
+
+def _as_they_are(x: tf.Tensor) -> Tuple[tf.Tensor, None]:
+  return x, None
+
+
+def _unchanged(y: tf.Tensor, restore: Any, x: tf.Tensor) -> tf.Tensor:
+  del restore, x  # Nothing to undo.
+  return y
+
+
+IDENTITY_LAYOUT = Layout(_as_they_are, _unchanged)
+"""Inputs and outputs taken as they are."""
 
 
 class Record(NamedTuple):
@@ -82,25 +112,25 @@ def _estimator_value_fn(parts: Tuple[Part, Part],
   return value_fn
 
 
-def _materialized(parts: Tuple[Part, Part]) -> Tuple[tuple, tuple]:
+def _materialized(parts: Sequence[Part]) -> Tuple[tuple, tuple]:
   """The parts' normal parameters (or `None`) and posteriors over them."""
   parameters = tuple(_fast_paths.normal_parameters(p.posterior) for p in parts)
   return parameters, tuple(_posterior(p, q)
                            for p, q in zip(parts, parameters))
 
 
-def sample(x: tf.Tensor, seed: tf.Tensor, estimator: Callable,
-           linear_map: LinearMap, layout: Any,
+def sample(x: tf.Tensor, seed: tf.Tensor,
+           estimator: estimators_lib.Estimator, linear_map: LinearMap,
+           layout: Layout,
            parts: Tuple[Part, Part]) -> Tuple[tf.Tensor, Record]:
   """Samples a layer's outputs (before the activation).
 
   Args:
     x: the checked inputs, in the layer's layout.
     seed: the call's `int32` seed of shape `[2]`.
-    estimator: a `tfnx.estimators` estimator.
+    estimator: the layer's `tfnx.estimators.Estimator`.
     linear_map: the `LinearMap` it applies.
-    layout: the layer, whose `_to_map_layout` and `_from_map_layout` bring
-      inputs to the map's layout and outputs back.
+    layout: the layer's `Layout`.
     parts: the kernel's and the bias's `Part`.
 
   Returns:
@@ -108,17 +138,17 @@ def sample(x: tf.Tensor, seed: tf.Tensor, estimator: Callable,
   """
   estimate_seed, kernel_seed, bias_seed = seeds_lib.split_seed(seed, 3)
   parameters, posteriors = _materialized(parts)
-  mapped, restore = layout._to_map_layout(x)  # pylint: disable=protected-access
-  estimate = estimator(mapped, posteriors[0], posteriors[1], linear_map,
-                       estimate_seed, _estimator_value_fn(parts, posteriors))
-  outputs = layout._from_map_layout(  # pylint: disable=protected-access
-      estimate.outputs, restore, x)
+  mapped, restore = layout.to_map(x)
+  estimate = estimator.sample(mapped, posteriors[0], posteriors[1],
+                              linear_map, estimate_seed,
+                              _estimator_value_fn(parts, posteriors))
+  outputs = layout.from_map(estimate.outputs, restore, x)
   return outputs, Record((kernel_seed, bias_seed), parameters,
                          (estimate.kernel, estimate.bias))
 
 
 def moments(x: tf.Tensor, seed: tf.Tensor, linear_map: LinearMap,
-            layout: Any, parts: Tuple[Part, Part]
+            layout: Layout, parts: Tuple[Part, Part]
             ) -> Tuple[tf.Tensor, tf.Tensor]:
   """Each output's mean and standard deviation, before the activation.
 
@@ -136,14 +166,47 @@ def moments(x: tf.Tensor, seed: tf.Tensor, linear_map: LinearMap,
   Returns:
     `(mean, stddev)`, each shaped as `sample`'s outputs.
   """
-  # pylint: disable=protected-access
   _, posteriors = _materialized(parts)
-  mapped, restore = layout._to_map_layout(x)
+  mapped, restore = layout.to_map(x)
   mean, stddev, _ = estimators_lib.output_moments(
       mapped, posteriors[0], posteriors[1], linear_map, seed,
       _estimator_value_fn(parts, posteriors))
-  return (layout._from_map_layout(mean, restore, x),
-          layout._from_map_layout(stddev, restore, x))
+  return (layout.from_map(mean, restore, x),
+          layout.from_map(stddev, restore, x))
+
+
+def draw_weights(parts: Sequence[Part], estimator: estimators_lib.Estimator,
+                 seed: tf.Tensor, sign_shapes: Sequence[tf.Tensor],
+                 dtype: tf.DType
+                 ) -> Tuple[estimators_lib.WeightsDraw, Record]:
+  """Draws a layer's weights once for a call that applies them many times.
+
+  A recurrent cell applies its kernels and bias at every time step of a
+  sequence; it draws them here, once per call, with its estimator's
+  `draw_weights`.
+
+  Args:
+    parts: the kernels' `Part`s, then the bias's.
+    estimator: the layer's `tfnx.estimators.Estimator`; it must declare
+      `draw_weights`.
+    seed: the call's `int32` seed of shape `[2]`.
+    sign_shapes: Flipout's sign shapes: each kernel's inputs', then the
+      outputs'.
+    dtype: the layer's dtype, of Flipout's signs.
+
+  Returns:
+    `((draws, output_signs), record)`: a `tfnx.estimators.WeightDraw` per
+    part (`None` where it has no posterior), the output signs (or `None`),
+    and the call's `Record`.
+  """
+  draw_seed, divergence_seed = seeds_lib.split_seed(seed, 2)
+  parameters, posteriors = _materialized(parts)
+  draws, output_signs = estimator.draw_weights(
+      posteriors, [p.value_fn for p in parts], sign_shapes, draw_seed, dtype)
+  record = Record(tuple(seeds_lib.split_seed(divergence_seed, len(parts))),
+                  parameters,
+                  tuple(None if d is None else d.value for d in draws))
+  return (draws, output_signs), record
 
 
 def readable(record: Record) -> bool:

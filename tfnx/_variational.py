@@ -152,7 +152,7 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
       Carlo estimate on the weights sampled in the call.
   """
 
-  _estimator = staticmethod(estimators_lib.reparameterization)
+  _estimator = estimators_lib.REPARAMETERIZATION
 
   def __init__(
       self,
@@ -324,10 +324,13 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
     if self._linear_map is None:
       raise TypeError(f'{self.name}: expected an `apply_kernel_fn` at '
                       'construction to call the layer; received None.')
-    # Python and NumPy values become tensors here, so that the trace sees a
-    # tensor signature rather than a value to specialize on.
-    if not tf.is_tensor(inputs):
-      inputs = checks.convert_inputs(inputs, self._dtype, self.name)
+    # Converted and checked here, once, outside the trace: Python and NumPy
+    # values become tensors, so that the trace sees a tensor signature rather
+    # than a value to specialize on, and the caller sees the shapes it
+    # passed (a trace generalized to other sizes would find a wrong size only
+    # at run time, with a less readable error).
+    inputs = self._check_inputs(
+        checks.convert_inputs(inputs, self._dtype, self.name))
     # The stream's step is a variable update: inside the traced call it would
     # be a synchronization point within a nested `tf.function`, which a
     # distribution strategy's `run` refuses.
@@ -335,9 +338,6 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
       seed = self._seed_stream.next()
     else:
       seed = seeds_lib.sanitize_seed(seed, self.name)
-    # The shapes the caller sees: a trace generalized to other sizes would
-    # find a wrong size only at run time, with a less readable error.
-    self._check_inputs(inputs)
     # The rank, a Python int, keeps inputs of different ranks in traces of
     # their own: `reduce_retracing` then generalizes only sizes, never to an
     # unknown rank the layer's checks could not read.
@@ -345,20 +345,42 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
     self._remember(record)
     return outputs
 
-  def _output_moments(self, inputs: tf.Tensor,
-                      seed: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
-    """Each output's mean and stddev before the activation (`_pipeline.moments`).
+  @property
+  def estimator(self) -> estimators_lib.Estimator:
+    """The layer's estimator (`tfnx.estimators.Estimator`)."""
+    return self._estimator
 
-    Meaningful where the estimator declares `rows_normal`; `tfnx.predictive`
-    computes them once for many passes over the same inputs.
+  @property
+  def linear_map(self) -> Optional[linear_maps.LinearMap]:
+    """The `LinearMap` the estimator applies (`None` without one)."""
+    return self._linear_map
+
+  def output_moments(self, inputs,
+                     seed: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+    """Each output's mean and stddev before the activation.
+
+    Meaningful where the estimator declares `rows_normal` for the layer's
+    map; `tfnx.predictive` computes them once for many passes over the same
+    inputs (`tfnx._pipeline.moments`).
+
+    Args:
+      inputs: the layer's inputs.
+      seed: an `int32` seed of shape `[2]`, drawing a bias posterior that is
+        not normal.
+
+    Returns:
+      `(mean, stddev)`, each shaped as the layer's outputs.
     """
-    return _pipeline.moments(self._checked(inputs), seed, self._linear_map,
-                             self, self._parts())
+    x = self._finite(self._check_inputs(
+        checks.convert_inputs(inputs, self._dtype, self.name)))
+    return _pipeline.moments(x, seed, self._linear_map, self._layout(),
+                             self._parts())
 
-  def _checked(self, inputs) -> tf.Tensor:
-    """The inputs converted and checked, as every call checks them."""
-    x = self._check_inputs(
-        checks.convert_inputs(inputs, self._dtype, self.name))
+  def _layout(self) -> _pipeline.Layout:
+    return _pipeline.Layout(self._to_map_layout, self._from_map_layout)
+
+  def _finite(self, x: tf.Tensor) -> tf.Tensor:
+    """`x`, checked to be finite where the layer validates its arguments."""
     if self._validate_args:
       x = tf.debugging.assert_all_finite(
           x, message=f'{self.name}: inputs must be finite')
@@ -371,9 +393,9 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
   @tf.function(reduce_retracing=True, autograph=False)
   def _call(self, inputs, seed, rank):
     del rank  # Part of the trace's signature only.
-    outputs, record = _pipeline.sample(self._checked(inputs), seed,
-                                       self._estimator,
-                                       self._linear_map, self, self._parts())
+    outputs, record = _pipeline.sample(self._finite(inputs), seed,
+                                       self._estimator, self._linear_map,
+                                       self._layout(), self._parts())
     if self._activation_fn is not None:
       outputs = self._activation_fn(outputs)
     return outputs, record
@@ -434,7 +456,7 @@ class VariationalReparameterizationKernelBiasLayer(_KernelBiasVariational):
   `activation_fn(apply_kernel_fn(x, kernel) + bias)`.
 """ + _KERNEL_BIAS_ARGS_DOC
 
-  _estimator = staticmethod(estimators_lib.reparameterization)
+  _estimator = estimators_lib.REPARAMETERIZATION
 
 
 class VariationalFlipoutKernelBiasLayer(_KernelBiasVariational):
@@ -446,7 +468,7 @@ class VariationalFlipoutKernelBiasLayer(_KernelBiasVariational):
   sign across positions that share a weight (a convolution's).
 """ + _KERNEL_BIAS_ARGS_DOC
 
-  _estimator = staticmethod(estimators_lib.flipout)
+  _estimator = estimators_lib.FLIPOUT
 
 
 class VariationalLocalReparameterizationKernelBiasLayer(
@@ -458,7 +480,7 @@ class VariationalLocalReparameterizationKernelBiasLayer(
   elementwise normal kernel posterior. A tfnx addition to TFP's two.
 """ + _KERNEL_BIAS_ARGS_DOC
 
-  _estimator = staticmethod(estimators_lib.local_reparameterization)
+  _estimator = estimators_lib.LOCAL_REPARAMETERIZATION
 
 
 @contextlib.contextmanager

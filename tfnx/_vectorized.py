@@ -161,9 +161,9 @@ def _point_mass(dist: tfd.Distribution) -> bool:
   return isinstance(dist, (tfd.Deterministic, tfd.VectorDeterministic))
 
 
-def _variational_rows_independent(estimator: Callable,
-                                  bias_posterior: Any) -> bool:
-  return bool(getattr(estimator, 'rows_independent', False)) and (
+def _variational_rows_independent(layer: Any) -> bool:
+  bias_posterior = layer.bias_posterior
+  return layer.estimator.rows_independent and (
       bias_posterior is None or weights_lib.is_normal(bias_posterior)
       or _point_mass(bias_posterior))
 
@@ -180,9 +180,7 @@ def _tfnx_stage_row_wise(stage: Any) -> bool:
     return all(_tfnx_stage_row_wise(s) for s in stage.layers)
   if isinstance(stage, variational.VariationalLayer):
     return (_row_wise_function(stage.activation_fn)
-            and _variational_rows_independent(
-                type(stage)._estimator,  # pylint: disable=protected-access
-                stage.bias_posterior))
+            and _variational_rows_independent(stage))
   if isinstance(stage, _TFNX_DETERMINISTIC):
     return _row_wise_function(stage.activation_fn)
   return _row_wise_function(stage)
@@ -206,9 +204,7 @@ def _keras_stage_row_wise(keras: Any, stage: Any) -> bool:
     return False
   if keras_variational is not None and isinstance(
       stage, keras_variational.KerasVariationalLayer):
-    return _variational_rows_independent(
-        type(stage)._estimator,  # pylint: disable=protected-access
-        stage.bias_posterior)
+    return _variational_rows_independent(stage)
   return type(stage) in keras_row_wise_layers()
 
 
@@ -248,11 +244,9 @@ def run_stages(stages: Sequence[Any], x: tf.Tensor,
 
 
 def _normal_rows(layer: Any) -> bool:
-  """Whether a variational layer's rows are normals of `_output_moments`."""
-  # pylint: disable=protected-access
-  rows_normal = getattr(type(layer)._estimator, 'rows_normal', None)
-  return (layer._linear_map is not None and rows_normal is not None
-          and rows_normal(layer._linear_map))
+  """Whether a variational layer's rows are normals of `output_moments`."""
+  return (layer.linear_map is not None
+          and layer.estimator.rows_normal(layer.linear_map))
 
 
 def _first_keras_stage(model: Any) -> Optional[FirstStage]:
@@ -265,8 +259,7 @@ def _first_keras_stage(model: Any) -> Optional[FirstStage]:
   if not (isinstance(first, keras_variational.KerasVariationalLayer)
           and _normal_rows(first)):
     return None
-  return FirstStage(first._output_moments,  # pylint: disable=protected-access
-                    first.activation, tuple(rest))
+  return FirstStage(first.output_moments, first.activation, tuple(rest))
 
 
 def first_stage(model: Any, tiling_: Tiling) -> Optional[FirstStage]:
@@ -291,8 +284,8 @@ def first_stage(model: Any, tiling_: Tiling) -> Optional[FirstStage]:
   if not (isinstance(first, variational.VariationalLayer)
           and _normal_rows(first)):
     return None
-  return FirstStage(first._output_moments,  # pylint: disable=protected-access
-                    first.activation_fn or tf.identity, tuple(rest))
+  return FirstStage(first.output_moments, first.activation_fn or tf.identity,
+                    tuple(rest))
 
 
 def is_keras_model(model: Any) -> bool:

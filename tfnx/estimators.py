@@ -12,10 +12,18 @@ Each estimator maps inputs to outputs of `y = apply(x, W) + b` with the kernel
 - `local_reparameterization` (Kingma et al., 2015): each pre-activation drawn
   from `N(apply(x, mu) + mu_b, apply(x**2, sigma**2) + sigma_b**2)`.
 
+Each is declared once as an `Estimator` value (`REPARAMETERIZATION`,
+`FLIPOUT`, `LOCAL_REPARAMETERIZATION`): its sampler and what it supports,
+which layers and `tfnx.predictive` read instead of inspecting the function.
+Reparameterization and Flipout also draw weights once for a layer that
+applies them many times (a recurrent cell, at every time step):
+`sample_weights` and `flipout_weights`.
+
 All randomness is stateless, driven by the `seed` argument.
 """
 
-from typing import Callable, NamedTuple, Optional, Tuple
+import dataclasses
+from typing import Callable, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -29,11 +37,11 @@ from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
 
-__all__ = ['Estimate', 'reparameterization', 'flipout',
-           'flipout_perturbation', 'flipout_terms',
+__all__ = ['Estimate', 'Estimator', 'WeightDraw', 'reparameterization',
+           'flipout', 'flipout_perturbation', 'flipout_terms',
            'local_reparameterization', 'output_moments', 'rademacher',
-           'draw',
-           'check_kernel_posterior']
+           'draw', 'sample_weights', 'flipout_weights', 'REPARAMETERIZATION',
+           'FLIPOUT', 'LOCAL_REPARAMETERIZATION', 'check_kernel_posterior']
 
 PosteriorValueFn = Callable[..., tf.Tensor]
 
@@ -119,13 +127,6 @@ def reparameterization(inputs: tf.Tensor,
   bias = _sample_bias(bias_posterior, posterior_value_fn, bias_seed)
   return Estimate(_add_bias(linear_map.apply(inputs, kernel), bias),
                   kernel, bias)
-
-
-# `rows_independent`: whether each row of a batch (each example) gets its own
-# exact sample of the kernel and of a normal bias, so that a batch tiled `k`
-# times gives `k` passes (`tfnx.predictive`). One kernel for the batch: no.
-reparameterization.rows_independent = False
-reparameterization.rows_normal = lambda linear_map: False
 
 
 def flipout_perturbation(posterior: tfd.Distribution, seed: tf.Tensor
@@ -215,17 +216,6 @@ def flipout(inputs: tf.Tensor,
   return Estimate(outputs, loc + delta, bias)
 
 
-# Sign flips give each row its own exact (uncorrelated) kernel sample.
-flipout.rows_independent = True
-# Given its input signs, a row's output is a sum of independent normal terms,
-# one perturbation element each, times an output sign: normal with the
-# `output_moments` whatever the signs. Two outputs of a row are independent
-# only where they share no weight: every output element gets its own sign
-# (dense maps), not a convolution's outputs at two positions, which share the
-# row's kernel sample.
-flipout.rows_normal = lambda linear_map: linear_map.sign_shape is tf.shape
-
-
 def local_reparameterization(inputs: tf.Tensor,
                              kernel_posterior: tfd.Distribution,
                              bias_posterior: Optional[tfd.Distribution],
@@ -298,25 +288,185 @@ def output_moments(inputs: tf.Tensor,
   return mean, stddev, bias
 
 
-# Each row's pre-activations are drawn independently from their marginals.
-local_reparameterization.rows_independent = True
-# `rows_normal(linear_map)`: whether each row's outputs are independent
-# normals with the moments `output_moments` gives, so that many samples of a
-# row need those moments once (`tfnx.predictive`). Local reparameterization
-# draws exactly that, on any map.
-local_reparameterization.rows_normal = lambda linear_map: True
+
+class WeightDraw(NamedTuple):
+  """One weight as every application of a call applies it.
+
+  A layer that applies the same weights many times in one call (a recurrent
+  cell, at every time step) draws them once.
+
+  Attributes:
+    weight: the sample (reparameterization), or the mean (Flipout).
+    delta: Flipout's perturbation of the weight, or `None`.
+    signs: Flipout's signs of the inputs a kernel multiplies, or `None`.
+  """
+  weight: tf.Tensor
+  delta: Optional[tf.Tensor] = None
+  signs: Optional[tf.Tensor] = None
+
+  @property
+  def value(self) -> tf.Tensor:
+    """The weight the draw implies: a posterior sample (Flipout's `mu + dW`)."""
+    return self.weight if self.delta is None else self.weight + self.delta
 
 
-def check_kernel_posterior(estimator: Callable[..., Estimate],
+WeightsDraw = Tuple[Tuple[Optional[WeightDraw], ...], Optional[tf.Tensor]]
+
+
+def sample_weights(posteriors: Sequence[Optional[tfd.Distribution]],
+                   value_fns: Sequence[PosteriorValueFn],
+                   sign_shapes: Sequence[tf.Tensor], seed: tf.Tensor,
+                   dtype: tf.DType) -> WeightsDraw:
+  """Reparameterization's weights for a call: one sample of each, for the batch.
+
+  Args:
+    posteriors: the kernels' posteriors, then the bias's (or `None`).
+    value_fns: each weight's `(distribution, seed=...) -> value`.
+    sign_shapes: unused (Flipout's signs); kept for the common signature.
+    seed: an `int32` seed of shape `[2]`.
+    dtype: unused (Flipout's signs); kept for the common signature.
+
+  Returns:
+    `(draws, output_signs)`: a `WeightDraw` per weight (`None` where its
+    posterior is), and no output signs.
+  """
+  del sign_shapes, dtype  # Every row shares the sample.
+  draws = tuple(None if q is None else WeightDraw(value_fn(q, seed=s))
+                for q, value_fn, s in zip(
+                    posteriors, value_fns,
+                    seeds_lib.split_seed(seed, len(posteriors))))
+  return draws, None
+
+
+def flipout_weights(posteriors: Sequence[Optional[tfd.Distribution]],
+                    value_fns: Sequence[PosteriorValueFn],
+                    sign_shapes: Sequence[tf.Tensor], seed: tf.Tensor,
+                    dtype: tf.DType) -> WeightsDraw:
+  """Flipout's weights for a call: one perturbation each, signs per row.
+
+  The kernels share the output signs: Flipout of the stacked kernel, whose
+  sign-flipped perturbation is an exact posterior sample per row. A normal
+  bias is perturbed too; any other is drawn once with its value function.
+
+  Args:
+    posteriors: the kernels' elementwise normal posteriors, then the bias's
+      (or `None`).
+    value_fns: each weight's `(distribution, seed=...) -> value`; only the
+      bias's is used, for a bias that is not normal.
+    sign_shapes: the shape of each kernel's input signs, then of the output
+      signs.
+    seed: an `int32` seed of shape `[2]`.
+    dtype: the signs' dtype.
+
+  Returns:
+    `(draws, output_signs)`: a `WeightDraw` per weight (`None` for no bias)
+    and the output signs.
+  """
+  *kernels, bias = posteriors
+  seeds = seeds_lib.split_seed(seed, 2 * len(kernels) + 2)
+  weight_seeds, sign_seeds = seeds[:len(posteriors)], seeds[len(posteriors):]
+  draws = [WeightDraw(*flipout_perturbation(q, s),
+                      rademacher(shape, sign_seed, dtype))
+           for q, s, shape, sign_seed in zip(kernels, weight_seeds,
+                                             sign_shapes, sign_seeds)]
+  bias_seed = weight_seeds[-1]
+  if bias is None:
+    draws.append(None)
+  elif weights_lib.is_normal(bias):
+    draws.append(WeightDraw(*flipout_perturbation(bias, bias_seed)))
+  else:
+    draws.append(WeightDraw(value_fns[-1](bias, seed=bias_seed)))
+  return tuple(draws), rademacher(sign_shapes[-1], sign_seeds[-1], dtype)
+
+
+def _never(linear_map: LinearMap) -> bool:
+  del linear_map  # One kernel for the whole batch, on any map.
+  return False
+
+
+def _always(linear_map: LinearMap) -> bool:
+  del linear_map  # Each output is drawn from its marginal, on any map.
+  return True
+
+
+def _signs_per_element(linear_map: LinearMap) -> bool:
+  # Given its input signs, a row's output is a sum of independent normal
+  # terms, one perturbation element each, times an output sign: normal with
+  # the `output_moments` whatever the signs. Two outputs of a row are
+  # independent only where they share no weight: every output element gets
+  # its own sign (dense maps), not a convolution's outputs at two positions,
+  # which share the row's kernel sample.
+  return linear_map.sign_shape is tf.shape
+
+
+@dataclasses.dataclass(frozen=True)
+class Estimator:
+  """An estimator and what it declares, beside the `LinearMap` it applies.
+
+  Attributes:
+    name: its name in messages (`'flipout'`).
+    label: its name in prose (`'Flipout'`).
+    summary: one sentence saying how it samples, for documentation.
+    sample: `(inputs, kernel_posterior, bias_posterior, linear_map, seed,
+      posterior_value_fn) -> Estimate`, the estimator itself.
+    needs_normal_kernel: whether it reads the kernel posterior's `loc` and
+      `scale`, so needs an elementwise normal one.
+    rows_independent: whether each row of a batch (each example) gets its
+      own exact sample of the kernel and of a normal bias, so that a batch
+      tiled `k` times gives `k` passes (`tfnx.predictive`).
+    rows_normal: `(linear_map) -> bool`: whether each row's outputs on that
+      map are independent normals with the moments `output_moments` gives,
+      so that many samples of a row need those moments once.
+    draw_weights: `(posteriors, value_fns, sign_shapes, seed, dtype) ->
+      (draws, output_signs)`, drawing weights once for a call that applies
+      them many times (`sample_weights`), or `None` where it draws no
+      weights (local reparameterization).
+  """
+  name: str
+  label: str
+  summary: str
+  sample: Callable[..., Estimate]
+  needs_normal_kernel: bool
+  rows_independent: bool
+  rows_normal: Callable[[LinearMap], bool]
+  draw_weights: Optional[Callable[..., WeightsDraw]] = None
+
+
+REPARAMETERIZATION = Estimator(
+    name='reparameterization', label='reparameterization',
+    summary='Each call draws one kernel and bias from the posterior for the '
+    'whole batch (Kingma and Welling, 2014).',
+    sample=reparameterization, needs_normal_kernel=False,
+    rows_independent=False, rows_normal=_never, draw_weights=sample_weights)
+
+FLIPOUT = Estimator(
+    name='flipout', label='Flipout',
+    summary='Flipout (Wen et al., 2018) adds to the posterior-mean output one '
+    'kernel perturbation shared by the batch and decorrelated per example by '
+    'random signs, so each example sees its own kernel sample. Needs an '
+    'elementwise normal kernel posterior.',
+    sample=flipout, needs_normal_kernel=True, rows_independent=True,
+    rows_normal=_signs_per_element, draw_weights=flipout_weights)
+
+LOCAL_REPARAMETERIZATION = Estimator(
+    name='local_reparameterization', label='local reparameterization',
+    summary='Each pre-activation is drawn from its exact marginal under the '
+    'posterior (Kingma et al., 2015); no kernel is drawn.',
+    sample=local_reparameterization, needs_normal_kernel=True,
+    rows_independent=True, rows_normal=_always)
+
+
+def check_kernel_posterior(estimator: Estimator,
                            kernel_posterior: tfd.Distribution,
                            owner: str) -> None:
   """Checks that `estimator` can use `kernel_posterior`.
 
   Flipout and local reparameterization read the posterior's `loc` and
-  `scale`, so they need an elementwise normal; reparameterization takes any.
+  `scale` (`needs_normal_kernel`), so they need an elementwise normal;
+  reparameterization takes any.
 
   Args:
-    estimator: one of this module's estimators.
+    estimator: the `Estimator`.
     kernel_posterior: the kernel's posterior distribution.
     owner: the layer's name, for errors.
 
@@ -324,10 +474,10 @@ def check_kernel_posterior(estimator: Callable[..., Estimate],
     TypeError: if the estimator needs an elementwise normal and the
       posterior is not one.
   """
-  if estimator is reparameterization or weights_lib.is_normal(
+  if not estimator.needs_normal_kernel or weights_lib.is_normal(
       kernel_posterior):
     return
   raise TypeError(
-      f'{owner}: the {estimator.__name__} estimator needs an elementwise '
+      f'{owner}: the {estimator.name} estimator needs an elementwise '
       'normal kernel posterior (Normal, MultivariateNormalDiag or '
       f'Independent of either); received {type(kernel_posterior).__name__}.')

@@ -8,6 +8,7 @@ layout and back. `Conv1DFlipout` and the like are aliases,
 as in `tfp.layers`.
 """
 
+import textwrap
 from typing import Any, Sequence, Tuple
 
 import keras
@@ -103,25 +104,11 @@ class _ConvVariational(variational.KerasVariationalLayer):
             'dilation_rate': self.dilation_rate}
 
 
-_ESTIMATOR_DOCS = {
-    estimators_lib.reparameterization: (
-        'by reparameterization',
-        'Each call draws one kernel and bias from the posterior for the whole '
-        'batch\n  (Kingma and Welling, 2014).'),
-    estimators_lib.flipout: (
-        'by Flipout',
-        'Flipout (Wen et al., 2018) adds to the posterior-mean output one '
-        'kernel\n  perturbation shared by the batch and decorrelated per '
-        'example by random\n  signs, one per example and channel, so each '
-        'example sees its own kernel\n  sample. Needs an elementwise normal '
-        'kernel posterior.'),
-}
-
-
-def _doc(rank: int, estimator) -> str:
-  how, details = _ESTIMATOR_DOCS[estimator]
+def _doc(rank: int, estimator: estimators_lib.Estimator) -> str:
   spatial = ('length', 'height, width', 'depth, height, width')[rank - 1]
-  return f"""A {rank}-D convolution with a variational posterior, {how}.
+  details = textwrap.fill(estimator.summary, 76, subsequent_indent='  ')
+  how = estimator.label
+  return f"""A {rank}-D convolution with a variational posterior, by {how}.
 
   {details}
 
@@ -145,44 +132,44 @@ def _doc(rank: int, estimator) -> str:
 
 @keras.saving.register_keras_serializable(package='tfnx')
 class Convolution1DReparameterization(_ConvVariational):
-  __doc__ = _doc(1, estimators_lib.reparameterization)
+  __doc__ = _doc(1, estimators_lib.REPARAMETERIZATION)
   _rank = 1
-  _estimator = staticmethod(estimators_lib.reparameterization)
+  _estimator = estimators_lib.REPARAMETERIZATION
 
 
 @keras.saving.register_keras_serializable(package='tfnx')
 class Convolution2DReparameterization(_ConvVariational):
-  __doc__ = _doc(2, estimators_lib.reparameterization)
+  __doc__ = _doc(2, estimators_lib.REPARAMETERIZATION)
   _rank = 2
-  _estimator = staticmethod(estimators_lib.reparameterization)
+  _estimator = estimators_lib.REPARAMETERIZATION
 
 
 @keras.saving.register_keras_serializable(package='tfnx')
 class Convolution3DReparameterization(_ConvVariational):
-  __doc__ = _doc(3, estimators_lib.reparameterization)
+  __doc__ = _doc(3, estimators_lib.REPARAMETERIZATION)
   _rank = 3
-  _estimator = staticmethod(estimators_lib.reparameterization)
+  _estimator = estimators_lib.REPARAMETERIZATION
 
 
 @keras.saving.register_keras_serializable(package='tfnx')
 class Convolution1DFlipout(_ConvVariational):
-  __doc__ = _doc(1, estimators_lib.flipout)
+  __doc__ = _doc(1, estimators_lib.FLIPOUT)
   _rank = 1
-  _estimator = staticmethod(estimators_lib.flipout)
+  _estimator = estimators_lib.FLIPOUT
 
 
 @keras.saving.register_keras_serializable(package='tfnx')
 class Convolution2DFlipout(_ConvVariational):
-  __doc__ = _doc(2, estimators_lib.flipout)
+  __doc__ = _doc(2, estimators_lib.FLIPOUT)
   _rank = 2
-  _estimator = staticmethod(estimators_lib.flipout)
+  _estimator = estimators_lib.FLIPOUT
 
 
 @keras.saving.register_keras_serializable(package='tfnx')
 class Convolution3DFlipout(_ConvVariational):
-  __doc__ = _doc(3, estimators_lib.flipout)
+  __doc__ = _doc(3, estimators_lib.FLIPOUT)
   _rank = 3
-  _estimator = staticmethod(estimators_lib.flipout)
+  _estimator = estimators_lib.FLIPOUT
 
 
 Conv1DReparameterization = Convolution1DReparameterization

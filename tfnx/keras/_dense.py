@@ -60,7 +60,7 @@ class DenseReparameterization(_DenseVariational):
       once on their base class, `KerasVariationalLayer`.
   """
 
-  _estimator = staticmethod(estimators_lib.reparameterization)
+  _estimator = estimators_lib.REPARAMETERIZATION
 
 
 @keras.saving.register_keras_serializable(package='tfnx')
@@ -80,7 +80,7 @@ class DenseFlipout(_DenseVariational):
       once on their base class, `KerasVariationalLayer`.
   """
 
-  _estimator = staticmethod(estimators_lib.flipout)
+  _estimator = estimators_lib.FLIPOUT
 
 
 @keras.saving.register_keras_serializable(package='tfnx')
@@ -99,4 +99,4 @@ class DenseLocalReparameterization(_DenseVariational):
       once on their base class, `KerasVariationalLayer`.
   """
 
-  _estimator = staticmethod(estimators_lib.local_reparameterization)
+  _estimator = estimators_lib.LOCAL_REPARAMETERIZATION

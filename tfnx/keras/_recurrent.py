@@ -12,9 +12,11 @@ the draw and the KL cost one evaluation per sequence batch, not one per step.
 A cell called on its own, outside an RNN, draws afresh at every call.
 """
 
+import contextlib
 import functools
 import operator
-from typing import Any, Callable, NamedTuple, Optional, Sequence, Tuple
+from typing import (Any, Callable, Iterator, NamedTuple, Optional, Sequence,
+                    Tuple)
 
 import keras
 # The hook `keras.layers.RNN` calls once before and once after the time loop;
@@ -23,7 +25,6 @@ from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfnx import _fast_paths
 from tfnx import _pipeline
 from tfnx import estimators as estimators_lib
 from tfnx import _checks as checks
@@ -32,7 +33,6 @@ from tfnx import seeds as seeds_lib
 from tfnx.keras import _builders as builders
 from tfnx.keras import _serialization as serialization
 from tfnx.keras import _variational as variational
-from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
 
@@ -44,19 +44,6 @@ _RECURRENT_KEYS = (
     'recurrent_kernel_prior_fn', 'recurrent_kernel_divergence_fn')
 
 
-class _Draw(NamedTuple):
-  """One weight as every time step of a call applies it.
-
-  Attributes:
-    weight: the sample (reparameterization), or the posterior mean (Flipout).
-    delta: Flipout's perturbation of the weight, or `None`.
-    signs: Flipout's signs of the inputs the kernel multiplies, or `None`.
-  """
-  weight: tf.Tensor
-  delta: Optional[tf.Tensor] = None
-  signs: Optional[tf.Tensor] = None
-
-
 class _CallWeights(NamedTuple):
   """A call's weights: kernels, bias (or `None`), Flipout's output signs.
 
@@ -64,20 +51,20 @@ class _CallWeights(NamedTuple):
   bias: Flipout of the stacked kernel `[kernel; recurrent_kernel]`, whose
   sign-flipped perturbation is an exact posterior sample per sequence.
   """
-  kernel: _Draw
-  recurrent_kernel: _Draw
-  bias: Optional[_Draw]
+  kernel: estimators_lib.WeightDraw
+  recurrent_kernel: estimators_lib.WeightDraw
+  bias: Optional[estimators_lib.WeightDraw]
   output_signs: Optional[tf.Tensor]
 
-  def bias_row(self, row: Optional[int] = None) -> Optional[_Draw]:
+  def bias_row(self, row: Optional[int] = None) -> Optional[estimators_lib.WeightDraw]:
     """The bias, or one row of a two-row bias; `None` for no bias."""
     if self.bias is None or row is None:
       return self.bias
     delta = self.bias.delta
-    return _Draw(self.bias.weight[row], None if delta is None else delta[row])
+    return estimators_lib.WeightDraw(self.bias.weight[row], None if delta is None else delta[row])
 
-  def affine(self, terms: Sequence[Tuple[tf.Tensor, _Draw]],
-             bias: Optional[_Draw] = None,
+  def affine(self, terms: Sequence[Tuple[tf.Tensor, estimators_lib.WeightDraw]],
+             bias: Optional[estimators_lib.WeightDraw] = None,
              columns: slice = slice(None)) -> tf.Tensor:
     """`sum(x @ W[:, columns] for x, W in terms) + bias`, per sequence.
 
@@ -105,51 +92,6 @@ class _CallWeights(NamedTuple):
       outputs += (functools.reduce(operator.add, perturbations)
                   * self.output_signs[:, columns])
     return outputs if bias is None else outputs + bias.weight
-
-
-def _sample_draws(cell: '_VariationalCell', parts: Sequence[_pipeline.Part],
-                  posteriors: Sequence, seed: tf.Tensor,
-                  step_input: tf.Tensor) -> _CallWeights:
-  """Reparameterization: one sample of each weight for the whole call."""
-  del cell, step_input  # Every sequence shares the sample.
-  draws = [None if q is None else _Draw(part.value_fn(q, seed=s))
-           for part, q, s in zip(parts, posteriors,
-                                 seeds_lib.split_seed(seed, 3))]
-  return _CallWeights(*draws, output_signs=None)
-
-
-def _flipout_draws(cell: '_VariationalCell', parts: Sequence[_pipeline.Part],
-                   posteriors: Sequence, seed: tf.Tensor,
-                   step_input: tf.Tensor) -> _CallWeights:
-  """Flipout: one perturbation per weight, signs per sequence, for the call."""
-  kernel, recurrent, bias = posteriors
-  (kernel_seed, recurrent_seed, bias_seed, input_seed, state_seed,
-   output_seed) = seeds_lib.split_seed(seed, 6)
-  batch = tf.shape(step_input)[:1]
-
-  def signs(shape: tf.Tensor, sign_seed: tf.Tensor) -> tf.Tensor:
-    # The cell's dtype: `keras.layers.RNN` hands `get_dropout_mask` its own
-    # inputs, which are of the RNN's dtype, not the cell's.
-    return estimators_lib.rademacher(shape, sign_seed,
-                                     tf.as_dtype(cell.compute_dtype))
-
-  def sizes(size: int) -> tf.Tensor:
-    return tf.concat([batch, [size]], 0)
-
-  kernel_draw = _Draw(
-      *estimators_lib.flipout_perturbation(kernel, kernel_seed),
-      signs(linear_maps.dense.sign_shape(step_input), input_seed))
-  recurrent_draw = _Draw(
-      *estimators_lib.flipout_perturbation(recurrent, recurrent_seed),
-      signs(sizes(cell.units), state_seed))
-  if bias is None:
-    bias_draw = None
-  elif weights_lib.is_normal(bias):
-    bias_draw = _Draw(*estimators_lib.flipout_perturbation(bias, bias_seed))
-  else:
-    bias_draw = _Draw(parts[2].value_fn(bias, seed=bias_seed))
-  return _CallWeights(kernel_draw, recurrent_draw, bias_draw,
-                      signs(sizes(cell.gates * cell.units), output_seed))
 
 
 _CELL_ARGS_DOC = """
@@ -180,11 +122,10 @@ class _VariationalCell(variational.KerasVariationalLayer, DropoutRNNCell):
   """The cells' posteriors, per-call draw, KL terms and configuration.
 
   A cell family defines `gates`, its bias shape and `_step`; a concrete cell
-  picks its estimator and draw.
+  picks its estimator.
   """
 
   gates = 0
-  _draw_weights = staticmethod(_sample_draws)
 
   def __init__(
       self,
@@ -273,26 +214,36 @@ class _VariationalCell(variational.KerasVariationalLayer, DropoutRNNCell):
             self.recurrent_kernel_posterior_tensor_fn))
     return kernel, recurrent, bias
 
+  @contextlib.contextmanager
+  def seeded(self, seed: Optional[tf.Tensor]) -> Iterator[None]:
+    """Within, the calls of an RNN draw this cell's weights from `seed`.
+
+    `VariationalRNN` enters it around its call; outside, or with `None`, a
+    call takes the next seed of the cell's generator.
+
+    Args:
+      seed: an `int32` seed of shape `[2]`, or `None`.
+    """
+    self._next_seed = seed
+    try:
+      yield
+    finally:
+      self._next_seed = None
+
   def _prepare(self, step_input: tf.Tensor) -> _CallWeights:
     """Draws the call's weights and keeps the record of their KL terms."""
-    draw_seed, divergence_seed = seeds_lib.split_seed(
-        self._call_seed(self._next_seed), 2)
+    batch = tf.shape(step_input)[:1]
     parts = self._parts()
-    parameters = tuple(_fast_paths.normal_parameters(p.posterior)
-                       for p in parts)
-    # The call's copies of the posteriors, their scales computed once.
-    posteriors = [p.posterior if q is None
-                  else _fast_paths.with_parameters(p.posterior, q)
-                  for p, q in zip(parts, parameters)]
-    weights = self._draw_weights(self, parts, posteriors, draw_seed,
-                                 step_input)
-    values = tuple(None if d is None
-                   else d.weight if d.delta is None else d.weight + d.delta
-                   for d in weights[:3])
-    self._keep(_pipeline.Record(
-        tuple(seeds_lib.split_seed(divergence_seed, 3)), parameters, values),
-               parts)
-    return weights
+    # The cell's dtype: `keras.layers.RNN` hands `get_dropout_mask` its own
+    # inputs, which are of the RNN's dtype, not the cell's.
+    (draws, output_signs), record = _pipeline.draw_weights(
+        parts, self._estimator, self._call_seed(self._next_seed),
+        [linear_maps.dense.sign_shape(step_input),
+         tf.concat([batch, [self.units]], 0),
+         tf.concat([batch, [self.gates * self.units]], 0)],
+        tf.as_dtype(self.compute_dtype))
+    self._keep(record, parts)
+    return _CallWeights(*draws, output_signs=output_signs)
 
   # `keras.layers.RNN` calls these around its time loop (see the module).
 
@@ -432,8 +383,7 @@ class LSTMCellFlipout(_LSTMCell):
   __doc__ = ('A variational LSTM cell for `keras.layers.RNN`, by Flipout.\n'
              + _FLIPOUT_DOC + _CELL_ARGS_DOC)
 
-  _estimator = staticmethod(estimators_lib.flipout)
-  _draw_weights = staticmethod(_flipout_draws)
+  _estimator = estimators_lib.FLIPOUT
 
 
 @keras.saving.register_keras_serializable(package='tfnx')
@@ -442,7 +392,7 @@ class LSTMCellReparameterization(_LSTMCell):
              'reparameterization.\n' + _REPARAMETERIZATION_DOC
              + _CELL_ARGS_DOC)
 
-  _estimator = staticmethod(estimators_lib.reparameterization)
+  _estimator = estimators_lib.REPARAMETERIZATION
 
 
 _GRU_ARGS_DOC = _CELL_ARGS_DOC + """    reset_after: whether the reset gate
@@ -456,8 +406,7 @@ class GRUCellFlipout(_GRUCell):
   __doc__ = ('A variational GRU cell for `keras.layers.RNN`, by Flipout.\n'
              + _FLIPOUT_DOC + _GRU_ARGS_DOC)
 
-  _estimator = staticmethod(estimators_lib.flipout)
-  _draw_weights = staticmethod(_flipout_draws)
+  _estimator = estimators_lib.FLIPOUT
 
 
 @keras.saving.register_keras_serializable(package='tfnx')
@@ -466,7 +415,7 @@ class GRUCellReparameterization(_GRUCell):
              'reparameterization.\n' + _REPARAMETERIZATION_DOC
              + _GRU_ARGS_DOC)
 
-  _estimator = staticmethod(estimators_lib.reparameterization)
+  _estimator = estimators_lib.REPARAMETERIZATION
 
 
 def _variational_cells(cell: Any) -> list:
@@ -489,14 +438,12 @@ class VariationalRNN(keras.layers.RNN):
            seed: Optional[seeds_lib.SeedLike] = None):
     """`keras.layers.RNN.call`, with the variational cells seeded by `seed`."""
     cells = _variational_cells(self.cell)
+    seeds = [None] * len(cells)
     if seed is not None and cells:
       seeds = seeds_lib.split_seed(
           seeds_lib.sanitize_seed(seed, self.name), len(cells))
+    with contextlib.ExitStack() as stack:
       for cell, cell_seed in zip(cells, seeds):
-        cell._next_seed = cell_seed  # pylint: disable=protected-access
-    try:
+        stack.enter_context(cell.seeded(cell_seed))
       return super().call(sequences, initial_state=initial_state, mask=mask,
                           training=training)
-    finally:
-      for cell in cells:
-        cell._next_seed = None  # pylint: disable=protected-access

@@ -125,7 +125,7 @@ class KerasVariationalLayer(keras.layers.Layer):
     **kwargs: Keras layer arguments (`name`, `dtype`).
   """
 
-  _estimator = staticmethod(estimators_lib.reparameterization)
+  _estimator = estimators_lib.REPARAMETERIZATION
 
   def __init__(
       self,
@@ -285,17 +285,26 @@ class KerasVariationalLayer(keras.layers.Layer):
     parts = self._parts()
     outputs, record = _pipeline.sample(x, self._call_seed(seed),
                                        self._estimator, self._linear_map,
-                                       self, parts)
+                                       self._layout(), parts)
     self._keep(record, parts)
     return self.activation(outputs)
 
-  def _output_moments(self, inputs: tf.Tensor,
-                      seed: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
-    """Each output's mean and stddev before the activation (`_pipeline.moments`).
+  @property
+  def estimator(self) -> estimators_lib.Estimator:
+    """The layer's estimator (`tfnx.estimators.Estimator`)."""
+    return self._estimator
 
-    Meaningful where the estimator declares `rows_normal` for the layer's
-    map; `tfnx.predictive` computes them once for many passes over the same
-    inputs, outside Keras' `__call__`, so the input spec is checked here.
+  @property
+  def linear_map(self) -> Optional[LinearMap]:
+    """The `LinearMap` the estimator applies."""
+    return self._linear_map
+
+  def output_moments(self, inputs: tf.Tensor,
+                     seed: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+    """Each output's mean and stddev before the activation.
+
+    As `tfnx.VariationalLayer.output_moments`, for `tfnx.predictive`. It runs
+    outside Keras' `__call__`, so the input spec is checked here.
     """
     x = checks.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
                               self.name)
@@ -307,7 +316,11 @@ class KerasVariationalLayer(keras.layers.Layer):
         raise ValueError(
             f'{self.name}: expected inputs of rank >= {min_rank} with axis '
             f'{axis} of size {size}; received shape {x.shape}.')
-    return _pipeline.moments(x, seed, self._linear_map, self, self._parts())
+    return _pipeline.moments(x, seed, self._linear_map, self._layout(),
+                             self._parts())
+
+  def _layout(self) -> _pipeline.Layout:
+    return _pipeline.Layout(self._to_map_layout, self._from_map_layout)
 
   def _call_seed(self, seed: Optional[seeds_lib.SeedLike]) -> tf.Tensor:
     """A call's `int32` seed (see `tfnx.keras._call_seeds.call_seed`)."""
