@@ -24,7 +24,7 @@ import tensorflow as tf
 
 import _protocol as protocol
 import tfnx as tfn
-from tfnx.util import _conversion as conversion
+from tfnx import conversion
 
 ESTIMATORS = ('flipout', 'local', 'reparameterization')
 METRICS = ('accuracy', 'nll', 'ece', 'auroc')

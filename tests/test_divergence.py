@@ -68,6 +68,21 @@ def test_default_divergence_is_exact_where_registered_else_monte_carlo():
       tfn.losses.kl_divergence_entropy_monte_carlo,) * 2
 
 
+def test_default_divergence_is_exact_where_tfp_has_it_else_monte_carlo():
+  tfd = tfp.distributions
+  normal = tfd.Independent(tfd.Normal(tf.zeros([3]), 1.), 1)
+  prior = tfd.Sample(tfn.distributions.SpikeAndSlabNormal(), [3])
+  laplace = tfd.Independent(tfd.Laplace(tf.zeros([3]), 1.), 1)
+  mixture = tfd.MixtureSameFamily(tfd.Categorical(logits=[0., 0.]),
+                                  tfd.Normal([0., 1.], 1.))
+  assert (tfn.losses.default_divergence(normal, normal)
+          is tfn.losses.kl_divergence_exact)
+  assert (tfn.losses.default_divergence(normal, prior)
+          is tfn.losses.kl_divergence_entropy_monte_carlo)
+  assert (tfn.losses.default_divergence(mixture, laplace)
+          is tfn.losses.kl_divergence_monte_carlo)
+
+
 def test_monte_carlo_kl_reuses_the_flipout_perturbation():
   layer = tfn.AffineVariationalFlipout(3, 2, seed=1)
   layer(tf.ones([4, 3]), seed=9)

@@ -72,17 +72,3 @@ def test_independent_normal_entropy_is_tfp_entropy(dtype):
                              q.entropy(), rtol=1e-6)
   batched = tfd.Independent(tfd.Normal(tf.zeros([7, 5], dtype), scale), 1)
   assert _fast_paths.independent_normal_entropy(batched) is None
-
-
-def test_default_divergence_is_exact_where_tfp_has_it_else_monte_carlo():
-  normal = tfd.Independent(tfd.Normal(tf.zeros([3]), 1.), 1)
-  prior = tfd.Sample(tfn.distributions.SpikeAndSlabNormal(), [3])
-  laplace = tfd.Independent(tfd.Laplace(tf.zeros([3]), 1.), 1)
-  mixture = tfd.MixtureSameFamily(tfd.Categorical(logits=[0., 0.]),
-                                  tfd.Normal([0., 1.], 1.))
-  assert (_fast_paths.default_divergence(normal, normal)
-          is tfn.losses.kl_divergence_exact)
-  assert (_fast_paths.default_divergence(normal, prior)
-          is tfn.losses.kl_divergence_entropy_monte_carlo)
-  assert (_fast_paths.default_divergence(mixture, laplace)
-          is tfn.losses.kl_divergence_monte_carlo)

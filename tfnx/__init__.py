@@ -5,11 +5,15 @@ A drop-in for `tfp.experimental.nn`: write `import tfnx as tfn` where you wrote
 """
 
 from tfnx import calibration
+from tfnx import conversion
 from tfnx import distributions
+from tfnx import estimators
 from tfnx import initializers
+from tfnx import linear_maps
 from tfnx import losses
 from tfnx import metrics
 from tfnx import predictive
+from tfnx import seeds
 from tfnx import util
 from tfnx._affine import Affine
 from tfnx._affine import AffineVariationalFlipout
@@ -33,10 +37,10 @@ from tfnx._variational import VariationalLayer
 from tfnx._variational import (
     VariationalLocalReparameterizationKernelBiasLayer)
 from tfnx._variational import VariationalReparameterizationKernelBiasLayer
-# Last: the layers above import tfnx.util, whose conversion needs the layers.
-from tfnx import estimators  # pylint: disable=g-bad-import-order
-from tfnx import linear_maps  # pylint: disable=g-bad-import-order
-from tfnx import seeds  # pylint: disable=g-bad-import-order
+
+# TFP's `tfn.util.to_variational`: `tfnx.util` holds the leaves the layers
+# import, and conversion sits above the layers (docs/layout.md).
+util.to_variational = conversion.to_variational
 
 __version__ = '0.1.0'
 
@@ -62,6 +66,7 @@ __all__ = [
     'VariationalLocalReparameterizationKernelBiasLayer',
     'VariationalReparameterizationKernelBiasLayer',
     'calibration',
+    'conversion',
     'distributions',
     'estimators',
     'initializers',

@@ -16,7 +16,7 @@ from tfnx import linear_maps
 from tfnx import seeds as seeds_lib
 from tfnx import _variational as variational
 from tfnx.util import kernel_bias as kernel_bias_lib
-from tfnx.util import _shapes as shapes_lib
+from tfnx import _shapes as shapes_lib
 from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions

@@ -23,7 +23,7 @@ from tfnx import _variational as variational
 from tfnx._convolution_geometry import CONVOLUTION
 from tfnx._convolution_geometry import ConvolutionGeometry
 from tfnx._convolution_geometry import IM2ROW
-from tfnx.util import _convolution as conv_lib
+from tfnx import _convolution_args as conv_lib
 from tfnx.util import kernel_bias as kernel_bias_lib
 from tfnx.util import _weights as weights_lib
 

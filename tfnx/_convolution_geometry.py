@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from tfnx import _checks as checks
 from tfnx import linear_maps
-from tfnx.util import _convolution as conv_lib
+from tfnx import _convolution_args as conv_lib
 
 __all__ = ['ConvolutionGeometry', 'CONVOLUTION', 'TRANSPOSE', 'IM2ROW']
 

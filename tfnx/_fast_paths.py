@@ -24,9 +24,6 @@ What is specialized, and why:
 - `independent_normal_entropy`: the entropy of one `Independent(Normal)`
   event as `sum(log scale) + n/2 log(2 pi e)`; TFP broadcasts the normal's
   entropy to the full shape before summing. General path: `q.entropy()`.
-- `default_divergence`: the closed-form KL where TFP registers one for the
-  pair, else the Monte Carlo estimate from the posterior's closed-form
-  entropy, else the plain Monte Carlo one; decided once by trying TFP.
 """
 
 from typing import Any, Callable, Optional, Tuple
@@ -34,9 +31,6 @@ from typing import Any, Callable, Optional, Tuple
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-# `losses` imports this module for the entropy; by then `tfnx.losses` is in
-# `sys.modules`, and its functions are looked up only when called.
-from tfnx import losses as losses_lib
 from tfnx import _sampling as sampling
 from tfnx.util import _weights as weights_lib
 
@@ -129,25 +123,3 @@ def independent_normal_entropy(q: tfd.Distribution) -> Optional[tf.Tensor]:
   half_log_2_pi_e = 0.5 * (1. + tf.math.log(
       tf.constant(2. * 3.141592653589793, scale.dtype)))
   return tf.reduce_sum(tf.math.log(scale)) + size * half_log_2_pi_e
-
-
-def default_divergence(posterior: Optional[tfd.Distribution],
-                       prior: Optional[tfd.Distribution]
-                       ) -> Callable[..., tf.Tensor]:
-  """The closed-form KL where TFP registers one, else a Monte Carlo one.
-
-  The Monte Carlo estimate uses the posterior's closed-form entropy where it
-  has one (`kl_divergence_entropy_monte_carlo`), else `log q(w) - log r(w)`.
-  A missing part gets the closed form, which is never called for it.
-  """
-  if posterior is None or prior is None:
-    return losses_lib.kl_divergence_exact
-  try:
-    tfd.kl_divergence(posterior, prior)
-  except NotImplementedError:
-    try:
-      posterior.entropy()
-    except NotImplementedError:
-      return losses_lib.kl_divergence_monte_carlo
-    return losses_lib.kl_divergence_entropy_monte_carlo
-  return losses_lib.kl_divergence_exact

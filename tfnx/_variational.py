@@ -16,7 +16,6 @@ from typing import (Any, Callable, Iterator, List, Optional, Sequence, Tuple,
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfnx import _fast_paths
 from tfnx import _pipeline
 from tfnx import estimators as estimators_lib
 from tfnx import initializers as init_lib
@@ -190,8 +189,8 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
                                           self.name)
     if divergence_fn is None:
       self._divergence_fns = (
-          _fast_paths.default_divergence(kernel_posterior, kernel_prior),
-          _fast_paths.default_divergence(bias_posterior, bias_prior))
+          losses_lib.default_divergence(kernel_posterior, kernel_prior),
+          losses_lib.default_divergence(bias_posterior, bias_prior))
     else:
       self._divergence_fns = (divergence_fn, divergence_fn)
     self._divergence_fn = divergence_fn

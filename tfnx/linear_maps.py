@@ -18,8 +18,8 @@ from typing import Any, Callable, NamedTuple, Sequence, Union
 import numpy as np
 import tensorflow as tf
 
-from tfnx.util import _convolution as conv_lib
-from tfnx.util import _shapes as shapes_lib
+from tfnx import _convolution_args as conv_lib
+from tfnx import _shapes as shapes_lib
 
 __all__ = ['LinearMap', 'as_linear_map', 'dense', 'convolution', 'im2row',
            'convolution_transpose', 'patches']
@@ -123,7 +123,7 @@ def convolution_transpose(filter_shape: IntOrInts, rank: int,
   `apply` takes inputs `[N, *spatial, in_channels]` and a kernel in TFP's
   layout, `[prod(filter_shape) * in_channels, out_channels]`, and returns
   `[N, *out_spatial, out_channels]` with each output length given by
-  `tfnx.util._convolution.transpose_output_length`: with 'SAME' padding, the
+  `tfnx._convolution_args.transpose_output_length`: with 'SAME' padding, the
   input's length times the stride. The kernel is brought to the layout
   `tf.nn.conv_transpose` takes, `filter_shape + [out, in]`, inside `apply`.
 

@@ -12,7 +12,8 @@ tfd = tfp.distributions
 
 __all__ = ['kl_divergence_monte_carlo', 'kl_divergence_entropy_monte_carlo',
            'kl_divergence_exact', 'negloglik', 'compute_extra_loss',
-           'negative_elbo', 'sample_free', 'needs_sample']
+           'negative_elbo', 'sample_free', 'needs_sample',
+           'default_divergence']
 
 Divergence = Callable[[tfd.Distribution, tfd.Distribution, Any], tf.Tensor]
 
@@ -112,6 +113,36 @@ def kl_divergence_exact(q: tfd.Distribution, r: tfd.Distribution,
   """
   del w  # The closed form needs no sample.
   return tfd.kl_divergence(q, r)
+
+
+def default_divergence(posterior: Optional[tfd.Distribution],
+                       prior: Optional[tfd.Distribution]
+                       ) -> Divergence:
+  """The closed-form KL where TFP registers one, else a Monte Carlo one.
+
+  Decided once, by trying TFP: the Monte Carlo estimate uses the posterior's
+  closed-form entropy where it has one (`kl_divergence_entropy_monte_carlo`),
+  else `log q(w) - log r(w)`. A missing part gets the closed form, which is
+  never called for it.
+
+  Args:
+    posterior: a weight's posterior, or `None`.
+    prior: its prior, or `None`.
+
+  Returns:
+    The divergence function for the pair.
+  """
+  if posterior is None or prior is None:
+    return kl_divergence_exact
+  try:
+    tfd.kl_divergence(posterior, prior)
+  except NotImplementedError:
+    try:
+      posterior.entropy()
+    except NotImplementedError:
+      return kl_divergence_monte_carlo
+    return kl_divergence_entropy_monte_carlo
+  return kl_divergence_exact
 
 
 def negloglik(x: Any, y: Any, model_fn: Callable[[Any], tfd.Distribution],

@@ -17,7 +17,7 @@ from tfnx import estimators as estimators_lib
 from tfnx import _checks as checks
 from tfnx._convolution_geometry import ConvolutionGeometry
 from tfnx.keras import _variational as variational
-from tfnx.util import _convolution as conv_lib
+from tfnx import _convolution_args as conv_lib
 
 __all__ = [
     'Convolution1DReparameterization', 'Convolution2DReparameterization',

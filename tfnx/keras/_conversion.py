@@ -21,7 +21,7 @@ from tfnx.keras import _builders as builders
 from tfnx.keras import _conv as conv
 from tfnx.keras import _dense as dense
 from tfnx.keras import _divergence as divergence
-from tfnx.util import _conversion as util_conversion
+from tfnx import conversion as conversion_lib
 
 tfd = tfp.distributions
 
@@ -127,7 +127,7 @@ def _set_weights(new: Any, old: Any, moped_delta: float,
   kernel = np.asarray(old.kernel)
   normal = new.kernel_posterior.distribution
   normal.loc.assign(kernel)
-  scale = np.asarray(util_conversion.initial_scale(
+  scale = np.asarray(conversion_lib.initial_scale(
       kernel, kernel, moped_delta, posterior_scale))
   # The layers' scale is eps + softplus(untransformed).
   eps = np.finfo(kernel.dtype).eps
@@ -170,7 +170,7 @@ def _chosen(model: keras.Model, layers: Optional[Collection[Any]],
 
 def to_variational(model: keras.Model, num_examples: int,
                    estimator: str = 'flipout',
-                   moped_delta: float = util_conversion.DEFAULT_MOPED_DELTA,
+                   moped_delta: float = conversion_lib.DEFAULT_MOPED_DELTA,
                    posterior_scale: str = 'layer',
                    prior: str = 'default',
                    layers: Optional[Collection[Any]] = None,
@@ -205,7 +205,7 @@ def to_variational(model: keras.Model, num_examples: int,
   Returns:
     The new model.
   """
-  util_conversion.check_choices(estimator, moped_delta, prior,
+  conversion_lib.check_choices(estimator, moped_delta, prior,
                                 posterior_scale)
   if not isinstance(model, keras.Model) or not model.built:
     raise ValueError('to_variational: expected a built Keras model (with '

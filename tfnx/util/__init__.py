@@ -1,4 +1,9 @@
-"""Utilities for building and training tfnx networks: TFP's `nn.util` names."""
+"""Utilities for building and training tfnx networks: TFP's `nn.util` names.
+
+The modules here are leaves the layers build on, so this package imports
+nothing above `tfnx.linear_maps`. TFP's `to_variational` sits above the
+layers, in `tfnx.conversion`; `tfnx/__init__.py` puts it in this namespace.
+"""
 
 from tfnx.util import _convolution_util
 from tfnx.util import kernel_bias
@@ -26,13 +31,12 @@ from tfnx.util._reshaping import expand_dims
 from tfnx.util._saving import variables_load
 from tfnx.util._saving import variables_save
 from tfnx.util._schedules import halflife_decay
-from tfnx.util._shapes import flatten_rightmost
+from tfnx._shapes import flatten_rightmost
 from tfnx.util._summary import variables_summary
 from tfnx.util._training import make_fit_op
 from tfnx.util._training import tfcompile
 from tfnx.util._training import tune_dataset
 from tfnx.util._weights import unpack_kernel_and_bias
-from tfnx.util._conversion import to_variational
 
 # TFP's convolution utilities and weight builders, as their modules export
 # them, and the rest of `tfp.experimental.nn.util`.

@@ -12,8 +12,8 @@ from typing import Any, Callable, Optional, Tuple
 import tensorflow as tf
 
 from tfnx import linear_maps
-from tfnx.util import _convolution as conv_lib
-from tfnx.util import _shapes as shapes_lib
+from tfnx import _convolution_args as conv_lib
+from tfnx import _shapes as shapes_lib
 
 __all__ = [
     'im2row',

@@ -13,7 +13,7 @@ from typing import Any, Optional, Tuple, Union
 import numpy as np
 import tensorflow as tf
 
-from tfnx.util import _shapes as shapes_lib
+from tfnx import _shapes as shapes_lib
 
 __all__ = ['CHANNELS_LAST', 'prepare_geometry', 'prepare_filter_geometry',
            'int_tuple', 'static_int',

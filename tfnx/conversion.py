@@ -9,12 +9,14 @@ trained one did and a short fine-tuning on the ELBO only has to learn the
 noise. The prior stays the layers' default, or is centred on `w`.
 """
 
-import functools
 from typing import Any, Callable, Collection, Optional
 
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfnx import _affine as affine
+from tfnx import _convolution as convolution
+from tfnx import _convolution_transpose as transpose
 from tfnx import initializers as init_lib
 from tfnx import _layers as layers_lib
 from tfnx import seeds as seeds_lib
@@ -37,28 +39,21 @@ DEFAULT_MOPED_DELTA = 0.5
 _SCALE_FLOOR = 1e-4
 
 
-@functools.lru_cache(maxsize=None)
-def _variational_classes() -> dict:
-  """The layer classes each deterministic type becomes, by estimator."""
-  # Imported here: the layers import `tfnx.util`, which exports this module.
-  # pylint: disable=g-import-not-at-top
-  from tfnx import _affine as affine
-  from tfnx import _convolution as convolution
-  from tfnx import _convolution_transpose as transpose
-  return {
-      affine.Affine: {
-          'flipout': affine.AffineVariationalFlipout,
-          'local': affine.AffineVariationalReparameterizationLocal,
-          'reparameterization': affine.AffineVariationalReparameterization},
-      convolution.Convolution: {
-          'flipout': convolution.ConvolutionVariationalFlipout,
-          'reparameterization':
-              convolution.ConvolutionVariationalReparameterization},
-      transpose.ConvolutionTranspose: {
-          'flipout': transpose.ConvolutionTransposeVariationalFlipout,
-          'reparameterization':
-              transpose.ConvolutionTransposeVariationalReparameterization},
-  }
+# The layer classes each deterministic type becomes, by estimator.
+_VARIATIONAL_CLASSES = {
+    affine.Affine: {
+        'flipout': affine.AffineVariationalFlipout,
+        'local': affine.AffineVariationalReparameterizationLocal,
+        'reparameterization': affine.AffineVariationalReparameterization},
+    convolution.Convolution: {
+        'flipout': convolution.ConvolutionVariationalFlipout,
+        'reparameterization':
+            convolution.ConvolutionVariationalReparameterization},
+    transpose.ConvolutionTranspose: {
+        'flipout': transpose.ConvolutionTransposeVariationalFlipout,
+        'reparameterization':
+            transpose.ConvolutionTransposeVariationalReparameterization},
+}
 
 
 def _constant(value: tf.Tensor) -> Callable:
@@ -173,7 +168,7 @@ def _sizes(layer: Any) -> tuple:
 def _convert_layer(layer: Any, estimator: str, moped_delta: float,
                    posterior_scale: str, prior: str,
                    seed: Optional[tf.Tensor]) -> Any:
-  classes = _variational_classes()[type(layer)]
+  classes = _VARIATIONAL_CLASSES[type(layer)]
   if estimator not in classes:
     raise ValueError(f'to_variational: {layer.name} ({type(layer).__name__}) '
                      f'has no {estimator!r} form; expected one of '
@@ -196,7 +191,7 @@ def _chosen(model: layers_lib.Sequential,
   count = len(model.layers)
   if layers is None:
     return {i for i, layer in enumerate(model.layers)
-            if type(layer) in _variational_classes()}
+            if type(layer) in _VARIATIONAL_CLASSES}
   chosen = set()
   for item in layers:
     if isinstance(item, int) and not isinstance(item, bool):
@@ -210,7 +205,7 @@ def _chosen(model: layers_lib.Sequential,
         raise ValueError(f'to_variational: {item!r} is not a layer of '
                          f'{model.name}.')
       index = matches[0]
-    if type(model.layers[index]) not in _variational_classes():
+    if type(model.layers[index]) not in _VARIATIONAL_CLASSES:
       raise TypeError(
           f'to_variational: layer {index} of {model.name} is a '
           f'{type(model.layers[index]).__name__}; expected an Affine, '
