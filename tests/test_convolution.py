@@ -1,11 +1,15 @@
 """Convolution layers, plain and transposed: shapes, statistics, errors, a CNN."""
 
+import inspect
+
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 import tfnx as tfn
+from tfnx import _convolution as convolution_lib
+from tfnx import _convolution_geometry as geometry_lib
 
 tfd = tfp.distributions
 
@@ -426,6 +430,46 @@ def test_batched_convolution_broadcasts_its_batch_between_space_and_channels():
 def test_batched_convolution_needs_channels_last():
   with pytest.raises(ValueError, match='batch_shape.*channels_first'):
     tfn.Convolution(3, 2, 2, batch_shape=[2], data_format='channels_first')
+
+
+@pytest.mark.parametrize('base', [
+    convolution_lib.DeterministicConvolutionBase,
+    convolution_lib.VariationalConvolutionBase])
+def test_the_convolution_bases_take_keyword_arguments_only(base):
+  parameters = list(inspect.signature(base.__init__).parameters.values())[1:]
+  assert all(p.kind is p.KEYWORD_ONLY and p.default is p.empty
+             for p in parameters)
+  with pytest.raises(TypeError):
+    base(geometry_lib.ConvolutionGeometry.create('c', 2, 3), 3, 4)
+
+
+def test_a_family_passes_each_argument_to_its_base_by_name():
+  seen = {}
+
+  def make_kernel_bias(kernel_shape, bias_shape, kernel_initializer,
+                       bias_initializer, *args):
+    seen.update(kernel=kernel_initializer, bias=bias_initializer)
+    return tfn.util.make_kernel_bias(kernel_shape, bias_shape,
+                                     kernel_initializer, bias_initializer,
+                                     *args)
+
+  kernel_init, bias_init = (tfn.initializers.he_normal(),
+                            tfn.initializers.glorot_uniform())
+  tfn.ConvolutionV2(2, 3, 3, kernel_initializer=kernel_init,
+                    bias_initializer=bias_init,
+                    make_kernel_bias_fn=make_kernel_bias)
+  assert seen == {'kernel': kernel_init, 'bias': bias_init}
+
+
+def test_a_convolution_kind_is_a_value_declaring_its_layout():
+  kinds = (geometry_lib.CONVOLUTION, geometry_lib.TRANSPOSE,
+           geometry_lib.IM2ROW)
+  layouts = [(k.name, geometry_lib.ConvolutionGeometry.create(
+      'c', 2, 3, kind=k).kernel_shape(4, 5)) for k in kinds]
+  assert layouts == [('convolution', [3, 3, 4, 5]), ('transpose', [36, 5]),
+                     ('im2row', [36, 5])]
+  with pytest.raises(TypeError, match='layer: expected a ConvolutionKind'):
+    geometry_lib.ConvolutionGeometry.create('layer', 2, 3, kind='im2row')
 
 
 # A Bayesian CNN -------------------------------------------------------------

@@ -74,7 +74,8 @@ class Affine(layers_lib.Sizes, layers_lib.KernelBiasLayer):
         self._batch_shape + [input_size, output_size],
         self._batch_shape + [output_size], kernel_initializer,
         bias_initializer, len(self._batch_shape), dtype)
-    super().__init__(kernel, bias, linear_maps.dense,
+    super().__init__(kernel=kernel, bias=bias,
+                     apply_kernel_fn=linear_maps.dense,
                      activation_fn=activation_fn, dtype=dtype, name=name)
 
   def __call__(self, inputs, **kwargs) -> tf.Tensor:
@@ -163,12 +164,13 @@ class _AffineVariational(layers_lib.Sizes, variational.VariationalLayer):
     name = name or type(self).__name__
     self._init_sizes(name, input_size, output_size)
     posterior, prior = variational.make_posterior_and_prior(
-        name, make_posterior_fn, make_prior_fn, [input_size, output_size],
-        [output_size], kernel_initializer, bias_initializer,
-        tf.as_dtype(dtype), seed)
-    self._make_posterior_fn = make_posterior_fn
-    self._make_prior_fn = make_prior_fn
-    super().__init__(posterior, prior, activation_fn=activation_fn,
+        name=name, make_posterior_fn=make_posterior_fn,
+        make_prior_fn=make_prior_fn, kernel_shape=[input_size, output_size],
+        bias_shape=[output_size], kernel_initializer=kernel_initializer,
+        bias_initializer=bias_initializer, dtype=tf.as_dtype(dtype),
+        seed=seed)
+    super().__init__(posterior=posterior, prior=prior,
+                     activation_fn=activation_fn,
                      posterior_value_fn=posterior_value_fn, seed=seed,
                      dtype=dtype, validate_args=validate_args, name=name,
                      apply_kernel_fn=linear_maps.dense,

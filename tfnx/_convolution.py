@@ -9,7 +9,8 @@ its own (TFP's) arguments and hands it to its base.
 """
 
 import dataclasses
-from typing import Any, Callable, Optional, Sequence, Tuple, Union
+import inspect
+from typing import Any, Callable, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import tensorflow as tf
@@ -20,7 +21,6 @@ from tfnx import _checks as checks
 from tfnx import _layers as layers_lib
 from tfnx import seeds as seeds_lib
 from tfnx import _variational as variational
-from tfnx._convolution_geometry import CONVOLUTION
 from tfnx._convolution_geometry import ConvolutionGeometry
 from tfnx._convolution_geometry import IM2ROW
 from tfnx import _convolution_args as conv_lib
@@ -33,6 +33,28 @@ __all__ = ['Convolution', 'ConvolutionVariationalFlipout',
            'ConvolutionVariationalReparameterization']
 
 IntOrInts = Union[int, Sequence[int]]
+
+
+def base_arguments(base: type, arguments: Mapping[str, Any],
+                   **given: Any) -> dict:
+  """The keyword arguments of `base.__init__`, by name.
+
+  A family's constructor takes its base's arguments under the same names
+  (in TFP's order, with TFP's defaults); its `locals()` give them to the
+  base by keyword, so two of them cannot be swapped on the way.
+
+  Args:
+    base: the base class, whose `__init__` takes keyword arguments only.
+    arguments: the constructor's `locals()`.
+    **given: arguments the constructor computed (the geometry) or fixes.
+
+  Returns:
+    `{name: value}` for every argument of `base.__init__`.
+  """
+  names = [name for name in inspect.signature(base.__init__).parameters
+           if name != 'self']
+  return {name: given[name] if name in given else arguments[name]
+          for name in names}
 
 
 def _from_geometry(field: str, doc: str) -> property:
@@ -94,17 +116,17 @@ def _batch_shape(batch_shape: Any, owner: str) -> list:
   return sizes
 
 
-class DeterministicConvolution(_ConvolutionShapes, layers_lib.KernelBiasLayer):
+class DeterministicConvolutionBase(_ConvolutionShapes, layers_lib.KernelBiasLayer):
   """The deterministic convolutions' weights and call, for any geometry.
 
   The kernel's leading axes beyond its layout's (a `batch_shape`, or sample
   axes a `make_kernel_bias_fn` added) are batch axes, broadcast against the
-  inputs' as TFP's standards promise: for the `'im2row'` (V2) layout against
-  the inputs' axes left of the spatial ones, for `'convolution'` (V1)
+  inputs' as TFP's standards promise: for the `IM2ROW` (V2) layout against
+  the inputs' axes left of the spatial ones, for `CONVOLUTION` (V1)
   against as many axes between the spatial axes and the channels.
   """
 
-  def __init__(self, geometry: ConvolutionGeometry, input_size: Any,
+  def __init__(self, *, geometry: ConvolutionGeometry, input_size: Any,
                output_size: Any, kernel_initializer: Optional[Callable],
                bias_initializer: Optional[Callable],
                make_kernel_bias_fn: Callable, dtype: tf.DType,
@@ -116,22 +138,19 @@ class DeterministicConvolution(_ConvolutionShapes, layers_lib.KernelBiasLayer):
       raise ValueError(f'{name}: a `batch_shape` needs channels-last '
                        f'inputs; received data_format='
                        f'{geometry.data_format!r}.')
-    bias_event = [1] * geometry.rank if geometry.kind == IM2ROW else []
     kernel, bias = layers_lib.make_kernel_bias_in_scope(
         name, make_kernel_bias_fn,
         geometry.kernel_shape(self._input_size, self._output_size,
                               batch_shape),
-        batch_shape + bias_event + [self._output_size], kernel_initializer,
-        bias_initializer, len(batch_shape), dtype)
-    super().__init__(kernel, bias, geometry.linear_map(),
+        geometry.bias_shape(self._output_size, batch_shape),
+        kernel_initializer, bias_initializer, len(batch_shape), dtype)
+    super().__init__(kernel=kernel, bias=bias,
+                     apply_kernel_fn=geometry.linear_map(),
                      activation_fn=activation_fn, dtype=dtype,
                      validate_args=validate_args, name=name)
 
   def _kernel_batch_ndims(self) -> int:
-    event_ndims = self._geometry.rank + 2
-    if self._geometry.kind != CONVOLUTION:
-      event_ndims = 2
-    return self._kernel.shape.rank - event_ndims
+    return self._kernel.shape.rank - self._geometry.kernel_event_ndims()
 
   def __call__(self, inputs, **kwargs) -> tf.Tensor:
     """Applies the layer to inputs of shape `[..., *spatial, input_size]`.
@@ -148,11 +167,12 @@ class DeterministicConvolution(_ConvolutionShapes, layers_lib.KernelBiasLayer):
     del kwargs  # Accepted as TFP's layers accept them.
     x = checks.convert_inputs(inputs, self._dtype, self.name)
     batch_ndims = self._kernel_batch_ndims()
-    if self._geometry.kind == CONVOLUTION and batch_ndims:
+    kind = self._geometry.kind
+    if batch_ndims and not kind.flat_kernel:
       x = self._check_inputs(x, batch_ndims)
       y = _batched_convolution(self._geometry, x, self._kernel, batch_ndims)
       return self._activate(y + self._bias)
-    if self._geometry.kind == IM2ROW:
+    if kind.broadcasts_batch:
       y = self._linear_map.apply(self._check_inputs(x), self._kernel)
       return self._activate(y + self._bias)
     x = self._check_inputs(x)
@@ -180,7 +200,7 @@ def _batched_convolution(geometry: ConvolutionGeometry, x: tf.Tensor,
                       + list(range(m, m + k)) + [m + k + rank])
 
 
-class Convolution(DeterministicConvolution):
+class Convolution(DeterministicConvolutionBase):
   """A deterministic convolution, `activation_fn(conv(x, kernel) + bias)`.
 
   Inputs `[..., *spatial, input_size]` (any batch shape) give outputs
@@ -237,20 +257,19 @@ class Convolution(DeterministicConvolution):
       *,
       data_format: str = 'channels_last'):
     name = name or type(self).__name__
-    super().__init__(
-        ConvolutionGeometry.create(name, rank, filter_shape, strides, padding,
-                                   dilations, data_format),
-        input_size, output_size, kernel_initializer, bias_initializer,
-        make_kernel_bias_fn, dtype, batch_shape, activation_fn, validate_args,
-        name)
+    super().__init__(**base_arguments(
+        DeterministicConvolutionBase, locals(),
+        geometry=ConvolutionGeometry.create(name, rank, filter_shape, strides,
+                                            padding, dilations, data_format)))
 
 
-class VariationalConvolution(_ConvolutionShapes,
+class VariationalConvolutionBase(_ConvolutionShapes,
                               variational.VariationalLayer):
   """The variational convolutions' weights, for any geometry."""
 
   def __init__(
       self,
+      *,
       geometry: ConvolutionGeometry,
       input_size: int,
       output_size: int,
@@ -268,13 +287,15 @@ class VariationalConvolution(_ConvolutionShapes,
       divergence_fn: Optional[variational.DivergenceFn]):
     self._init_shapes(geometry, input_size, output_size, name)
     posterior, prior = variational.make_posterior_and_prior(
-        name, make_posterior_fn, make_prior_fn,
-        geometry.kernel_shape(self._input_size, self._output_size),
-        [self._output_size], kernel_initializer, bias_initializer,
-        tf.as_dtype(dtype), seed)
-    self._make_posterior_fn = make_posterior_fn
-    self._make_prior_fn = make_prior_fn
-    super().__init__(posterior, prior, activation_fn=activation_fn,
+        name=name, make_posterior_fn=make_posterior_fn,
+        make_prior_fn=make_prior_fn,
+        kernel_shape=geometry.kernel_shape(self._input_size,
+                                           self._output_size),
+        bias_shape=[self._output_size], kernel_initializer=kernel_initializer,
+        bias_initializer=bias_initializer, dtype=tf.as_dtype(dtype),
+        seed=seed)
+    super().__init__(posterior=posterior, prior=prior,
+                     activation_fn=activation_fn,
                      posterior_value_fn=posterior_value_fn, seed=seed,
                      dtype=dtype, validate_args=validate_args, name=name,
                      apply_kernel_fn=geometry.linear_map(),
@@ -282,7 +303,7 @@ class VariationalConvolution(_ConvolutionShapes,
                      divergence_fn=divergence_fn)
 
 
-class _ConvolutionVariational(VariationalConvolution):
+class _ConvolutionVariationalV1(VariationalConvolutionBase):
   """The variational convolutions' constructor, in TFP's argument order."""
 
   def __init__(
@@ -325,16 +346,13 @@ class _ConvolutionVariational(VariationalConvolution):
       divergence_fn: keyword only, as for the dense layers.
     """
     name = name or type(self).__name__
-    super().__init__(
-        ConvolutionGeometry.create(name, rank, filter_shape, strides, padding,
-                                   dilations, data_format),
-        input_size, output_size, kernel_initializer, bias_initializer,
-        make_posterior_fn, make_prior_fn, posterior_value_fn,
-        unpack_weights_fn, dtype, activation_fn, seed, validate_args, name,
-        divergence_fn)
+    super().__init__(**base_arguments(
+        VariationalConvolutionBase, locals(),
+        geometry=ConvolutionGeometry.create(name, rank, filter_shape, strides,
+                                            padding, dilations, data_format)))
 
 
-class ConvolutionVariationalReparameterization(_ConvolutionVariational):
+class ConvolutionVariationalReparameterization(_ConvolutionVariationalV1):
   """A convolution with a variational posterior, by reparameterization.
 
   Each call samples one kernel and bias from the posterior and applies them
@@ -350,7 +368,7 @@ class ConvolutionVariationalReparameterization(_ConvolutionVariational):
   _estimator = estimators_lib.REPARAMETERIZATION
 
 
-class ConvolutionVariationalFlipout(_ConvolutionVariational):
+class ConvolutionVariationalFlipout(_ConvolutionVariationalV1):
   """A convolution with a variational posterior, by Flipout.
 
   Flipout (Wen et al., 2018) adds to the posterior-mean output one shared

@@ -4,19 +4,20 @@ Every convolution layer, `tf.Module` and Keras alike, holds one. It is built
 once from the constructor's arguments (normalized and checked, with errors
 naming the layer) and answers everything that depends on them: the kernel's
 and bias's shapes, the `LinearMap`, the input checks and layouts, and the
-output shape. Its `kind` tells the three kernel layouts apart:
+output shape. Its `kind`, a `ConvolutionKind` value, tells the three kernel
+layouts apart by what each declares:
 
-- `'convolution'`: kernel `[*batch, *filter_shape, in, out]`, applied by
+- `CONVOLUTION`: kernel `[*batch, *filter_shape, in, out]`, applied by
   `tf.nn.convolution` (`tfnx.linear_maps.convolution`).
-- `'transpose'`: kernel `[prod(filter_shape) * in, out]`, TFP's layout,
+- `TRANSPOSE`: kernel `[prod(filter_shape) * in, out]`, TFP's layout,
   applied by `tf.nn.conv_transpose` (`tfnx.linear_maps.convolution_transpose`).
-- `'im2row'`: kernel `[*batch, prod(filter_shape) * in, out]`, TFP's V2
+- `IM2ROW`: kernel `[*batch, prod(filter_shape) * in, out]`, TFP's V2
   layers (`tfnx.linear_maps.im2row`).
 """
 
 import dataclasses
 import math
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -25,13 +26,63 @@ from tfnx import _checks as checks
 from tfnx import linear_maps
 from tfnx import _convolution_args as conv_lib
 
-__all__ = ['ConvolutionGeometry', 'CONVOLUTION', 'TRANSPOSE', 'IM2ROW']
+__all__ = ['ConvolutionGeometry', 'ConvolutionKind', 'CONVOLUTION',
+           'TRANSPOSE', 'IM2ROW']
 
-CONVOLUTION = 'convolution'
-TRANSPOSE = 'transpose'
-IM2ROW = 'im2row'
-_KINDS = (CONVOLUTION, TRANSPOSE, IM2ROW)
 _DATA_FORMATS = ('channels_last', 'channels_first')
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvolutionKind:
+  """A convolution's kernel layout, and what follows from it.
+
+  Attributes:
+    name: its name in messages (`'im2row'`).
+    flat_kernel: whether the kernel's event is `[prod(filter_shape) * in,
+      out]` (else `[*filter_shape, in, out]`).
+    transposed: whether it is a transposed convolution: its outputs' lengths
+      grow with the strides, and no input is too short for its filter.
+    bias_spatial_axes: whether the bias has a size-1 axis per spatial axis
+      (`[*batch, 1, ..., 1, out]`, TFP's V2 layout).
+    broadcasts_batch: whether its linear map takes the inputs as they are,
+      broadcasting a batched kernel against their leading axes (else the
+      inputs are brought to `[N, *spatial, channels]` first).
+    linear_map: `(geometry) -> LinearMap`, the map applying such a kernel.
+  """
+  name: str
+  flat_kernel: bool
+  transposed: bool
+  bias_spatial_axes: bool
+  broadcasts_batch: bool
+  linear_map: Callable[['ConvolutionGeometry'], linear_maps.LinearMap]
+
+
+def _convolution_map(g: 'ConvolutionGeometry') -> linear_maps.LinearMap:
+  return linear_maps.convolution(g.rank, g.strides, g.padding, g.dilations)
+
+
+def _transpose_map(g: 'ConvolutionGeometry') -> linear_maps.LinearMap:
+  return linear_maps.convolution_transpose(g.filter_shape, g.rank, g.strides,
+                                           g.padding, g.dilations,
+                                           g.output_padding)
+
+
+def _im2row_map(g: 'ConvolutionGeometry') -> linear_maps.LinearMap:
+  return linear_maps.im2row(g.filter_shape, g.rank, g.strides, g.padding,
+                            g.dilations)
+
+
+CONVOLUTION = ConvolutionKind(
+    name='convolution', flat_kernel=False, transposed=False,
+    bias_spatial_axes=False, broadcasts_batch=False,
+    linear_map=_convolution_map)
+TRANSPOSE = ConvolutionKind(
+    name='transpose', flat_kernel=True, transposed=True,
+    bias_spatial_axes=False, broadcasts_batch=False,
+    linear_map=_transpose_map)
+IM2ROW = ConvolutionKind(
+    name='im2row', flat_kernel=True, transposed=False,
+    bias_spatial_axes=True, broadcasts_batch=True, linear_map=_im2row_map)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +98,7 @@ class ConvolutionGeometry:
     padding: `'VALID'` or `'SAME'`.
     dilations: `rank` positive ints; all 1 where any stride exceeds 1.
     data_format: `'channels_last'` or `'channels_first'`.
-    kind: `'convolution'`, `'transpose'` or `'im2row'` (the kernel layout).
+    kind: the kernel layout, `CONVOLUTION`, `TRANSPOSE` or `IM2ROW`.
     output_padding: `rank` ints below the strides, or `None` (transposed
       convolutions only).
   """
@@ -57,13 +108,14 @@ class ConvolutionGeometry:
   padding: str
   dilations: Tuple[int, ...]
   data_format: str = 'channels_last'
-  kind: str = CONVOLUTION
+  kind: ConvolutionKind = CONVOLUTION
   output_padding: Optional[Tuple[int, ...]] = None
 
   @classmethod
   def create(cls, owner: str, rank: Any, filter_shape: Any, strides: Any = 1,
              padding: Any = 'VALID', dilations: Any = 1,
-             data_format: Any = 'channels_last', kind: str = CONVOLUTION,
+             data_format: Any = 'channels_last',
+             kind: ConvolutionKind = CONVOLUTION,
              output_padding: Any = None) -> 'ConvolutionGeometry':
     """Normalizes and checks a convolution layer's arguments.
 
@@ -78,8 +130,7 @@ class ConvolutionGeometry:
       padding: `'VALID'` or `'SAME'`, in any case.
       dilations: an int or `rank` ints.
       data_format: `'channels_last'` or `'channels_first'`.
-      kind: the kernel layout, one of `'convolution'`, `'transpose'` and
-        `'im2row'`.
+      kind: the kernel layout, a `ConvolutionKind`.
       output_padding: `None`, or (transposed only) an int or `rank` ints
         below the strides.
 
@@ -89,9 +140,9 @@ class ConvolutionGeometry:
     Raises:
       ValueError: on any bad argument.
     """
-    if kind not in _KINDS:
-      raise ValueError(f'{owner}: expected a convolution kind in {_KINDS}; '
-                       f'received {kind!r}.')
+    if not isinstance(kind, ConvolutionKind):
+      raise TypeError(f'{owner}: expected a ConvolutionKind; received '
+                      f'{kind!r}.')
     filter_shape, rank, strides, padding, dilations = (
         conv_lib.prepare_filter_geometry(owner, filter_shape, rank, strides,
                                          padding, dilations))
@@ -108,23 +159,25 @@ class ConvolutionGeometry:
   def kernel_shape(self, input_size: int, output_size: int,
                    batch_shape: Sequence[int] = ()) -> list:
     """The kernel's shape in this geometry's layout."""
-    if self.kind == CONVOLUTION:
-      event = list(self.filter_shape) + [input_size, output_size]
-    else:
+    if self.kind.flat_kernel:
       event = [int(np.prod(self.filter_shape)) * input_size, output_size]
+    else:
+      event = list(self.filter_shape) + [input_size, output_size]
     return list(batch_shape) + event
+
+  def kernel_event_ndims(self) -> int:
+    """The number of the kernel's axes that are not batch axes."""
+    return 2 if self.kind.flat_kernel else self.rank + 2
+
+  def bias_shape(self, output_size: int,
+                 batch_shape: Sequence[int] = ()) -> list:
+    """The bias's shape in this geometry's layout."""
+    spatial = [1] * self.rank if self.kind.bias_spatial_axes else []
+    return list(batch_shape) + spatial + [output_size]
 
   def linear_map(self) -> linear_maps.LinearMap:
     """The `LinearMap` applying a kernel of `kernel_shape`, channels last."""
-    if self.kind == TRANSPOSE:
-      return linear_maps.convolution_transpose(
-          self.filter_shape, self.rank, self.strides, self.padding,
-          self.dilations, self.output_padding)
-    if self.kind == IM2ROW:
-      return linear_maps.im2row(self.filter_shape, self.rank, self.strides,
-                                self.padding, self.dilations)
-    return linear_maps.convolution(self.rank, self.strides, self.padding,
-                                   self.dilations)
+    return self.kind.linear_map(self)
 
   @property
   def dilated_filter_shape(self) -> Tuple[int, ...]:
@@ -153,7 +206,7 @@ class ConvolutionGeometry:
     end = -1 - batch_ndims
     spatial = x.shape[end - rank:end] if channels_last else x.shape[-rank:]
     smallest = self.dilated_filter_shape
-    if (self.kind != TRANSPOSE and self.padding == 'VALID'
+    if (not self.kind.transposed and self.padding == 'VALID'
         and any(n is not None and n < k for n, k in zip(spatial, smallest))):
       raise ValueError(f'{owner}: with \'VALID\' padding, expected '
                        f'spatial sizes of at least {smallest} (the dilated '
@@ -179,7 +232,7 @@ class ConvolutionGeometry:
     if length is None:
       return None
     kernel, stride = self.dilated_filter_shape[axis], self.strides[axis]
-    if self.kind == TRANSPOSE:
+    if self.kind.transposed:
       return conv_lib.transpose_output_length(
           length, stride, kernel, self.padding,
           None if self.output_padding is None else self.output_padding[axis])

@@ -1,6 +1,6 @@
 """Transposed convolutions: a deterministic layer and two variational ones.
 
-They are the convolution layers (`tfnx._convolution`) with a `'transpose'`
+They are the convolution layers (`tfnx._convolution`) with a `TRANSPOSE`
 `ConvolutionGeometry`: the linear map `tfnx.linear_maps.convolution_transpose`
 and TFP's kernel shape, `[prod(filter_shape) * input_size, output_size]`
 (so TFP's initializers see TFP's fans), brought to `tf.nn.conv_transpose`'s
@@ -20,8 +20,9 @@ from tfnx import estimators as estimators_lib
 from tfnx import seeds as seeds_lib
 from tfnx import _variational as variational
 from tfnx._convolution import IntOrInts
-from tfnx._convolution import DeterministicConvolution
-from tfnx._convolution import VariationalConvolution
+from tfnx._convolution import base_arguments
+from tfnx._convolution import DeterministicConvolutionBase
+from tfnx._convolution import VariationalConvolutionBase
 from tfnx._convolution_geometry import ConvolutionGeometry
 from tfnx._convolution_geometry import TRANSPOSE
 from tfnx.util import kernel_bias as kernel_bias_lib
@@ -57,7 +58,7 @@ class _Transposed:
     return self._geometry.output_padding
 
 
-class ConvolutionTranspose(_Transposed, DeterministicConvolution):
+class ConvolutionTranspose(_Transposed, DeterministicConvolutionBase):
   """A deterministic transposed convolution, `conv_transpose(x, kernel) + bias`.
 
   Inputs `[..., *spatial, input_size]` (any batch shape) give outputs
@@ -115,14 +116,14 @@ class ConvolutionTranspose(_Transposed, DeterministicConvolution):
       data_format: str = 'channels_last'):
     del index_dtype  # TF's native op needs no index arithmetic of ours.
     name = name or type(self).__name__
-    super().__init__(
-        _transpose_geometry(name, rank, filter_shape, strides, padding,
-                            dilations, output_padding, method, data_format),
-        input_size, output_size, kernel_initializer, bias_initializer,
-        make_kernel_bias_fn, dtype, (), activation_fn, validate_args, name)
+    super().__init__(**base_arguments(
+        DeterministicConvolutionBase, locals(), batch_shape=(),
+        geometry=_transpose_geometry(name, rank, filter_shape, strides,
+                                     padding, dilations, output_padding,
+                                     method, data_format)))
 
 
-class _ConvolutionTransposeVariational(_Transposed, VariationalConvolution):
+class _ConvolutionTransposeVariational(_Transposed, VariationalConvolutionBase):
   """The variational transposed convolutions' shared constructor."""
 
   def __init__(
@@ -164,13 +165,11 @@ class _ConvolutionTransposeVariational(_Transposed, VariationalConvolution):
     """
     del index_dtype  # TF's native op needs no index arithmetic of ours.
     name = name or type(self).__name__
-    super().__init__(
-        _transpose_geometry(name, rank, filter_shape, strides, padding,
-                            dilations, output_padding, method, data_format),
-        input_size, output_size, kernel_initializer, bias_initializer,
-        make_posterior_fn, make_prior_fn, posterior_value_fn,
-        unpack_weights_fn, dtype, activation_fn, seed, validate_args, name,
-        divergence_fn)
+    super().__init__(**base_arguments(
+        VariationalConvolutionBase, locals(),
+        geometry=_transpose_geometry(name, rank, filter_shape, strides,
+                                     padding, dilations, output_padding,
+                                     method, data_format)))
 
 
 class ConvolutionTransposeVariationalReparameterization(

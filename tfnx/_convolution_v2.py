@@ -1,6 +1,6 @@
 """TFP's V2 convolutions: kernels in im2row form, `[*batch, prod(filter_shape) * in, out]`.
 
-They are the convolution layers (`tfnx._convolution`) with an `'im2row'`
+They are the convolution layers (`tfnx._convolution`) with an `IM2ROW`
 `ConvolutionGeometry`, whose linear map (`tfnx.linear_maps.im2row`) runs an
 unbatched kernel as one `tf.nn.convolution` and a batched one as a matmul of
 the inputs' patches. A V2 layer's batch axes come before the spatial ones:
@@ -17,8 +17,9 @@ from tfnx import estimators as estimators_lib
 from tfnx import seeds as seeds_lib
 from tfnx import _variational as variational
 from tfnx._convolution import IntOrInts
-from tfnx._convolution import DeterministicConvolution
-from tfnx._convolution import VariationalConvolution
+from tfnx._convolution import base_arguments
+from tfnx._convolution import DeterministicConvolutionBase
+from tfnx._convolution import VariationalConvolutionBase
 from tfnx._convolution_geometry import ConvolutionGeometry
 from tfnx._convolution_geometry import IM2ROW
 from tfnx.util import kernel_bias as kernel_bias_lib
@@ -35,7 +36,7 @@ def _im2row_geometry(owner: str, rank: Any, filter_shape: Any, strides: Any,
                                     padding, dilations, kind=IM2ROW)
 
 
-class ConvolutionV2(DeterministicConvolution):
+class ConvolutionV2(DeterministicConvolutionBase):
   """A deterministic convolution with an im2row kernel, TFP's `ConvolutionV2`.
 
   `activation_fn(conv(x, kernel) + bias)`, the kernel of shape
@@ -85,15 +86,13 @@ class ConvolutionV2(DeterministicConvolution):
       name: Optional[str] = None):
     del index_dtype  # Strided slices need no index tensor.
     name = name or type(self).__name__
-    super().__init__(
-        _im2row_geometry(name, rank, filter_shape, strides, padding,
-                         dilations),
-        input_size, output_size, kernel_initializer, bias_initializer,
-        make_kernel_bias_fn, dtype, batch_shape, activation_fn, validate_args,
-        name)
+    super().__init__(**base_arguments(
+        DeterministicConvolutionBase, locals(),
+        geometry=_im2row_geometry(name, rank, filter_shape, strides, padding,
+                                  dilations)))
 
 
-class _ConvolutionVariationalV2(VariationalConvolution):
+class _ConvolutionVariationalV2(VariationalConvolutionBase):
   """The variational V2 convolutions' constructor, in TFP's argument order."""
 
   def __init__(
@@ -132,13 +131,10 @@ class _ConvolutionVariationalV2(VariationalConvolution):
     """
     del index_dtype  # Strided slices need no index tensor.
     name = name or type(self).__name__
-    super().__init__(
-        _im2row_geometry(name, rank, filter_shape, strides, padding,
-                         dilations),
-        input_size, output_size, kernel_initializer, bias_initializer,
-        make_posterior_fn, make_prior_fn, posterior_value_fn,
-        unpack_weights_fn, dtype, activation_fn, seed, validate_args, name,
-        divergence_fn)
+    super().__init__(**base_arguments(
+        VariationalConvolutionBase, locals(),
+        geometry=_im2row_geometry(name, rank, filter_shape, strides, padding,
+                                  dilations)))
 
 
 class ConvolutionVariationalReparameterizationV2(_ConvolutionVariationalV2):

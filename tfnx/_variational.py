@@ -440,7 +440,8 @@ class _KernelBiasVariational(VariationalLayer):
       name: Optional[str] = None,
       *,
       divergence_fn: Optional[DivergenceFn] = None):
-    super().__init__(posterior, prior, activation_fn=activation_fn,
+    super().__init__(posterior=posterior, prior=prior,
+                     activation_fn=activation_fn,
                      posterior_value_fn=posterior_value_fn, seed=seed,
                      dtype=dtype, validate_args=validate_args, name=name,
                      apply_kernel_fn=apply_kernel_fn,
