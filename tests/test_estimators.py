@@ -165,7 +165,7 @@ def test_flipout_weights_share_one_perturbation_and_flip_it_per_row():
                                 kernel_draw.weight + kernel_draw.delta)
 
 
-def test_sample_weights_draw_each_weight_with_its_own_value_fn():
+def test_sample_weights_draw_each_weight_with_its_own_posterior_value_fn():
   kernel = _normal(tf.zeros([3, 4]), tf.ones([3, 4]))
   bias = tfd.Independent(tfd.Normal(tf.zeros([4]), tf.ones([4])), 1)
   mean = lambda d, seed: d.mean()

@@ -36,9 +36,6 @@ __all__ = ['Part', 'Record', 'Layout', 'IDENTITY_LAYOUT', 'sample',
            'moments', 'draw_weights', 'readable', 'weight_values',
            'divergences']
 
-ValueFn = Callable[..., tf.Tensor]
-
-
 class Part(NamedTuple):
   """One weight of a layer (its kernel or its bias).
 
@@ -46,12 +43,13 @@ class Part(NamedTuple):
     posterior: the weight's posterior, or `None` (no such weight).
     prior: its prior, or `None` (no divergence).
     divergence_fn: `(posterior, prior, sample) -> scalar`, or `None`.
-    value_fn: `(distribution, seed=...) -> value`, how the weight is drawn.
+    posterior_value_fn: `(distribution, seed=...) -> value`, how the weight
+      is drawn.
   """
   posterior: Optional[tfd.Distribution]
   prior: Optional[tfd.Distribution]
   divergence_fn: Optional[losses_lib.Divergence]
-  value_fn: ValueFn
+  posterior_value_fn: estimators_lib.PosteriorValueFn
 
 
 class Layout(NamedTuple):
@@ -99,17 +97,20 @@ def _posterior(part: Part, parameters: Any) -> Optional[tfd.Distribution]:
   return _fast_paths.with_parameters(part.posterior, parameters)
 
 
-def _estimator_value_fn(parts: Tuple[Part, Part],
-                        posteriors: Tuple[Any, Any]) -> ValueFn:
+def _estimator_posterior_value_fn(
+    parts: Tuple[Part, Part],
+    posteriors: Tuple[Any, Any]) -> estimators_lib.PosteriorValueFn:
   """One `posterior_value_fn` for the estimator, each part's own."""
-  kernel_fn, bias_fn = parts[0].value_fn, parts[1].value_fn
+  kernel_fn, bias_fn = (parts[0].posterior_value_fn,
+                        parts[1].posterior_value_fn)
   if kernel_fn is bias_fn:
     return kernel_fn
 
-  def value_fn(distribution: tfd.Distribution, seed: tf.Tensor) -> tf.Tensor:
+  def posterior_value_fn(distribution: tfd.Distribution,
+                         seed: tf.Tensor) -> tf.Tensor:
     fn = kernel_fn if distribution is posteriors[0] else bias_fn
     return fn(distribution, seed=seed)
-  return value_fn
+  return posterior_value_fn
 
 
 def _materialized(parts: Sequence[Part]) -> Tuple[tuple, tuple]:
@@ -141,7 +142,7 @@ def sample(x: tf.Tensor, seed: tf.Tensor,
   mapped, restore = layout.to_map(x)
   estimate = estimator.sample(mapped, posteriors[0], posteriors[1],
                               linear_map, estimate_seed,
-                              _estimator_value_fn(parts, posteriors))
+                              _estimator_posterior_value_fn(parts, posteriors))
   outputs = layout.from_map(estimate.outputs, restore, x)
   return outputs, Record((kernel_seed, bias_seed), parameters,
                          (estimate.kernel, estimate.bias))
@@ -170,7 +171,7 @@ def moments(x: tf.Tensor, seed: tf.Tensor, linear_map: LinearMap,
   mapped, restore = layout.to_map(x)
   mean, stddev, _ = estimators_lib.output_moments(
       mapped, posteriors[0], posteriors[1], linear_map, seed,
-      _estimator_value_fn(parts, posteriors))
+      _estimator_posterior_value_fn(parts, posteriors))
   return (layout.from_map(mean, restore, x),
           layout.from_map(stddev, restore, x))
 
@@ -202,7 +203,8 @@ def draw_weights(parts: Sequence[Part], estimator: estimators_lib.Estimator,
   draw_seed, divergence_seed = seeds_lib.split_seed(seed, 2)
   parameters, posteriors = _materialized(parts)
   draws, output_signs = estimator.draw_weights(
-      posteriors, [p.value_fn for p in parts], sign_shapes, draw_seed, dtype)
+      posteriors, [p.posterior_value_fn for p in parts], sign_shapes,
+      draw_seed, dtype)
   record = Record(tuple(seeds_lib.split_seed(divergence_seed, len(parts))),
                   parameters,
                   tuple(None if d is None else d.value for d in draws))
@@ -245,7 +247,7 @@ def weight_values(record: Record, parts: Tuple[Part, Part]
     if (value is None and _has_divergence(part)
         and losses_lib.needs_sample(part.divergence_fn)):
       value = estimators_lib.draw(_posterior(part, parameters),
-                                  part.value_fn, seed)
+                                  part.posterior_value_fn, seed)
     values.append(value)
   return values
 

@@ -314,14 +314,14 @@ WeightsDraw = Tuple[Tuple[Optional[WeightDraw], ...], Optional[tf.Tensor]]
 
 
 def sample_weights(posteriors: Sequence[Optional[tfd.Distribution]],
-                   value_fns: Sequence[PosteriorValueFn],
+                   posterior_value_fns: Sequence[PosteriorValueFn],
                    sign_shapes: Sequence[tf.Tensor], seed: tf.Tensor,
                    dtype: tf.DType) -> WeightsDraw:
   """Reparameterization's weights for a call: one sample of each, for the batch.
 
   Args:
     posteriors: the kernels' posteriors, then the bias's (or `None`).
-    value_fns: each weight's `(distribution, seed=...) -> value`.
+    posterior_value_fns: each weight's `(distribution, seed=...) -> value`.
     sign_shapes: unused (Flipout's signs); kept for the common signature.
     seed: an `int32` seed of shape `[2]`.
     dtype: unused (Flipout's signs); kept for the common signature.
@@ -331,15 +331,15 @@ def sample_weights(posteriors: Sequence[Optional[tfd.Distribution]],
     posterior is), and no output signs.
   """
   del sign_shapes, dtype  # Every row shares the sample.
-  draws = tuple(None if q is None else WeightDraw(value_fn(q, seed=s))
-                for q, value_fn, s in zip(
-                    posteriors, value_fns,
-                    seeds_lib.split_seed(seed, len(posteriors))))
+  seeds = seeds_lib.split_seed(seed, len(posteriors))
+  draws = tuple(None if q is None else WeightDraw(value_of(q, seed=s))
+                for q, value_of, s in zip(posteriors, posterior_value_fns,
+                                          seeds))
   return draws, None
 
 
 def flipout_weights(posteriors: Sequence[Optional[tfd.Distribution]],
-                    value_fns: Sequence[PosteriorValueFn],
+                    posterior_value_fns: Sequence[PosteriorValueFn],
                     sign_shapes: Sequence[tf.Tensor], seed: tf.Tensor,
                     dtype: tf.DType) -> WeightsDraw:
   """Flipout's weights for a call: one perturbation each, signs per row.
@@ -351,8 +351,8 @@ def flipout_weights(posteriors: Sequence[Optional[tfd.Distribution]],
   Args:
     posteriors: the kernels' elementwise normal posteriors, then the bias's
       (or `None`).
-    value_fns: each weight's `(distribution, seed=...) -> value`; only the
-      bias's is used, for a bias that is not normal.
+    posterior_value_fns: each weight's `(distribution, seed=...) ->
+      value`; only the bias's is used, for a bias that is not normal.
     sign_shapes: the shape of each kernel's input signs, then of the output
       signs.
     seed: an `int32` seed of shape `[2]`.
@@ -375,7 +375,7 @@ def flipout_weights(posteriors: Sequence[Optional[tfd.Distribution]],
   elif weights_lib.is_normal(bias):
     draws.append(WeightDraw(*flipout_perturbation(bias, bias_seed)))
   else:
-    draws.append(WeightDraw(value_fns[-1](bias, seed=bias_seed)))
+    draws.append(WeightDraw(posterior_value_fns[-1](bias, seed=bias_seed)))
   return tuple(draws), rademacher(sign_shapes[-1], sign_seeds[-1], dtype)
 
 
@@ -417,8 +417,8 @@ class Estimator:
     rows_normal: `(linear_map) -> bool`: whether each row's outputs on that
       map are independent normals with the moments `output_moments` gives,
       so that many samples of a row need those moments once.
-    draw_weights: `(posteriors, value_fns, sign_shapes, seed, dtype) ->
-      (draws, output_signs)`, drawing weights once for a call that applies
+    draw_weights: `(posteriors, posterior_value_fns, sign_shapes, seed,
+      dtype) -> (draws, output_signs)`, drawing weights once for a call that applies
       them many times (`sample_weights`), or `None` where it draws no
       weights (local reparameterization).
   """

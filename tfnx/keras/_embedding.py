@@ -145,7 +145,7 @@ class EmbeddingReparameterization(variational.KerasVariationalLayer):
     def posterior_value(distribution: tfd.Distribution,
                         seed: tf.Tensor) -> tf.Tensor:
       part = parts[0] if distribution is posterior else parts[1]
-      return part.value_fn(distribution, seed=seed)
+      return part.posterior_value_fn(distribution, seed=seed)
 
     estimate = estimators_lib.reparameterization(
         local_ids, posterior, bias_posterior, _GATHER, estimate_seed,

@@ -210,7 +210,7 @@ class _VariationalCell(variational.KerasVariationalLayer, DropoutRNNCell):
     recurrent = _pipeline.Part(
         self._recurrent_kernel_posterior, self._recurrent_kernel_prior,
         self.recurrent_kernel_divergence_fn,
-        variational.TensorFnValue(
+        variational.KerasPosteriorValueFn(
             self.recurrent_kernel_posterior_tensor_fn))
     return kernel, recurrent, bias
 

@@ -41,8 +41,8 @@ _FUNCTION_KEYS = (
 _INT31 = 2**31
 
 
-class TensorFnValue:
-  """A `*_posterior_tensor_fn` as a `(distribution, seed=...)` value function.
+class KerasPosteriorValueFn:
+  """`tfp.layers`' `*_posterior_tensor_fn` as a `posterior_value_fn`.
 
   `tfp.layers` users write `lambda d: d.sample()`; only a function that
   takes a `seed` can be given the call's stateless one.
@@ -336,12 +336,13 @@ class KerasVariationalLayer(keras.layers.Layer):
       self._records.append(record)
 
   def _parts(self) -> Tuple[_pipeline.Part, _pipeline.Part]:
-    return (_pipeline.Part(self._kernel_posterior, self._kernel_prior,
-                           self.kernel_divergence_fn,
-                           TensorFnValue(self.kernel_posterior_tensor_fn)),
-            _pipeline.Part(self._bias_posterior, self._bias_prior,
-                           self.bias_divergence_fn,
-                           TensorFnValue(self.bias_posterior_tensor_fn)))
+    kernel = _pipeline.Part(
+        self._kernel_posterior, self._kernel_prior, self.kernel_divergence_fn,
+        KerasPosteriorValueFn(self.kernel_posterior_tensor_fn))
+    bias = _pipeline.Part(
+        self._bias_posterior, self._bias_prior, self.bias_divergence_fn,
+        KerasPosteriorValueFn(self.bias_posterior_tensor_fn))
+    return kernel, bias
 
   def _divergences(self, record: _pipeline.Record,
                    parts: Tuple[_pipeline.Part, _pipeline.Part]) -> list:
