@@ -152,8 +152,8 @@ class EmbeddingReparameterization(variational.KerasVariationalLayer):
         posterior_value)
     # The KL covers the whole table: a divergence that needs a sample of it
     # draws one from the recorded seed, only when the losses are read.
-    self._keep(_pipeline.Record((kernel_seed, bias_seed), parameters,
-                                (None, estimate.bias)), parts)
+    self._last_call.keep(_pipeline.Record((kernel_seed, bias_seed),
+                                          parameters, (None, estimate.bias)))
     outputs = tf.reshape(estimate.outputs, tf.concat(
         [tf.shape(ids), [self.output_dim]], 0))
     return self.activation(outputs)

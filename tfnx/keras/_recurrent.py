@@ -242,6 +242,7 @@ class _VariationalCell(variational.KerasVariationalLayer, DropoutRNNCell):
           'recurrent_kernel_prior')
     estimators_lib.check_kernel_posterior(
         self._estimator, self._recurrent_kernel_posterior, self.name)
+    self._carry_divergences()
 
   def _input_size(self, input_shape: Tuple) -> int:
     if len(input_shape) != 2 or input_shape[-1] is None:
@@ -289,9 +290,8 @@ class _VariationalCell(variational.KerasVariationalLayer, DropoutRNNCell):
     values = tuple(None if d is None
                    else d.weight if d.delta is None else d.weight + d.delta
                    for d in weights[:3])
-    self._keep(_pipeline.Record(
-        tuple(seeds_lib.split_seed(divergence_seed, 3)), parameters, values),
-               parts)
+    self._last_call.keep(_pipeline.Record(
+        tuple(seeds_lib.split_seed(divergence_seed, 3)), parameters, values))
     return weights
 
   # `keras.layers.RNN` calls these around its time loop (see the module).
