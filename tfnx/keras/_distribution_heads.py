@@ -444,11 +444,6 @@ class MixtureSameFamily(_Head):
     del name  # Static.
     return num_components * (1 + component_params_size)
 
-  def _params_size(self) -> int:
-    # Known when the components come from a head.
-    return self.params_size(self.num_components,
-                            self.component_layer._params_size())  # pylint: disable=protected-access
-
   def make_distribution(self, inputs: Any) -> tfd.Distribution:
     """The mixture; the component layer checks its own parameters."""
     return self.new(inputs, self.num_components, self.component_layer,

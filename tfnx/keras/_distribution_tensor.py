@@ -101,7 +101,7 @@ class DistributionTensor:
 
 def _value_operator(name: str):
   def operator(self, *args):
-    return getattr(self._value, name)(*args)  # pylint: disable=protected-access
+    return getattr(self.tensor, name)(*args)
   operator.__name__ = name
   return operator
 
