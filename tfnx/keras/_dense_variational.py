@@ -15,6 +15,7 @@ from tfnx.keras import _call_seeds as call_seeds
 from tfnx.keras import _distribution_lambda as distribution_lambda
 from tfnx.keras import _divergence_terms as divergence_terms
 from tfnx.keras import _serialization as serialization
+from tfnx.keras._export import export
 
 tfd = tfp.distributions
 
@@ -23,7 +24,7 @@ __all__ = ['DenseVariational']
 _FUNCTION_KEYS = ('make_posterior_fn', 'make_prior_fn')
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class DenseVariational(keras.layers.Layer):
   """A dense layer with weights drawn from a learned posterior.
 

@@ -18,11 +18,14 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfnx.keras._export import export
+
 tfd = tfp.distributions
 
 __all__ = ['DistributionTensor']
 
 
+@export(serializable=False)
 class DistributionTensor:
   """A distribution together with one tensor value of it.
 

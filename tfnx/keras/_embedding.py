@@ -12,6 +12,7 @@ from tfnx import estimators as estimators_lib
 from tfnx import _checks as checks
 from tfnx import seeds as seeds_lib
 from tfnx.keras import _variational as variational
+from tfnx.keras._export import export
 from tfnx.linear_maps import LinearMap
 from tfnx.util import _weights as weights_lib
 
@@ -39,7 +40,7 @@ def _rows(posterior: tfd.Distribution,
   return tfd.Independent(tfd.Normal(loc, scale), reinterpreted_batch_ndims=2)
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class EmbeddingReparameterization(variational.KerasVariationalLayer):
   """An embedding whose table has a variational posterior, by reparameterization.
 

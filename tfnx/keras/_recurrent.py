@@ -32,6 +32,7 @@ from tfnx import seeds as seeds_lib
 from tfnx.keras import _builders as builders
 from tfnx.keras import _serialization as serialization
 from tfnx.keras import _variational as variational
+from tfnx.keras._export import export
 from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
@@ -427,7 +428,7 @@ _REPARAMETERIZATION_DOC = """
 """
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class LSTMCellFlipout(_LSTMCell):
   __doc__ = ('A variational LSTM cell for `keras.layers.RNN`, by Flipout.\n'
              + _FLIPOUT_DOC + _CELL_ARGS_DOC)
@@ -436,7 +437,7 @@ class LSTMCellFlipout(_LSTMCell):
   _draw_weights = staticmethod(_flipout_draws)
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class LSTMCellReparameterization(_LSTMCell):
   __doc__ = ('A variational LSTM cell for `keras.layers.RNN`, by '
              'reparameterization.\n' + _REPARAMETERIZATION_DOC
@@ -451,7 +452,7 @@ _GRU_ARGS_DOC = _CELL_ARGS_DOC + """    reset_after: whether the reset gate
 """
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class GRUCellFlipout(_GRUCell):
   __doc__ = ('A variational GRU cell for `keras.layers.RNN`, by Flipout.\n'
              + _FLIPOUT_DOC + _GRU_ARGS_DOC)
@@ -460,7 +461,7 @@ class GRUCellFlipout(_GRUCell):
   _draw_weights = staticmethod(_flipout_draws)
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class GRUCellReparameterization(_GRUCell):
   __doc__ = ('A variational GRU cell for `keras.layers.RNN`, by '
              'reparameterization.\n' + _REPARAMETERIZATION_DOC
@@ -474,7 +475,7 @@ def _variational_cells(cell: Any) -> list:
   return [c for c in cells if isinstance(c, _VariationalCell)]
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class VariationalRNN(keras.layers.RNN):
   """`keras.layers.RNN` whose calls take a `seed` for its variational cells.
 

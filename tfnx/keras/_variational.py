@@ -22,14 +22,12 @@ from tfnx import estimators as estimators_lib
 from tfnx import _pipeline
 from tfnx import _checks as checks
 from tfnx import _layers as layers_lib
-from tfnx import losses as losses_lib
 from tfnx import seeds as seeds_lib
 from tfnx.keras import _builders as builders
 from tfnx.keras import _call_seeds as call_seeds
 from tfnx.keras import _divergence_terms as divergence_terms
 from tfnx.keras import _serialization as serialization
 from tfnx.linear_maps import LinearMap
-from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
 
