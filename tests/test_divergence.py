@@ -34,6 +34,17 @@ def test_exact_kl_to_a_normal_prior_equals_the_closed_form(cls):
   np.testing.assert_allclose(layer.extra_loss, kernel_kl + bias_kl)
 
 
+@pytest.mark.parametrize('cls', ESTIMATORS)
+def test_a_closed_form_kl_is_that_of_the_weights_when_read(cls):
+  layer = cls(3, 2, make_prior_fn=tfn.util.make_kernel_bias_prior_normal,
+              seed=1)
+  layer(tf.ones([2, 3]), seed=2)
+  kernel = layer.kernel_posterior.distribution
+  kernel.scale.assign(tf.fill([3, 2], 0.4))  # After the call.
+  np.testing.assert_allclose(
+      layer.losses[0], _normal_kl(kernel.loc.numpy(), 0.4), rtol=1e-5)
+
+
 def _spike_and_slab_kl(loc, scale):
   """KL(N(loc, scale) || 0.5 N(0, 1) + 0.5 N(0, 2000)) by quadrature."""
   def integrand(w):

@@ -117,7 +117,7 @@ def test_regularizers_and_constraints_reach_the_keras_weights():
           untransformed_scale_constraint=keras.constraints.NonNeg()))
   layer.build((None, 2))
   loc = layer.kernel_posterior.distribution.loc
-  # Before any call there is no KL term: the only loss is the regularizer's.
+  # The loc carries its own regularizer; the KL term rides on another weight.
   np.testing.assert_allclose(layer.losses[0], 0.5 * np.sum(loc.numpy()**2),
                              rtol=1e-6)
   scale_weight = [w for w in layer.weights

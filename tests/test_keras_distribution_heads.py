@@ -26,6 +26,9 @@ HEADS = [
 
 
 def _params_size(layer):
+  if isinstance(layer, tfpl.MixtureSameFamily):  # Its components' head's.
+    return layer.params_size(layer.num_components,
+                             _params_size(layer.component_layer))
   return layer._params_size()  # pylint: disable=protected-access
 
 

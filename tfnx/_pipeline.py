@@ -8,18 +8,23 @@ times in a call (a recurrent cell) draws them once instead: `draw_weights`.
 Either leaves a `Record`: the seeds, the materialized parameters and the
 weights the estimator drew.
 
-The divergences are computed from a record only when someone reads them
-(`weight_values`, `divergences`): a call whose losses nobody reads runs no KL
-ops and draws no weight for them. A divergence draws a weight only if it
-declares it needs one (`tfnx.losses.needs_sample`) and the estimator drew
-none; the draw uses the call's recorded seed, so it is the weight the call
-would have drawn. Reading a record where the call was made (under the same
-`GradientTape`, in the same `tf.function`) gives the gradients the call's
-own KL had.
+The divergences are computed only when someone reads them (`divergence`,
+`divergences`): a call whose losses nobody reads runs no KL ops. A
+closed-form divergence (`tfnx.losses.needs_sample` false) is computed from
+the layer's current posterior and prior and reads nothing of any call. A
+Monte Carlo one reads the record its layer's `KeptCall` holds: the weight
+the estimator drew, or one drawn from the call's recorded seed, so it is the
+weight the call would have drawn; read where the call was made (under the
+same `GradientTape`, in the same `tf.function`) it has the gradients the
+call's own KL had. `KeptCall` keeps, reads and (around the passes of
+`tfnx.predictive`) leaves alone what a layer holds of its last call, for the
+`tf.Module` and the Keras layers alike.
 """
 
-from typing import (Any, Callable, List, NamedTuple, Optional, Sequence,
-                    Tuple)
+import contextlib
+import threading
+from typing import (Any, Callable, Iterator, List, NamedTuple, Optional,
+                    Sequence, Tuple)
 
 import tensorflow as tf
 import tensorflow_probability as tfp
@@ -32,9 +37,9 @@ from tfnx.linear_maps import LinearMap
 
 tfd = tfp.distributions
 
-__all__ = ['Part', 'Record', 'Layout', 'IDENTITY_LAYOUT', 'sample',
-           'moments', 'draw_weights', 'readable', 'weight_values',
-           'divergences']
+__all__ = ['Part', 'Record', 'Layout', 'IDENTITY_LAYOUT', 'KeptCall',
+           'calls_not_kept', 'sample', 'moments', 'draw_weights', 'readable',
+           'has_divergence', 'weight_values', 'divergence', 'divergences']
 
 class Part(NamedTuple):
   """One weight of a layer (its kernel or its bias).
@@ -229,44 +234,143 @@ def readable(record: Record) -> bool:
   return True
 
 
-def _has_divergence(part: Part) -> bool:
+def has_divergence(part: Part) -> bool:
+  """Whether a part has a divergence: a posterior, a prior and a function."""
   return (part.divergence_fn is not None and part.posterior is not None
           and part.prior is not None)
 
 
-def weight_values(record: Record, parts: Tuple[Part, Part]
+def _needs_sample(part: Part) -> bool:
+  return has_divergence(part) and losses_lib.needs_sample(part.divergence_fn)
+
+
+def _weight_value(part: Part, parameters: Any, value: Optional[tf.Tensor],
+                  seed: tf.Tensor) -> Optional[tf.Tensor]:
+  if value is None and _needs_sample(part):
+    return estimators_lib.draw(_posterior(part, parameters),
+                               part.posterior_value_fn, seed)
+  return value
+
+
+def weight_values(record: Record, parts: Tuple[Part, ...]
                   ) -> List[Optional[tf.Tensor]]:
-  """The weights a call's divergences use: drawn by the estimator, or now.
+  """The weights a call's Monte Carlo divergences use: drawn by the estimator, or now.
 
   A part whose estimator drew no weight gets one drawn from the recorded
   seed, where its divergence needs one; otherwise its value stays `None`.
   """
-  values = []
-  for part, parameters, value, seed in zip(parts, record.parameters,
-                                           record.values, record.seeds):
-    if (value is None and _has_divergence(part)
-        and losses_lib.needs_sample(part.divergence_fn)):
-      value = estimators_lib.draw(_posterior(part, parameters),
-                                  part.posterior_value_fn, seed)
-    values.append(value)
-  return values
+  return [_weight_value(part, parameters, value, seed)
+          for part, parameters, value, seed in zip(
+              parts, record.parameters, record.values, record.seeds)]
 
 
-def divergences(record: Record, parts: Tuple[Part, Part],
-                dtype: tf.DType) -> List[Optional[tf.Tensor]]:
-  """The parts' divergences for a recorded call; `None` where a part has none.
+def divergence(record: Record, parts: Tuple[Part, ...], index: int,
+               dtype: tf.DType) -> Optional[tf.Tensor]:
+  """Part `index`'s divergence, or `None` where it has none.
+
+  A closed-form divergence is computed from the part's current posterior and
+  prior (over the parameters the record materialized, where it has them); a
+  Monte Carlo one from the record's weight or seed (see the module).
 
   Args:
-    record: the call's `Record`.
-    parts: the kernel's and the bias's `Part`, as in the call.
-    dtype: the layer's dtype, which the divergences are cast to.
+    record: the layer's `KeptCall.record`.
+    parts: the layer's parts, as in its calls.
+    index: which part.
+    dtype: the layer's dtype, which the divergence is cast to.
 
   Returns:
-    `[kernel divergence, bias divergence]`.
+    A scalar, or `None`.
   """
-  values = weight_values(record, parts)
-  return [tf.cast(part.divergence_fn(_posterior(part, parameters),
-                                     part.prior, value), dtype)
-          if _has_divergence(part) else None
-          for part, parameters, value in zip(parts, record.parameters,
-                                             values)]
+  part = parts[index]
+  if not has_divergence(part):
+    return None
+  parameters = record.parameters[index]
+  if not losses_lib.needs_sample(part.divergence_fn):
+    if parameters is None:
+      parameters = _fast_paths.normal_parameters(part.posterior)
+    return tf.cast(part.divergence_fn(_posterior(part, parameters),
+                                      part.prior, None), dtype)
+  value = _weight_value(part, parameters, record.values[index],
+                        record.seeds[index])
+  return tf.cast(part.divergence_fn(_posterior(part, parameters), part.prior,
+                                    value), dtype)
+
+
+def divergences(record: Record, parts: Tuple[Part, ...],
+                dtype: tf.DType) -> List[Optional[tf.Tensor]]:
+  """Every part's `divergence`: `[kernel divergence, bias divergence]`."""
+  return [divergence(record, parts, index, dtype)
+          for index in range(len(parts))]
+
+
+_NOT_KEPT = threading.local()
+
+# The seed of a Monte Carlo divergence read where no call of its layer can be
+# (before any, or once `model.fit`'s traced step has returned): an estimate
+# at the current weights, the same at every read.
+_UNKEPT_SEED = (0, 0)
+
+
+class KeptCall:
+  """What a layer holds of its last call: kept, read, left alone in passes.
+
+  Closed-form divergences read none of it; Monte Carlo ones (and `tfnx`'s
+  `posterior_value`) read the call's `Record`, where its tensors can be used
+  (`readable`).
+  """
+
+  def __init__(self):
+    self._record: Optional[Record] = None
+
+  def keep(self, record: Record) -> None:
+    """Holds `record`, the latest call's, except inside `calls_not_kept`."""
+    if not getattr(_NOT_KEPT, 'active', False):
+      self._record = record
+
+  @property
+  def called(self) -> bool:
+    """Whether a call has been kept."""
+    return self._record is not None
+
+  def record(self, parts: Tuple[Part, ...]) -> Record:
+    """What the divergences of `parts` read of the kept call, here.
+
+    In the graph of the call (its traced step) that is the call's record,
+    whose materialized parameters the closed-form divergences share. An
+    eager call's record keeps its parameters only for the Monte Carlo ones:
+    the variables may have moved since, and a closed-form divergence is that
+    of the current ones. Where no call can be read (before any, or once the
+    traced step has returned) it is a record of no call: no weights, fixed
+    seeds, from which a Monte Carlo divergence draws its weight now.
+
+    Args:
+      parts: the layer's parts.
+
+    Returns:
+      A `Record`.
+    """
+    record = self._record
+    if record is None or not readable(record):
+      return Record(tuple(seeds_lib.split_seed(tf.constant(_UNKEPT_SEED),
+                                               len(parts))),
+                    (None,) * len(parts), (None,) * len(parts))
+    if getattr(record.seeds[0], 'graph', None) is None:  # An eager call.
+      return record._replace(parameters=tuple(
+          q if _needs_sample(part) else None
+          for part, q in zip(parts, record.parameters)))
+    return record
+
+
+@contextlib.contextmanager
+def calls_not_kept() -> Iterator[None]:
+  """Calls made inside leave every layer's `KeptCall` as it was.
+
+  `tfnx.predictive` runs its passes inside, so a model's losses and
+  `posterior_value` stay those of its last call of its own.
+  """
+  previous = getattr(_NOT_KEPT, 'active', False)
+  _NOT_KEPT.active = True
+  try:
+    yield
+  finally:
+    _NOT_KEPT.active = previous

@@ -9,9 +9,7 @@ its inputs reach that map's layout. TFP's extension points for layers of
 one's own are here too: the `Variational*KernelBiasLayer`s.
 """
 
-import contextlib
-from typing import (Any, Callable, Iterator, List, Optional, Sequence, Tuple,
-                    Union)
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 import tensorflow as tf
 import tensorflow_probability as tfp
@@ -31,7 +29,7 @@ tfd = tfp.distributions
 __all__ = ['VariationalLayer', 'VariationalReparameterizationKernelBiasLayer',
            'VariationalFlipoutKernelBiasLayer',
            'VariationalLocalReparameterizationKernelBiasLayer',
-           'make_posterior_and_prior', 'last_call_kept']
+           'make_posterior_and_prior']
 
 DivergenceFn = losses_lib.Divergence
 ApplyKernelFn = Union[linear_maps.LinearMap, Callable[[tf.Tensor, tf.Tensor],
@@ -118,7 +116,9 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
   here; subclasses choose Flipout or local reparameterization) on the linear
   map `apply_kernel_fn`. `losses` then holds the KL divergence of each
   weight's posterior from its prior, and `posterior_value` the weights the
-  call sampled, both computed from the call's record when read.
+  call sampled, both computed when read (`tfnx._pipeline`): a closed-form KL
+  from the current posterior and prior, a Monte Carlo one from the call's
+  sample.
 
   Randomness is explicit and stateless: `layer(x, seed=s)` is a pure function
   of the variables, `x` and `s`; `layer(x)` draws a fresh seed from the
@@ -194,7 +194,7 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
     else:
       self._divergence_fns = (divergence_fn, divergence_fn)
     self._divergence_fn = divergence_fn
-    self._last_call = None
+    self._last_call = _pipeline.KeptCall()
 
   def _posterior_parts(self) -> Tuple[Any, Any]:
     return self._unpack_weights_fn(
@@ -273,21 +273,23 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
     no kernel (with a Monte Carlo KL, the kernel its KL uses is drawn when
     this is read, from the call's seed). `None` before the first call.
     """
-    if self._last_call is None:
+    if not self._last_call.called:
       return None
-    return _pipeline.weight_values(self._last_call, self._parts())
+    parts = self._parts()
+    return _pipeline.weight_values(self._last_call.record(parts), parts)
 
   @property
   def losses(self) -> List[tf.Tensor]:
-    """`[kernel KL, bias KL]` of the last call (empty before any call).
+    """`[kernel KL, bias KL]` (empty before any call), computed when read.
 
-    Computed when read, from what the call recorded: read it where the call
-    was made (under the same `GradientTape`, in the same `tf.function`) for
-    its gradients. A call whose losses are never read computes no KL.
+    A closed-form KL is that of the current posterior and prior; a Monte
+    Carlo one uses the last call's sample: read it where the call was made
+    (under the same `GradientTape`, in the same `tf.function`) for its
+    gradients. A call whose losses are never read computes no KL.
     """
-    if self._last_call is None:
+    if not self._last_call.called:
       return []
-    return self._losses_of(self._last_call)
+    return self._losses_of(self._last_call.record(self._parts()))
 
   # One traced function, so that an eager read is not op by op.
   @tf.function(reduce_retracing=True, autograph=False)
@@ -341,7 +343,7 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
     # their own: `reduce_retracing` then generalizes only sizes, never to an
     # unknown rank the layer's checks could not read.
     outputs, record = self._call(inputs, seed, inputs.shape.rank)
-    self._remember(record)
+    self._last_call.keep(record)
     return outputs
 
   @property
@@ -384,10 +386,6 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
       x = tf.debugging.assert_all_finite(
           x, message=f'{self.name}: inputs must be finite')
     return x
-
-  def _remember(self, record: Optional[_pipeline.Record]) -> None:
-    # Past `tf.Module`'s tracking: a record holds tensors, not state.
-    object.__setattr__(self, '_last_call', record)
 
   @tf.function(reduce_retracing=True, autograph=False)
   def _call(self, inputs, seed, rank):
@@ -481,27 +479,3 @@ class VariationalLocalReparameterizationKernelBiasLayer(
 """ + _KERNEL_BIAS_ARGS_DOC
 
   _estimator = estimators_lib.LOCAL_REPARAMETERIZATION
-
-
-@contextlib.contextmanager
-def last_call_kept(module: Any) -> Iterator[None]:
-  """Restores, on exit, what the variational layers in `module` recorded last.
-
-  Calls made inside (such as the passes of a traced predictive loop) then
-  leave each layer's `losses` and `posterior_value` as they were, instead of
-  pointing at tensors of a graph the caller cannot reach.
-
-  Args:
-    module: a `tf.Module` (a layer or a `Sequential`); other objects hold no
-      variational layers and are left alone.
-  """
-  modules = []
-  if isinstance(module, tf.Module):
-    modules = [module, *module.submodules]
-  saved = [(m, m._last_call) for m in modules
-           if isinstance(m, VariationalLayer)]
-  try:
-    yield
-  finally:
-    for layer, last_call in saved:
-      layer._remember(last_call)

@@ -35,10 +35,10 @@ from typing import Any, Callable, Iterator, Optional, Tuple
 
 import tensorflow as tf
 
+from tfnx import _pipeline
 from tfnx import _sampling as sampling
 from tfnx import _vectorized
 from tfnx import seeds as seeds_lib
-from tfnx import _variational as variational
 
 __all__ = ['sample_outputs', 'class_probabilities', 'mean_and_stddev',
            'pass_seed', 'layer_seeds', 'layer_seed', 'sample_probabilities']
@@ -108,33 +108,6 @@ def _call(model: Callable, inputs: tf.Tensor, seed: tf.Tensor) -> Any:
     with layer_seeds(seed):
       return model(inputs, training=False)
   return model(inputs, seed=seed)
-
-
-@contextlib.contextmanager
-def _keras_losses_kept(model: Any) -> Iterator[None]:
-  """Restores, on exit, the losses the layers of a Keras model hold.
-
-  Those are Keras' `add_loss` terms and the records of the `tfnx.keras`
-  layers' calls, whose KL terms are computed when read. Keras offers no
-  public way to set them; without this they would point at tensors of the
-  traced passes.
-  """
-  # pylint: disable=protected-access
-  kept = ('_losses', '_records')
-  saved = [(layer, name, list(getattr(layer, name)))
-           for layer in model._flatten_layers() for name in kept
-           if hasattr(layer, name)]
-  try:
-    yield
-  finally:
-    for layer, name, losses in saved:
-      getattr(layer, name)[:] = losses
-
-
-def _last_call_kept(model: Any) -> Any:
-  if _vectorized.is_keras_model(model):
-    return _keras_losses_kept(model)
-  return variational.last_call_kept(model)
 
 
 def _stack_calls(call: Callable[[Any], Any], num_calls: tf.Tensor) -> Any:
@@ -248,7 +221,7 @@ def sample_outputs(model: Callable, inputs: Any, num_samples: int = 50,
                      f'received {model.name!r}, not built yet. Call it once '
                      'or build it first.')
   inputs = tf.convert_to_tensor(inputs)
-  with _last_call_kept(model):
+  with _pipeline.calls_not_kept():
     return _sample_passes(model, inputs, tf.constant(num_samples, tf.int32),
                           seed, output_fn,
                           _vectorized.tiling(model, output_fn))

@@ -20,14 +20,13 @@ import tensorflow_probability as tfp
 from tfnx import estimators as estimators_lib
 from tfnx import losses as losses_lib
 from tfnx import seeds as seeds_lib
+from tfnx.keras._export import export
 
 tfd = tfp.distributions
 
 __all__ = ['LocScaleFn', 'MeanFieldNormalFn', 'default_loc_scale_fn',
            'default_mean_field_normal_fn', 'default_multivariate_normal_fn',
            'posterior_sample', 'kl_divergence']
-
-_PACKAGE = 'tfnx'
 
 AddVariableFn = Callable[..., Any]
 
@@ -37,12 +36,11 @@ _LOC_INITIALIZER = keras.initializers.RandomNormal(stddev=0.1)
 _UNTRANSFORMED_SCALE_INITIALIZER = keras.initializers.RandomNormal(
     mean=-3., stddev=0.1)
 
-kl_divergence = keras.saving.register_keras_serializable(
-    package=_PACKAGE)(losses_lib.kl_divergence_exact)
+kl_divergence = export(losses_lib.kl_divergence_exact, name='kl_divergence')
 """The layers' default divergence, `(q, p, ignored) -> KL(q || p)` in closed form."""
 
 
-@keras.saving.register_keras_serializable(package=_PACKAGE)
+@export
 def posterior_sample(distribution: tfd.Distribution,
                      seed: Optional[seeds_lib.SeedLike] = None) -> tf.Tensor:
   """Draws one sample of a weight; the layers' default `*_posterior_tensor_fn`.
@@ -71,7 +69,7 @@ def _positive(dtype: tf.DType) -> Callable[[tf.Tensor], tf.Tensor]:
   return softplus_above_eps
 
 
-@keras.saving.register_keras_serializable(package=_PACKAGE)
+@export
 class LocScaleFn:
   """Creates a weight's trainable `loc` and positive `scale`.
 
@@ -159,7 +157,7 @@ class LocScaleFn:
     return f'{type(self).__name__}(is_singular={self.is_singular})'
 
 
-@keras.saving.register_keras_serializable(package=_PACKAGE)
+@export
 class MeanFieldNormalFn(LocScaleFn):
   """Creates a weight's trainable mean-field normal distribution.
 
@@ -185,14 +183,17 @@ class MeanFieldNormalFn(LocScaleFn):
                            name=name)
 
 
-default_loc_scale_fn = LocScaleFn
+default_loc_scale_fn = export(LocScaleFn, name='default_loc_scale_fn',
+                              serializable=False)
 """`tfp.layers.default_loc_scale_fn`: makes a `LocScaleFn`."""
 
-default_mean_field_normal_fn = MeanFieldNormalFn
+default_mean_field_normal_fn = export(
+    MeanFieldNormalFn, name='default_mean_field_normal_fn',
+    serializable=False)
 """`tfp.layers.default_mean_field_normal_fn`: makes a `MeanFieldNormalFn`."""
 
 
-@keras.saving.register_keras_serializable(package=_PACKAGE)
+@export
 def default_multivariate_normal_fn(dtype: tf.DType, shape: Sequence[int],
                                    name: str, trainable: bool,
                                    add_variable_fn: AddVariableFn

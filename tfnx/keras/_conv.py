@@ -18,6 +18,7 @@ from tfnx import _checks as checks
 from tfnx._convolution_geometry import ConvolutionGeometry
 from tfnx.keras import _variational as variational
 from tfnx import _convolution_args as conv_lib
+from tfnx.keras._export import export
 
 __all__ = [
     'Convolution1DReparameterization', 'Convolution2DReparameterization',
@@ -130,51 +131,57 @@ def _doc(rank: int, estimator: estimators_lib.Estimator) -> str:
   """
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class Convolution1DReparameterization(_ConvVariational):
   __doc__ = _doc(1, estimators_lib.REPARAMETERIZATION)
   _rank = 1
   _estimator = estimators_lib.REPARAMETERIZATION
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class Convolution2DReparameterization(_ConvVariational):
   __doc__ = _doc(2, estimators_lib.REPARAMETERIZATION)
   _rank = 2
   _estimator = estimators_lib.REPARAMETERIZATION
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class Convolution3DReparameterization(_ConvVariational):
   __doc__ = _doc(3, estimators_lib.REPARAMETERIZATION)
   _rank = 3
   _estimator = estimators_lib.REPARAMETERIZATION
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class Convolution1DFlipout(_ConvVariational):
   __doc__ = _doc(1, estimators_lib.FLIPOUT)
   _rank = 1
   _estimator = estimators_lib.FLIPOUT
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class Convolution2DFlipout(_ConvVariational):
   __doc__ = _doc(2, estimators_lib.FLIPOUT)
   _rank = 2
   _estimator = estimators_lib.FLIPOUT
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class Convolution3DFlipout(_ConvVariational):
   __doc__ = _doc(3, estimators_lib.FLIPOUT)
   _rank = 3
   _estimator = estimators_lib.FLIPOUT
 
 
-Conv1DReparameterization = Convolution1DReparameterization
-Conv2DReparameterization = Convolution2DReparameterization
-Conv3DReparameterization = Convolution3DReparameterization
-Conv1DFlipout = Convolution1DFlipout
-Conv2DFlipout = Convolution2DFlipout
-Conv3DFlipout = Convolution3DFlipout
+def _alias(cls: type) -> type:
+  """`cls`, exported under `tfp.layers`' short name too (`Conv2DFlipout`)."""
+  return export(cls, name=cls.__name__.replace('Convolution', 'Conv'),
+                serializable=False)
+
+
+Conv1DReparameterization = _alias(Convolution1DReparameterization)
+Conv2DReparameterization = _alias(Convolution2DReparameterization)
+Conv3DReparameterization = _alias(Convolution3DReparameterization)
+Conv1DFlipout = _alias(Convolution1DFlipout)
+Conv2DFlipout = _alias(Convolution2DFlipout)
+Conv3DFlipout = _alias(Convolution3DFlipout)

@@ -22,6 +22,7 @@ from tfnx.keras import _conv as conv
 from tfnx.keras import _dense as dense
 from tfnx.keras import _divergence as divergence
 from tfnx import conversion as conversion_lib
+from tfnx.keras._export import export
 
 tfd = tfp.distributions
 
@@ -40,7 +41,7 @@ _CONV = {
 }
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class CenteredNormalFn:
   """A prior builder: `N(loc, scale^2)` around a fixed, non-trainable `loc`.
 
@@ -168,6 +169,7 @@ def _chosen(model: keras.Model, layers: Optional[Collection[Any]],
   return chosen
 
 
+@export(serializable=False)
 def to_variational(model: keras.Model, num_examples: int,
                    estimator: str = 'flipout',
                    moped_delta: float = conversion_lib.DEFAULT_MOPED_DELTA,

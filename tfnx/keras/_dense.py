@@ -12,6 +12,7 @@ from tfnx import estimators as estimators_lib
 from tfnx import _checks as checks
 from tfnx import linear_maps
 from tfnx.keras import _variational as variational
+from tfnx.keras._export import export
 
 __all__ = ['DenseReparameterization', 'DenseFlipout',
            'DenseLocalReparameterization']
@@ -45,7 +46,7 @@ class _DenseVariational(variational.KerasVariationalLayer):
     return {'units': self.units}
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class DenseReparameterization(_DenseVariational):
   """A dense layer with a variational posterior, by reparameterization.
 
@@ -63,7 +64,7 @@ class DenseReparameterization(_DenseVariational):
   _estimator = estimators_lib.REPARAMETERIZATION
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class DenseFlipout(_DenseVariational):
   """A dense layer with a variational posterior, by Flipout.
 
@@ -83,7 +84,7 @@ class DenseFlipout(_DenseVariational):
   _estimator = estimators_lib.FLIPOUT
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class DenseLocalReparameterization(_DenseVariational):
   """A dense layer with a variational posterior, by local reparameterization.
 

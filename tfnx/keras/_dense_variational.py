@@ -7,11 +7,15 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfnx import _checks as checks
+from tfnx import _pipeline
 from tfnx import linear_maps
+from tfnx import losses as losses_lib
 from tfnx import seeds as seeds_lib
 from tfnx.keras import _call_seeds as call_seeds
 from tfnx.keras import _distribution_lambda as distribution_lambda
+from tfnx.keras import _divergence_terms as divergence_terms
 from tfnx.keras import _serialization as serialization
+from tfnx.keras._export import export
 
 tfd = tfp.distributions
 
@@ -20,7 +24,7 @@ __all__ = ['DenseVariational']
 _FUNCTION_KEYS = ('make_posterior_fn', 'make_prior_fn')
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class DenseVariational(keras.layers.Layer):
   """A dense layer with weights drawn from a learned posterior.
 
@@ -31,9 +35,12 @@ class DenseVariational(keras.layers.Layer):
   `kernel_size + bias_size` numbers. Each call draws the weights once for
   the batch from the posterior with a stateless seed (the call's `seed`, or
   the next of the layer's `keras.random.SeedGenerator(seed)`), returns
-  `activation(inputs @ kernel + bias)` and adds
-  `kl_weight * KL(posterior || prior)` to the layer's losses: exact, or the
-  one-sample Monte Carlo `log q(w) - log p(w)` at the drawn weights.
+  `activation(inputs @ kernel + bias)`. The layer's losses hold
+  `kl_weight * KL(posterior || prior)`, computed when read (see
+  `KerasVariationalLayer`): exact, from the current posterior and prior; or
+  the one-sample Monte Carlo `log q(w) - log p(w)` at the last call's
+  weights (where that call's graph can be reached, else at weights drawn
+  from a fixed seed).
 
   Args:
     units: the size of the outputs' last axis.
@@ -73,6 +80,7 @@ class DenseVariational(keras.layers.Layer):
     self._seed_state = self._seed_generator.state.value
     self._posterior = None
     self._prior = None
+    self._last_call = _pipeline.KeptCall()
 
   def _input_size(self, input_shape: Tuple) -> int:
     return checks.dense_input_size(self.name, input_shape)
@@ -90,6 +98,10 @@ class DenseVariational(keras.layers.Layer):
         model.build(input_shape)
     self.input_spec = keras.layers.InputSpec(
         min_ndim=2, axes={-1: self._input_size(input_shape)})
+    divergence_terms.carry(
+        self.name, [w for model in (self._posterior, self._prior)
+                    for w in getattr(model, 'weights', [])],
+        [self._divergence])
 
   def _distribution(self, model: Any, inputs: tf.Tensor,
                     what: str) -> tfd.Distribution:
@@ -131,21 +143,34 @@ class DenseVariational(keras.layers.Layer):
     x = checks.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
                                   self.name)
     posterior = self._distribution(self._posterior, x, 'posterior')
-    prior = self._distribution(self._prior, x, 'prior')
-    weights, kernel, bias = self._weights(
-        posterior, int(x.shape[-1]),
-        call_seeds.call_seed(self._seed_generator, seed, self))
-    if self.kl_use_exact:
-      kl = tfd.kl_divergence(posterior, prior)
-    else:
-      kl = posterior.log_prob(weights) - prior.log_prob(weights)
-    if self.kl_weight is not None:
-      kl = tf.cast(self.kl_weight, kl.dtype) * kl
-    self.add_loss(tf.reduce_sum(kl))
+    seed = call_seeds.call_seed(self._seed_generator, seed, self)
+    weights, kernel, bias = self._weights(posterior, int(x.shape[-1]), seed)
+    self._last_call.keep(_pipeline.Record((seed,), (None,), (weights,)))
     outputs = linear_maps.dense.apply(x, kernel)
     if bias is not None:
       outputs = outputs + bias
     return self.activation(outputs)
+
+  def _divergence(self) -> tf.Tensor:
+    """The KL term, computed now (`tfnx._pipeline.divergence`)."""
+    inputs = tf.zeros([1, self.input_spec.axes[-1]], self.compute_dtype)
+    weight = self.kl_weight
+
+    def weighted(kl: tf.Tensor) -> tf.Tensor:
+      return tf.reduce_sum(kl if weight is None
+                           else tf.cast(weight, kl.dtype) * kl)
+
+    if self.kl_use_exact:
+      divergence_fn = losses_lib.sample_free(
+          lambda q, p, _: weighted(tfd.kl_divergence(q, p)))
+    else:
+      divergence_fn = lambda q, p, w: weighted(q.log_prob(w) - p.log_prob(w))
+    parts = (_pipeline.Part(
+        self._distribution(self._posterior, inputs, 'posterior'),
+        self._distribution(self._prior, inputs, 'prior'), divergence_fn,
+        tfd.Distribution.sample),)
+    return _pipeline.divergence(self._last_call.record(parts), parts, 0,
+                                self.variable_dtype)
 
   def compute_output_shape(self, input_shape) -> tuple:
     """`input_shape` with its last axis replaced by `units`."""

@@ -9,13 +9,13 @@ it) and `new(params, ...)` (the distribution, without a layer). Scales are
 
 from typing import Any, Callable, Optional, Sequence, Union
 
-import keras
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfnx.keras import _distribution_lambda as distribution_lambda
 from tfnx.keras import _serialization as serialization
+from tfnx.keras._export import export
 
 tfd = tfp.distributions
 tfb = tfp.bijectors
@@ -152,7 +152,7 @@ def _one_per_element(event_shape: EventShape = (),
   return _event_size(event_shape)
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class IndependentNormal(_IndependentHead):
   """Independent normals over `event_shape`: `tfp.layers.IndependentNormal`.
 
@@ -166,7 +166,7 @@ class IndependentNormal(_IndependentHead):
   params_size = staticmethod(_loc_scale_params_size)
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class IndependentLogistic(_IndependentHead):
   """Independent logistics over `event_shape`: `tfp.layers.IndependentLogistic`.
 
@@ -195,7 +195,7 @@ class _SampleDtypeHead(_IndependentHead):
     return dict(super()._head_config(), sample_dtype=self.sample_dtype)
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class IndependentBernoulli(_SampleDtypeHead):
   """Independent Bernoullis by logits: `tfp.layers.IndependentBernoulli`.
 
@@ -220,7 +220,7 @@ class IndependentBernoulli(_SampleDtypeHead):
   params_size = staticmethod(_one_per_element)
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class IndependentPoisson(_IndependentHead):
   """Independent Poissons by log rate: `tfp.layers.IndependentPoisson`.
 
@@ -239,7 +239,7 @@ class IndependentPoisson(_IndependentHead):
   params_size = staticmethod(_one_per_element)
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class MultivariateNormalTriL(_Head):
   """A multivariate normal with a full covariance: `tfp.layers.MultivariateNormalTriL`.
 
@@ -285,7 +285,7 @@ class MultivariateNormalTriL(_Head):
     return {'event_size': self.event_size}
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class OneHotCategorical(_Head):
   """A one-hot categorical by logits: `tfp.layers.OneHotCategorical`.
 
@@ -339,7 +339,7 @@ def _mixture(logits: tf.Tensor, components: tfd.Distribution,
       components, validate_args=validate_args, **_named(name))
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class CategoricalMixtureOfOneHotCategorical(_Head):
   """A mixture of one-hot categoricals: `tfp.layers.CategoricalMixtureOfOneHotCategorical`.
 
@@ -404,7 +404,7 @@ def _component_distribution(component_layer: Callable,
   return distribution_lambda.distribution_of(component_layer(params))
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class MixtureSameFamily(_Head):
   """A mixture of components made by `component_layer`: `tfp.layers.MixtureSameFamily`.
 
@@ -443,11 +443,6 @@ class MixtureSameFamily(_Head):
     """`num_components * (1 + component_params_size)`."""
     del name  # Static.
     return num_components * (1 + component_params_size)
-
-  def _params_size(self) -> int:
-    # Known when the components come from a head.
-    return self.params_size(self.num_components,
-                            self.component_layer._params_size())  # pylint: disable=protected-access
 
   def make_distribution(self, inputs: Any) -> tfd.Distribution:
     """The mixture; the component layer checks its own parameters."""
@@ -508,7 +503,7 @@ class _MixtureOfIndependent(_Head):
             'event_shape': list(self.event_shape)}
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class MixtureNormal(_MixtureOfIndependent):
   """A mixture of independent normals: `tfp.layers.MixtureNormal`.
 
@@ -522,7 +517,7 @@ class MixtureNormal(_MixtureOfIndependent):
   _component = IndependentNormal
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class MixtureLogistic(_MixtureOfIndependent):
   """A mixture of independent logistics: `tfp.layers.MixtureLogistic`.
 

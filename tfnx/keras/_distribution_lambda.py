@@ -18,6 +18,7 @@ from tfnx import seeds as seeds_lib
 from tfnx._layers import takes_seed
 from tfnx.keras import _call_seeds as call_seeds
 from tfnx.keras._distribution_tensor import DistributionTensor
+from tfnx.keras._export import export
 
 tfd = tfp.distributions
 
@@ -88,7 +89,7 @@ def _check_convert_fn(owner: str, fn: ConvertToTensorFn) -> ConvertToTensorFn:
   return fn
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class DistributionLambda(keras.layers.Layer):
   """A Keras layer whose output is a distribution made from its inputs.
 

@@ -18,11 +18,14 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfnx.keras._export import export
+
 tfd = tfp.distributions
 
 __all__ = ['DistributionTensor']
 
 
+@export(serializable=False)
 class DistributionTensor:
   """A distribution together with one tensor value of it.
 
@@ -101,7 +104,7 @@ class DistributionTensor:
 
 def _value_operator(name: str):
   def operator(self, *args):
-    return getattr(self._value, name)(*args)  # pylint: disable=protected-access
+    return getattr(self.tensor, name)(*args)
   operator.__name__ = name
   return operator
 

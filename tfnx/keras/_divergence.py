@@ -8,16 +8,16 @@ size (a common mistake that weights the KL `N / batch_size` times too much).
 
 from typing import Any, Callable
 
-import keras
 import tensorflow as tf
 
 from tfnx.keras import _builders as builders
 from tfnx.keras import _serialization as serialization
+from tfnx.keras._export import export
 
 __all__ = ['KLPerExample']
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class KLPerExample:
   """A divergence function `(posterior, prior, sample) -> kl_weight * KL / N`.
 

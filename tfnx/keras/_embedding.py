@@ -12,6 +12,7 @@ from tfnx import estimators as estimators_lib
 from tfnx import _checks as checks
 from tfnx import seeds as seeds_lib
 from tfnx.keras import _variational as variational
+from tfnx.keras._export import export
 from tfnx.linear_maps import LinearMap
 from tfnx.util import _weights as weights_lib
 
@@ -39,7 +40,7 @@ def _rows(posterior: tfd.Distribution,
   return tfd.Independent(tfd.Normal(loc, scale), reinterpreted_batch_ndims=2)
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class EmbeddingReparameterization(variational.KerasVariationalLayer):
   """An embedding whose table has a variational posterior, by reparameterization.
 
@@ -152,8 +153,8 @@ class EmbeddingReparameterization(variational.KerasVariationalLayer):
         posterior_value)
     # The KL covers the whole table: a divergence that needs a sample of it
     # draws one from the recorded seed, only when the losses are read.
-    self._keep(_pipeline.Record((kernel_seed, bias_seed), parameters,
-                                (None, estimate.bias)), parts)
+    self._last_call.keep(_pipeline.Record((kernel_seed, bias_seed),
+                                          parameters, (None, estimate.bias)))
     outputs = tf.reshape(estimate.outputs, tf.concat(
         [tf.shape(ids), [self.output_dim]], 0))
     return self.activation(outputs)

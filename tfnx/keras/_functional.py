@@ -12,6 +12,7 @@ from typing import Any, Callable, Optional
 
 from tfnx.keras import _conv as conv
 from tfnx.keras import _dense as dense
+from tfnx.keras._export import export
 
 __all__ = [
     'dense_flipout', 'dense_reparameterization',
@@ -48,7 +49,7 @@ def _functional(cls: type, leading: str,
     The layer's outputs.
   """
   apply.__name__ = apply.__qualname__ = fn_name
-  return apply
+  return export(apply, serializable=False)
 
 
 dense_flipout = _functional(dense.DenseFlipout, 'units', 'dense_flipout')

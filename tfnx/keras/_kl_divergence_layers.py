@@ -13,6 +13,7 @@ import tensorflow_probability as tfp
 
 from tfnx.keras import _distribution_lambda as distribution_lambda
 from tfnx.keras import _serialization as serialization
+from tfnx.keras._export import export
 
 tfd = tfp.distributions
 
@@ -21,7 +22,7 @@ __all__ = ['KLDivergenceRegularizer', 'KLDivergenceAddLoss']
 ReduceAxis = Optional[Union[int, Sequence[int]]]
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export(public=False)
 def value_of(distribution: Any) -> tf.Tensor:
   """`tf.convert_to_tensor(distribution)`: a layer output's value.
 
@@ -50,7 +51,7 @@ def _deserialize_functions(config: dict) -> dict:
                                     distribution_lambda.deserialize_function)
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class KLDivergenceRegularizer(keras.regularizers.Regularizer):
   """An activity regularizer adding `weight * KL(a || b)` for an output `a`.
 
@@ -118,7 +119,7 @@ class KLDivergenceRegularizer(keras.regularizers.Regularizer):
     return cls(**_deserialize_functions(config))
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class KLDivergenceAddLoss(keras.layers.Layer):
   """Passes a distribution on and adds `weight * KL(a || b)` to the losses.
 

@@ -8,6 +8,7 @@ import tensorflow_probability as tfp
 
 from tfnx.keras import _distribution_lambda as distribution_lambda
 from tfnx.keras import _serialization as serialization
+from tfnx.keras._export import export
 
 tfd = tfp.distributions
 tfb = tfp.bijectors
@@ -15,7 +16,7 @@ tfb = tfp.bijectors
 __all__ = ['AutoregressiveTransform']
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class AutoregressiveTransform(distribution_lambda.DistributionLambda):
   """A masked autoregressive flow (Papamakarios et al., 2017) as a layer.
 

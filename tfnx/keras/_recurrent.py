@@ -33,6 +33,7 @@ from tfnx import seeds as seeds_lib
 from tfnx.keras import _builders as builders
 from tfnx.keras import _serialization as serialization
 from tfnx.keras import _variational as variational
+from tfnx.keras._export import export
 
 tfd = tfp.distributions
 
@@ -183,6 +184,7 @@ class _VariationalCell(variational.KerasVariationalLayer, DropoutRNNCell):
           'recurrent_kernel_prior')
     estimators_lib.check_kernel_posterior(
         self._estimator, self._recurrent_kernel_posterior, self.name)
+    self._carry_divergences()
 
   def _input_size(self, input_shape: Tuple) -> int:
     if len(input_shape) != 2 or input_shape[-1] is None:
@@ -242,7 +244,7 @@ class _VariationalCell(variational.KerasVariationalLayer, DropoutRNNCell):
          tf.concat([batch, [self.units]], 0),
          tf.concat([batch, [self.gates * self.units]], 0)],
         tf.as_dtype(self.compute_dtype))
-    self._keep(record, parts)
+    self._last_call.keep(record)
     return _CallWeights(*draws, output_signs=output_signs)
 
   # `keras.layers.RNN` calls these around its time loop (see the module).
@@ -378,7 +380,7 @@ _REPARAMETERIZATION_DOC = """
 """
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class LSTMCellFlipout(_LSTMCell):
   __doc__ = ('A variational LSTM cell for `keras.layers.RNN`, by Flipout.\n'
              + _FLIPOUT_DOC + _CELL_ARGS_DOC)
@@ -386,7 +388,7 @@ class LSTMCellFlipout(_LSTMCell):
   _estimator = estimators_lib.FLIPOUT
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class LSTMCellReparameterization(_LSTMCell):
   __doc__ = ('A variational LSTM cell for `keras.layers.RNN`, by '
              'reparameterization.\n' + _REPARAMETERIZATION_DOC
@@ -401,7 +403,7 @@ _GRU_ARGS_DOC = _CELL_ARGS_DOC + """    reset_after: whether the reset gate
 """
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class GRUCellFlipout(_GRUCell):
   __doc__ = ('A variational GRU cell for `keras.layers.RNN`, by Flipout.\n'
              + _FLIPOUT_DOC + _GRU_ARGS_DOC)
@@ -409,7 +411,7 @@ class GRUCellFlipout(_GRUCell):
   _estimator = estimators_lib.FLIPOUT
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class GRUCellReparameterization(_GRUCell):
   __doc__ = ('A variational GRU cell for `keras.layers.RNN`, by '
              'reparameterization.\n' + _REPARAMETERIZATION_DOC
@@ -423,7 +425,7 @@ def _variational_cells(cell: Any) -> list:
   return [c for c in cells if isinstance(c, _VariationalCell)]
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class VariationalRNN(keras.layers.RNN):
   """`keras.layers.RNN` whose calls take a `seed` for its variational cells.
 

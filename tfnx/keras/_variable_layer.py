@@ -5,10 +5,12 @@ from typing import Any, Sequence, Union
 import keras
 import tensorflow as tf
 
+from tfnx.keras._export import export
+
 __all__ = ['VariableLayer']
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class VariableLayer(keras.layers.Layer):
   """A layer that ignores its inputs and returns `activation(variable)`.
 

@@ -4,16 +4,17 @@ It owns everything the Keras layers share: building the kernel and bias
 distributions through `tfp.layers`-style builders onto Keras variables, the
 per-call stateless seed, running a `tfnx.estimators` estimator with the
 layer's linear map (`tfnx._pipeline`, shared with `tfnx.VariationalLayer`),
-the KL terms in `losses` (computed when read), and the config. A layer
+the KL terms in `losses` (computed when read, `_divergence_terms`), and
+the config. A layer
 family (dense, convolution) adds its weight shapes, linear map and input
 spec; a concrete layer only picks its estimator.
 """
 
+import functools
 import zlib
 from typing import Any, Callable, Optional, Sequence, Tuple
 
 import keras
-from keras.src.backend.common import stateless_scope
 import tensorflow as tf
 import tensorflow_probability as tfp
 
@@ -21,13 +22,12 @@ from tfnx import estimators as estimators_lib
 from tfnx import _pipeline
 from tfnx import _checks as checks
 from tfnx import _layers as layers_lib
-from tfnx import losses as losses_lib
 from tfnx import seeds as seeds_lib
 from tfnx.keras import _builders as builders
 from tfnx.keras import _call_seeds as call_seeds
+from tfnx.keras import _divergence_terms as divergence_terms
 from tfnx.keras import _serialization as serialization
 from tfnx.linear_maps import LinearMap
-from tfnx.util import _weights as weights_lib
 
 tfd = tfp.distributions
 
@@ -67,7 +67,11 @@ class KerasVariationalLayer(keras.layers.Layer):
   inference alike. Its `losses` hold `kernel_divergence_fn(kernel_posterior,
   kernel_prior, kernel_sample)` (and the bias's, when there is a bias prior),
   so `model.fit` minimizes them; they are computed when `losses` is read
-  (a call whose losses nobody reads computes none).
+  (a call whose losses nobody reads computes none): a closed-form KL from
+  the current posterior and prior, once the layer is built, so after `fit`,
+  `evaluate` or `predict` too; a Monte Carlo one from the last call's sample
+  where that call's graph can be reached (in `fit`'s step), else from a
+  fixed seed.
 
   The `*_posterior_tensor_fn`s and the estimators: reparameterization draws
   the kernel with `kernel_posterior_tensor_fn` and the bias with
@@ -177,9 +181,7 @@ class KerasVariationalLayer(keras.layers.Layer):
     self._bias_prior = None
     # A family sets its `tfnx.linear_maps.LinearMap` here in its constructor.
     self._linear_map: Optional[LinearMap] = None
-    # The calls whose KL terms Keras has not yet cleared; past Keras'
-    # tracking, since they hold tensors, not state.
-    object.__setattr__(self, '_records', [])
+    self._last_call = _pipeline.KeptCall()
 
   @property
   def kernel_posterior(self) -> Optional[tfd.Distribution]:
@@ -220,6 +222,7 @@ class KerasVariationalLayer(keras.layers.Layer):
     estimators_lib.check_kernel_posterior(
         self._estimator, self._kernel_posterior, self.name)
     self.input_spec = self._make_input_spec(tuple(input_shape))
+    self._carry_divergences()
 
   def _make(self, fn: Optional[Callable], dtype: tf.DType,
             shape: Sequence[int], name: str) -> Optional[tfd.Distribution]:
@@ -282,11 +285,10 @@ class KerasVariationalLayer(keras.layers.Layer):
     """
     x = checks.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
                                   self.name)
-    parts = self._parts()
     outputs, record = _pipeline.sample(x, self._call_seed(seed),
                                        self._estimator, self._linear_map,
                                        self._layout(), parts)
-    self._keep(record, parts)
+    self._last_call.keep(record)
     return self.activation(outputs)
 
   @property
@@ -326,15 +328,6 @@ class KerasVariationalLayer(keras.layers.Layer):
     """A call's `int32` seed (see `tfnx.keras._call_seeds.call_seed`)."""
     return call_seeds.call_seed(self._seed_generator, seed, self)
 
-  def _keep(self, record: _pipeline.Record, parts: Tuple) -> None:
-    """Keeps a call's record for its KL terms, computed when read."""
-    if stateless_scope.in_stateless_scope():
-      # A stateless call hands its losses to its scope as it returns.
-      for kl in self._divergences(record, parts):
-        self.add_loss(kl)
-    else:
-      self._records.append(record)
-
   def _parts(self) -> Tuple[_pipeline.Part, _pipeline.Part]:
     kernel = _pipeline.Part(
         self._kernel_posterior, self._kernel_prior, self.kernel_divergence_fn,
@@ -344,30 +337,21 @@ class KerasVariationalLayer(keras.layers.Layer):
         KerasPosteriorValueFn(self.bias_posterior_tensor_fn))
     return kernel, bias
 
-  def _divergences(self, record: _pipeline.Record,
-                   parts: Tuple[_pipeline.Part, _pipeline.Part]) -> list:
-    return [kl for kl in _pipeline.divergences(record, parts,
-                                               self.compute_dtype)
-            if kl is not None]
+  def _carry_divergences(self) -> None:
+    """Hangs the layer's KL terms on its weights (`_divergence_terms`)."""
+    parts = self._parts()
+    seed_state = self._seed_generator.state
+    divergence_terms.carry(
+        self.name, [w for w in self.weights if w is not seed_state],
+        [functools.partial(self._divergence, index)
+         for index, part in enumerate(parts)
+         if _pipeline.has_divergence(part)])
 
-  def _get_own_losses(self) -> list:
-    """Keras' losses of this layer: the KL terms of its calls, computed now.
-
-    Keras reads them through `losses` (as `model.fit` does, inside its
-    training step); a call whose losses nobody reads computes no KL. A call
-    traced in a function that has returned (`model.predict`'s) leaves no KL
-    to read: the tensors it would be computed from are gone.
-    """
-    losses = super()._get_own_losses()
-    if not stateless_scope.in_stateless_scope():
-      parts = self._parts()
-      for record in filter(_pipeline.readable, self._records):
-        losses.extend(self._divergences(record, parts))
-    return losses
-
-  def _clear_losses(self) -> None:
-    super()._clear_losses()
-    self._records.clear()
+  def _divergence(self, index: int) -> tf.Tensor:
+    """Part `index`'s KL term, computed now (`_pipeline.divergence`)."""
+    parts = self._parts()
+    return _pipeline.divergence(self._last_call.record(parts), parts,
+                                index, self.compute_dtype)
 
   def get_config(self) -> dict:
     """The constructor's arguments; callables Keras-serialized."""

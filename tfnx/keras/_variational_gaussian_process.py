@@ -9,13 +9,14 @@ import tensorflow_probability as tfp
 from tfnx import _checks as checks
 from tfnx.keras import _distribution_lambda as distribution_lambda
 from tfnx.keras import _serialization as serialization
+from tfnx.keras._export import export
 
 tfd = tfp.distributions
 
 __all__ = ['VariationalGaussianProcess']
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class VariationalGaussianProcess(distribution_lambda.DistributionLambda):
   """A layer whose output is a sparse variational Gaussian process at its inputs.
 

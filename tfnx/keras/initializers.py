@@ -5,10 +5,12 @@ from typing import Any, Sequence
 import keras
 import tensorflow as tf
 
+from tfnx.keras._export import export
+
 __all__ = ['BlockwiseInitializer']
 
 
-@keras.saving.register_keras_serializable(package='tfnx')
+@export
 class BlockwiseInitializer(keras.initializers.Initializer):
   """A Keras initializer that concatenates other initializers' blocks.
 
