@@ -285,6 +285,7 @@ class KerasVariationalLayer(keras.layers.Layer):
     """
     x = checks.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
                                   self.name)
+    parts = self._parts()
     outputs, record = _pipeline.sample(x, self._call_seed(seed),
                                        self._estimator, self._linear_map,
                                        self._layout(), parts)
