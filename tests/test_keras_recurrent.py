@@ -230,11 +230,15 @@ def test_stacked_cells_get_their_own_seeds_and_add_their_kls():
 
 def test_a_plain_keras_rnn_takes_the_seed_its_cell_is_given():
   x = tf.random.stateless_normal((2, STEPS, FEATURES), seed=(1, 2))
-  cell = _cell(tfpl.GRUCellFlipout)
+  cell = _cell(tfpl.GRUCellFlipout, name='my_cell')
   plain = keras.layers.RNN(cell)
   seed = seeds_lib.split_seed(seeds_lib.sanitize_seed(3, 'rnn'), 1)[0]
-  with cell.seeded(seed):
-    y = plain(x)
+  with pytest.raises(ValueError, match='my_cell: expected a built cell'):
+    with cell.one_draw(2, seed):
+      pass
+  plain.build((None, STEPS, FEATURES))
+  with cell.one_draw(2, seed):
+    y = plain(x, initial_state=[tf.zeros([2, UNITS])])
   np.testing.assert_array_equal(y, tfpl.VariationalRNN(cell)(x, seed=3))
   assert not np.array_equal(plain(x), y)  # Outside, the cell's generator.
 
@@ -252,6 +256,29 @@ def test_a_cell_draws_its_weights_through_the_pipeline(cls, monkeypatch):
   rnn = _rnn(_cell(cls))
   rnn(np.ones((2, STEPS, FEATURES), np.float32), seed=1)
   assert drawn == [cls._estimator]  # pylint: disable=protected-access
+
+
+@pytest.mark.parametrize('cls', CELLS, ids=lambda c: c.__name__)
+def test_the_cells_rely_on_no_keras_internal_class(cls):
+  # Keras' unexported `DropoutRNNCell`, by which its RNN finds its hooks.
+  assert not [c for c in cls.__mro__
+              if c.__module__.startswith('keras.src.layers.rnn')]
+
+
+def test_a_variational_rnn_given_an_initial_state_draws_once_per_call():
+  rnn = _rnn(_cell(tfpl.LSTMCellFlipout))
+  x = tf.random.stateless_normal((2, STEPS, FEATURES), seed=(1, 2))
+  zeros = [tf.zeros([2, UNITS])] * 2
+  np.testing.assert_array_equal(rnn(x, initial_state=zeros, seed=5),
+                                rnn(x, seed=5))
+  concrete = tf.function(
+      lambda x_: rnn(x_, initial_state=zeros, seed=5)).get_concrete_function(x)
+  bodies = [f for f in concrete.graph.as_graph_def().library.function
+            if 'body' in f.signature.name]
+  assert bodies and not any(
+      node.op.startswith('StatelessRandom') or node.op in (
+          support.NORMAL_DRAW, support.SIGN_DRAW)
+      for body in bodies for node in body.node_def)
 
 
 def test_a_cell_called_alone_draws_at_every_call():

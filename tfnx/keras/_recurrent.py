@@ -6,10 +6,12 @@ bias (`bias_*`). Each call of the RNN draws them once, so every time step of a
 sequence applies the same weights, as Wen et al. (2018) apply Flipout to
 LSTMs; the KL terms are added once per call.
 
-The draw happens when `keras.layers.RNN` prepares its cell for a call (the
-hook Keras' own cells use to share one dropout mask across time steps), so
-the draw and the KL cost one evaluation per sequence batch, not one per step.
-A cell called on its own, outside an RNN, draws afresh at every call.
+The draw happens before the time loop, through Keras' public cell protocol:
+`VariationalRNN` holds one draw per cell for its call (`one_draw`); a plain
+`keras.layers.RNN` asks each cell for its initial state once per call, and
+the cell draws then. So the draw and the KL cost one evaluation per sequence
+batch, not one per step. A cell called on its own, outside an RNN, draws
+afresh at every call.
 """
 
 import contextlib
@@ -19,9 +21,6 @@ from typing import (Any, Callable, Iterator, NamedTuple, Optional, Sequence,
                     Tuple)
 
 import keras
-# The hook `keras.layers.RNN` calls once before and once after the time loop;
-# Keras does not export the class it recognizes cells by.
-from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 import tensorflow as tf
 import tensorflow_probability as tfp
 
@@ -119,7 +118,7 @@ _CELL_ARGS_DOC = """
 """
 
 
-class _VariationalCell(variational.KerasVariationalLayer, DropoutRNNCell):
+class _VariationalCell(variational.KerasVariationalLayer):
   """The cells' posteriors, per-call draw, KL terms and configuration.
 
   A cell family defines `gates`, its bias shape and `_step`; a concrete cell
@@ -157,8 +156,10 @@ class _VariationalCell(variational.KerasVariationalLayer, DropoutRNNCell):
     self.output_size = self.units
     self._recurrent_kernel_posterior = None
     self._recurrent_kernel_prior = None
-    self._call_weights = None
-    self._next_seed = None
+    # The weights of the RNN call under way, held by `one_draw` or drawn by
+    # `get_initial_state`; past Keras' tracking, since they are tensors.
+    object.__setattr__(self, '_call_weights', None)
+    object.__setattr__(self, '_held', False)
 
   @property
   def recurrent_kernel_posterior(self) -> Optional[tfd.Distribution]:
@@ -217,52 +218,47 @@ class _VariationalCell(variational.KerasVariationalLayer, DropoutRNNCell):
     return kernel, recurrent, bias
 
   @contextlib.contextmanager
-  def seeded(self, seed: Optional[tf.Tensor]) -> Iterator[None]:
-    """Within, the calls of an RNN draw this cell's weights from `seed`.
+  def one_draw(self, batch_size: Any,
+               seed: Optional[tf.Tensor] = None) -> Iterator[None]:
+    """Within, every step of the cell applies one draw of its weights.
 
-    `VariationalRNN` enters it around its call; outside, or with `None`, a
-    call takes the next seed of the cell's generator.
+    `VariationalRNN` enters it around its call, so each sequence applies the
+    same weights at all its time steps, whatever initial state it is given.
 
     Args:
-      seed: an `int32` seed of shape `[2]`, or `None`.
+      batch_size: the number of sequences, an int or a scalar int tensor.
+      seed: an `int32` seed of shape `[2]`, or `None` for the next seed of
+        the cell's generator.
+
+    Raises:
+      ValueError: if the cell is not built (its RNN builds it).
     """
-    self._next_seed = seed
+    if not self.built:
+      raise ValueError(f'{self.name}: expected a built cell to draw its '
+                       'weights; received an unbuilt one (build its RNN '
+                       'first).')
+    self._hold(self._draw(batch_size, seed), True)
     try:
       yield
     finally:
-      self._next_seed = None
+      self._hold(None, False)
 
-  def _prepare(self, step_input: tf.Tensor) -> _CallWeights:
-    """Draws the call's weights and keeps the record of their KL terms."""
-    batch = tf.shape(step_input)[:1]
+  def _hold(self, weights: Optional[_CallWeights], held: bool) -> None:
+    object.__setattr__(self, '_call_weights', weights)
+    object.__setattr__(self, '_held', held)
+
+  def _draw(self, batch_size: Any,
+            seed: Optional[tf.Tensor]) -> _CallWeights:
+    """Draws a call's weights and keeps the record of their KL terms."""
+    batch = tf.reshape(tf.cast(batch_size, tf.int32), [1])
     parts = self._parts()
-    # The cell's dtype: `keras.layers.RNN` hands `get_dropout_mask` its own
-    # inputs, which are of the RNN's dtype, not the cell's.
     (draws, output_signs), record = _pipeline.draw_weights(
-        parts, self._estimator, self._call_seed(self._next_seed),
-        [linear_maps.dense.sign_shape(step_input),
-         tf.concat([batch, [self.units]], 0),
-         tf.concat([batch, [self.gates * self.units]], 0)],
+        parts, self._estimator, self._call_seed(seed),
+        [tf.concat([batch, [size]], 0) for size in (
+            self.input_spec.axes[-1], self.units, self.gates * self.units)],
         tf.as_dtype(self.compute_dtype))
     self._last_call.keep(record)
     return _CallWeights(*draws, output_signs=output_signs)
-
-  # `keras.layers.RNN` calls these around its time loop (see the module).
-
-  def get_dropout_mask(self, step_input: tf.Tensor) -> None:
-    """Draws the weights the RNN's coming call applies at every step."""
-    self._call_weights = self._prepare(tf.convert_to_tensor(step_input))
-
-  def get_recurrent_dropout_mask(self, step_input: tf.Tensor) -> None:
-    """Nothing to do: `get_dropout_mask` drew every weight."""
-    del step_input
-
-  def reset_dropout_mask(self) -> None:
-    """Forgets the finished call's weights."""
-    self._call_weights = None
-
-  def reset_recurrent_dropout_mask(self) -> None:
-    """Nothing to forget beyond `reset_dropout_mask`."""
 
   def call(self, inputs, states, training=None):
     """One time step: `(outputs, new_states)`, with the call's weights."""
@@ -270,12 +266,26 @@ class _VariationalCell(variational.KerasVariationalLayer, DropoutRNNCell):
     x = checks.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
                                   self.name)
     weights = self._call_weights
-    if weights is None:
-      weights = self._prepare(x)
+    # Weights of a traced call that has returned are gone: draw afresh.
+    if weights is None or not _pipeline.readable(weights):
+      weights = self._draw(tf.shape(x)[0], None)
     return self._step(x, states, weights)
 
   def get_initial_state(self, batch_size=None) -> list:
-    """Zeros for every state."""
+    """Zeros for every state; for a plain RNN's call, also its weights.
+
+    `keras.layers.RNN` asks for the initial state once per call, before its
+    time loop (unless it is given one): the cell draws there the weights
+    every step of that call applies, unless `one_draw` holds them.
+
+    Args:
+      batch_size: the number of sequences.
+
+    Returns:
+      One `[batch_size, size]` tensor of zeros per state.
+    """
+    if batch_size is not None and not self._held:
+      self._hold(self._draw(batch_size, None), False)
     sizes = (self.state_size if isinstance(self.state_size, list)
              else [self.state_size])
     return [tf.zeros((batch_size, size), self.compute_dtype)
@@ -444,8 +454,9 @@ class VariationalRNN(keras.layers.RNN):
     if seed is not None and cells:
       seeds = seeds_lib.split_seed(
           seeds_lib.sanitize_seed(seed, self.name), len(cells))
+    batch_size = tf.shape(sequences)[0]
     with contextlib.ExitStack() as stack:
       for cell, cell_seed in zip(cells, seeds):
-        stack.enter_context(cell.seeded(cell_seed))
+        stack.enter_context(cell.one_draw(batch_size, cell_seed))
       return super().call(sequences, initial_state=initial_state, mask=mask,
                           training=training)
