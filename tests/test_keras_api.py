@@ -5,6 +5,7 @@ import pathlib
 import re
 
 import keras
+import pytest
 import tensorflow_probability as tfp
 
 import tfnx.keras as tfpl
@@ -53,3 +54,48 @@ def test_util_serializes_and_loads_a_registered_function():
   loaded = tfpl.util.deserialize_function(
       tfpl.util.serialize_function(tfpl.default_multivariate_normal_fn))
   assert loaded is tfpl.default_multivariate_normal_fn
+
+
+# Each class's default layer name as `tfp.layers` gives it (with tf_keras),
+# and arguments to make one.
+TFP_DEFAULT_NAMES = [
+    ('conv1d_flipout', tfpl.Convolution1DFlipout, (2, 3)),
+    ('conv2d_flipout', tfpl.Conv2DFlipout, (2, 3)),
+    ('conv3d_flipout', tfpl.Convolution3DFlipout, (2, 3)),
+    ('conv1d_reparameterization', tfpl.Conv1DReparameterization, (2, 3)),
+    ('conv2d_reparameterization', tfpl.Convolution2DReparameterization,
+     (2, 3)),
+    ('conv3d_reparameterization', tfpl.Conv3DReparameterization, (2, 3)),
+    ('dense_flipout', tfpl.DenseFlipout, (2,)),
+    ('dense_reparameterization', tfpl.DenseReparameterization, (2,)),
+    ('dense_local_reparameterization', tfpl.DenseLocalReparameterization,
+     (2,)),
+    ('dense_variational', tfpl.DenseVariational,
+     (2, tfpl.default_mean_field_normal_fn(),
+      tfpl.default_mean_field_normal_fn())),
+    ('variable_layer', tfpl.VariableLayer, (2,)),
+    ('distribution_lambda', tfpl.DistributionLambda,
+     (lambda t: tfp.distributions.Normal(t, 1.),)),
+    ('independent_normal', tfpl.IndependentNormal, ()),
+    ('independent_logistic', tfpl.IndependentLogistic, ()),
+    ('independent_bernoulli', tfpl.IndependentBernoulli, ()),
+    ('independent_poisson', tfpl.IndependentPoisson, ()),
+    ('multivariate_normal_tri_l', tfpl.MultivariateNormalTriL, (2,)),
+    ('one_hot_categorical', tfpl.OneHotCategorical, (2,)),
+    ('categorical_mixture_of_one_hot_categorical',
+     tfpl.CategoricalMixtureOfOneHotCategorical, (2, 2)),
+    ('mixture_same_family', tfpl.MixtureSameFamily,
+     (2, tfpl.IndependentNormal())),
+    ('mixture_normal', tfpl.MixtureNormal, (2,)),
+    ('mixture_logistic', tfpl.MixtureLogistic, (2,)),
+    ('kl_divergence_add_loss', tfpl.KLDivergenceAddLoss,
+     (tfp.distributions.Normal(0., 1.),)),
+]
+
+
+@pytest.mark.parametrize('name, cls, args', TFP_DEFAULT_NAMES)
+def test_default_layer_names_are_tfp_layers_names(name, cls, args):
+  keras.backend.clear_session()
+  assert cls(*args).name == name
+  assert cls(*args).name == f'{name}_1'
+  assert cls(*args, name='mine').name == 'mine'

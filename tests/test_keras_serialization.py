@@ -1,5 +1,7 @@
 """Tests that tfnx.keras layers are Keras citizens: configs, .keras files, weights files, the functional API."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -7,6 +9,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 import tfnx.keras as tfpl
+from tfnx.keras import _serialization as serialization
 
 tfd = tfp.distributions
 
@@ -140,3 +143,130 @@ def test_objects_holding_functions_or_layers_rebuild_from_their_configs(make):
   rebuilt = type(original).from_config(config)
   assert type(rebuilt) is type(original)
   assert rebuilt.get_config() == config
+
+
+PRIORS = [
+    lambda: tfd.Independent(tfd.Normal(tf.zeros(3), 1), 1),
+    lambda: tfd.MultivariateNormalDiag(tf.zeros(3), [1., 2., 3.]),
+    lambda: tfd.MultivariateNormalTriL(
+        tf.zeros(3), tf.linalg.cholesky(2. * tf.eye(3) + 1.)),
+    lambda: tfd.TransformedDistribution(
+        tfd.MultivariateNormalDiag(tf.zeros(3)), tfp.bijectors.Scale(2.)),
+]
+
+
+@pytest.mark.parametrize('make', PRIORS)
+def test_a_distribution_saves_by_type_and_parameters_and_loads_the_same(
+    make):
+  prior = make()
+  saved = serialization.serialize_distribution(prior)
+  loaded = serialization.deserialize_distribution(
+      json.loads(json.dumps(saved)))
+  assert type(loaded) is type(prior)
+  assert loaded.batch_shape == prior.batch_shape
+  assert loaded.event_shape == prior.event_shape
+  z = prior.sample(4, seed=[1, 2])
+  np.testing.assert_allclose(loaded.log_prob(z), prior.log_prob(z), rtol=1e-6)
+
+
+def test_a_distributions_tensors_save_as_lists_with_their_dtype():
+  prior = tfd.Normal(tf.constant([1., 2.], tf.float64), 3.)
+  saved = serialization.serialize_distribution(prior)
+  assert saved == {'tfp_type': 'tfd.Normal', 'parameters': {
+      'loc': {'tensor': [1., 2.], 'dtype': 'float64'}, 'scale': 3.}}
+  assert serialization.deserialize_distribution(saved).dtype == tf.float64
+
+
+def test_a_distribution_parameter_that_cannot_save_is_a_clear_error():
+  joint = tfd.JointDistributionSequential(
+      [tfd.Normal(0., 1.), lambda x: tfd.Normal(x, 1.)])
+  with pytest.raises(TypeError, match='parameter.*of a distribution.*'
+                     'received function'):
+    serialization.serialize_distribution(joint)
+
+
+def _kl_model(prior, add_loss):
+  inputs = keras.Input((4,))
+  params = keras.layers.Dense(tfpl.IndependentNormal.params_size(3))(inputs)
+  if add_loss:
+    outputs = tfpl.KLDivergenceAddLoss(prior)(
+        tfpl.IndependentNormal(3, seed=1)(params))
+  else:
+    outputs = tfpl.IndependentNormal(
+        3, seed=1,
+        activity_regularizer=tfpl.KLDivergenceRegularizer(prior))(params)
+  return keras.Model(inputs, outputs)
+
+
+@pytest.mark.parametrize('add_loss', [False, True],
+                         ids=['KLDivergenceRegularizer', 'KLDivergenceAddLoss'])
+@pytest.mark.parametrize('make', PRIORS[:2])
+def test_a_model_with_a_distribution_prior_saves_and_loads(make, add_loss,
+                                                           tmp_path):
+  model = _kl_model(make(), add_loss)
+  path = str(tmp_path / 'm.keras')
+  model.save(path)
+  loaded = keras.models.load_model(path)
+  _assert_same_weights(model, loaded)
+  # Both layers' seed sequences start from `seed`: the same draws, same KL.
+  fresh = _kl_model(make(), add_loss)
+  fresh.set_weights(model.get_weights())
+  x = np.random.default_rng(2).normal(size=(5, 4)).astype(np.float32)
+  fresh(x), loaded(x)
+  assert len(loaded.losses) == 1
+  np.testing.assert_allclose(loaded.losses[0], fresh.losses[0], rtol=1e-6)
+
+
+def _vae(input_shape=(8, 8, 1), encoded_size=4, depth=4):
+  """TFP's Probabilistic Layers VAE notebook's model, smaller."""
+  prior = tfd.Independent(tfd.Normal(loc=tf.zeros(encoded_size), scale=1),
+                          reinterpreted_batch_ndims=1)
+  conv = lambda *a, **k: keras.layers.Conv2D(
+      *a, padding='same', activation=tf.nn.leaky_relu, **k)
+  encoder = keras.Sequential([
+      keras.layers.InputLayer(shape=input_shape),
+      conv(depth, 3), conv(depth, 3, strides=2),
+      keras.layers.Flatten(),
+      keras.layers.Dense(tfpl.MultivariateNormalTriL.params_size(
+          encoded_size)),
+      tfpl.MultivariateNormalTriL(
+          encoded_size, seed=1,
+          activity_regularizer=tfpl.KLDivergenceRegularizer(prior)),
+  ])
+  decoder = keras.Sequential([
+      keras.layers.InputLayer(shape=[encoded_size]),
+      keras.layers.Reshape([1, 1, encoded_size]),
+      keras.layers.Conv2DTranspose(depth, 4, activation=tf.nn.leaky_relu),
+      keras.layers.Conv2DTranspose(depth, 3, strides=2, padding='same'),
+      keras.layers.Conv2D(1, 3, padding='same'),
+      keras.layers.Flatten(),
+      tfpl.IndependentBernoulli(input_shape, tfd.Bernoulli.logits),
+  ])
+  return keras.Model(inputs=encoder.inputs,
+                     outputs=decoder(encoder.outputs[0]))
+
+
+def test_the_vae_notebooks_model_saves_and_loads_with_its_prior(tmp_path):
+  vae = _vae()
+  x = (np.random.default_rng(3).uniform(size=(6, 8, 8, 1)) < 0.5).astype(
+      np.float32)
+  vae.compile(optimizer='adam', loss=lambda x, rv_x: -rv_x.log_prob(x))
+  vae.fit(x, x, epochs=1, verbose=0)
+  path = str(tmp_path / 'vae.keras')
+  vae.save(path)
+  loaded = keras.models.load_model(path, safe_mode=False)
+  _assert_same_weights(vae, loaded)
+  [head] = [layer for layer in loaded.layers
+            if isinstance(layer, tfpl.MultivariateNormalTriL)]
+  prior = head.activity_regularizer.distribution_b
+  assert isinstance(prior, tfd.Independent)
+  np.testing.assert_array_equal(prior.distribution.loc, np.zeros(4))
+  # A loaded layer restarts its seed sequence from `seed`, as a fresh copy.
+  fresh = _vae()
+  fresh.set_weights(vae.get_weights())
+  expected, output = fresh(x), loaded(x)
+  np.testing.assert_array_equal(output, expected)
+  np.testing.assert_allclose(output.distribution.distribution.logits,
+                             expected.distribution.distribution.logits,
+                             rtol=1e-6)
+  np.testing.assert_allclose(loaded.losses, fresh.losses, rtol=1e-6)

@@ -16,6 +16,7 @@ import keras
 from tfnx import estimators as estimators_lib
 from tfnx import _checks as checks
 from tfnx._convolution_geometry import ConvolutionGeometry
+from tfnx.keras import _naming as naming
 from tfnx.keras import _variational as variational
 from tfnx import _convolution_args as conv_lib
 from tfnx.keras._export import export
@@ -37,6 +38,11 @@ class _ConvVariational(variational.KerasVariationalLayer):
   def __init__(self, filters: int, kernel_size: Any, strides: Any = 1,
                padding: str = 'valid', data_format: str = 'channels_last',
                dilation_rate: Any = 1, *args, **kwargs):
+    class_name = type(self).__name__
+    if kwargs.get('name') is None and class_name.startswith('Convolution'):
+      # TFP's class is `Conv2DFlipout`, `Convolution2DFlipout` its alias.
+      kwargs['name'] = naming.default_name(
+          'Conv' + class_name[len('Convolution'):])
     super().__init__(*args, **kwargs)
     self.rank = self._rank
     self.filters = checks.check_size(self.name, 'filters', filters)

@@ -7,7 +7,7 @@ builds, trains with `loss=lambda y, rv_y: -rv_y.log_prob(y)`, predicts the
 """
 
 import types
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional
 
 import keras
 import numpy as np
@@ -15,17 +15,14 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfnx import seeds as seeds_lib
-from tfnx._layers import takes_seed
 from tfnx.keras import _call_seeds as call_seeds
+from tfnx.keras import _convert_to_tensor as convert_to_tensor
 from tfnx.keras._distribution_tensor import DistributionTensor
 from tfnx.keras._export import export
 
 tfd = tfp.distributions
 
 __all__ = ['DistributionLambda', 'distribution_of', 'deserialize_function']
-
-ConvertToTensorFn = Union[str, Callable[..., Any]]
-
 
 def distribution_of(value: Any) -> Any:
   """The distribution a layer output carries, or `value` itself."""
@@ -67,28 +64,6 @@ def deserialize_function(config: Any) -> Any:
                             fn.__closure__)
 
 
-def _distribution_method_name(fn: Any) -> Optional[str]:
-  """The name of `fn` when it is a method of `tfd.Distribution`."""
-  fn = fn.fget if isinstance(fn, property) else fn
-  name = getattr(fn, '__name__', None)
-  if name and getattr(tfd.Distribution, name, None) is fn:
-    return name
-  return None
-
-
-def _check_convert_fn(owner: str, fn: ConvertToTensorFn) -> ConvertToTensorFn:
-  if isinstance(fn, str):
-    if not callable(getattr(tfd.Distribution, fn, None)):
-      raise ValueError(f'{owner}: expected `convert_to_tensor_fn` to name a '
-                       f'method of tfd.Distribution; received {fn!r}.')
-    return getattr(tfd.Distribution, fn)
-  fn = fn.fget if isinstance(fn, property) else fn
-  if not callable(fn):
-    raise TypeError(f'{owner}: expected a callable `convert_to_tensor_fn`; '
-                    f'received {fn!r}.')
-  return fn
-
-
 @export
 class DistributionLambda(keras.layers.Layer):
   """A Keras layer whose output is a distribution made from its inputs.
@@ -104,8 +79,10 @@ class DistributionLambda(keras.layers.Layer):
 
   Args:
     make_distribution_fn: `(inputs) -> tfd.Distribution`.
-    convert_to_tensor_fn: `(distribution) -> tensor`, or the name of a
-      `tfd.Distribution` method (`'sample'`, `'mean'`, `'mode'`); default
+    convert_to_tensor_fn: `(distribution) -> tensor`; a method or property
+      of a tfd class (`tfd.Distribution.mean`, `tfd.Bernoulli.logits`,
+      applied to that family's distribution also inside an `Independent`);
+      or its name (`'mean'`, `'Bernoulli.logits'`); default
       `tfd.Distribution.sample`.
     seed: a Python int seeding the layer's draws; `None` for one from
       Python's `random`.
@@ -113,7 +90,7 @@ class DistributionLambda(keras.layers.Layer):
   """
 
   def __init__(self, make_distribution_fn: Optional[Callable],
-               convert_to_tensor_fn: ConvertToTensorFn = (
+               convert_to_tensor_fn: convert_to_tensor.ConvertToTensorFn = (
                    tfd.Distribution.sample),
                seed: Optional[int] = None, **kwargs):
     # The distribution takes its inputs' dtype, as in `tfp.layers`: a
@@ -125,8 +102,8 @@ class DistributionLambda(keras.layers.Layer):
                       f'`make_distribution_fn`; received '
                       f'{make_distribution_fn!r}.')
     self.make_distribution_fn = make_distribution_fn
-    self.convert_to_tensor_fn = _check_convert_fn(self.name,
-                                                  convert_to_tensor_fn)
+    self.convert_to_tensor_fn = convert_to_tensor.parse(self.name,
+                                                    convert_to_tensor_fn)
     self.seed = seed
     self._seed_generator = call_seeds.make_seed_generator(self.name, seed)
     self._seed_state = self._seed_generator.state.value
@@ -152,11 +129,9 @@ class DistributionLambda(keras.layers.Layer):
       raise TypeError(f'{self.name}: expected `make_distribution_fn` to '
                       'return a tfd.Distribution; received '
                       f'{type(distribution).__name__}.')
-    if takes_seed(self.convert_to_tensor_fn):
-      seed = call_seeds.call_seed(self._seed_generator, seed, self)
-      value = self.convert_to_tensor_fn(distribution, seed=seed)
-    else:
-      value = self.convert_to_tensor_fn(distribution)
+    value = convert_to_tensor.apply(
+        self.convert_to_tensor_fn, distribution,
+        lambda: call_seeds.call_seed(self._seed_generator, seed, self))
     return DistributionTensor(distribution, value)
 
   def get_config(self) -> dict:
@@ -165,9 +140,8 @@ class DistributionLambda(keras.layers.Layer):
     if self.make_distribution_fn is not None:
       config['make_distribution_fn'] = keras.saving.serialize_keras_object(
           self.make_distribution_fn)
-    name = _distribution_method_name(self.convert_to_tensor_fn)
-    config['convert_to_tensor_fn'] = (
-        name or keras.saving.serialize_keras_object(self.convert_to_tensor_fn))
+    config['convert_to_tensor_fn'] = convert_to_tensor.serialize(
+        self.convert_to_tensor_fn)
     config['seed'] = self.seed
     return config
 

@@ -149,6 +149,10 @@ class KLDivergenceAddLoss(keras.layers.Layer):
     self.add_loss(self.regularizer(distribution_a))
     return distribution_a
 
+  def compute_output_spec(self, distribution_a: Any) -> keras.KerasTensor:
+    """The input's spec: Keras' symbolic input carries no distribution."""
+    return keras.KerasTensor(distribution_a.shape, distribution_a.dtype)
+
   def get_config(self) -> dict:
     """The constructor's arguments."""
     config = super().get_config()
