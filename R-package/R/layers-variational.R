@@ -21,6 +21,11 @@ convolution_arguments <- alist(
   filters = , kernel_size = , strides = 1, padding = "valid",
   data_format = "channels_last", dilation_rate = 1)
 
+convolution_layer <- function(class_name, rank) {
+  layer_function(class_name, c(convolution_arguments, variational_arguments),
+                 rank = rank)
+}
+
 #' Variational dense layers
 #'
 #' Dense layers whose kernel and bias have learned posterior distributions,
@@ -104,39 +109,33 @@ NULL
 
 #' @rdname layer_conv_variational_family
 #' @export
-layer_conv_1d_reparameterization <- layer_function(
-  "Conv1DReparameterization",
-  c(convolution_arguments, variational_arguments), rank = 1L)
+layer_conv_1d_reparameterization <-
+  convolution_layer("Conv1DReparameterization", 1L)
 
 #' @rdname layer_conv_variational_family
 #' @export
-layer_conv_1d_flipout <- layer_function(
-  "Conv1DFlipout", c(convolution_arguments, variational_arguments),
-  rank = 1L)
+layer_conv_1d_flipout <-
+  convolution_layer("Conv1DFlipout", 1L)
 
 #' @rdname layer_conv_variational_family
 #' @export
-layer_conv_2d_reparameterization <- layer_function(
-  "Conv2DReparameterization",
-  c(convolution_arguments, variational_arguments), rank = 2L)
+layer_conv_2d_reparameterization <-
+  convolution_layer("Conv2DReparameterization", 2L)
 
 #' @rdname layer_conv_variational_family
 #' @export
-layer_conv_2d_flipout <- layer_function(
-  "Conv2DFlipout", c(convolution_arguments, variational_arguments),
-  rank = 2L)
+layer_conv_2d_flipout <-
+  convolution_layer("Conv2DFlipout", 2L)
 
 #' @rdname layer_conv_variational_family
 #' @export
-layer_conv_3d_reparameterization <- layer_function(
-  "Conv3DReparameterization",
-  c(convolution_arguments, variational_arguments), rank = 3L)
+layer_conv_3d_reparameterization <-
+  convolution_layer("Conv3DReparameterization", 3L)
 
 #' @rdname layer_conv_variational_family
 #' @export
-layer_conv_3d_flipout <- layer_function(
-  "Conv3DFlipout", c(convolution_arguments, variational_arguments),
-  rank = 3L)
+layer_conv_3d_flipout <-
+  convolution_layer("Conv3DFlipout", 3L)
 
 #' Dense layer with a posterior and prior given as Keras models
 #'

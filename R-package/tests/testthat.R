@@ -1,0 +1,4 @@
+library(testthat)
+library(tfnx)
+
+test_check("tfnx")
