@@ -15,9 +15,9 @@ apt-get install -y -qq --no-install-recommends r-base-core \
 numpy=$(Rscript -e 'cat(if (packageVersion("reticulate") < "1.41") "numpy<2" else "numpy")')
 env=${TFNX_R_PYTHON:-/tmp/tfnx-r-python}
 python -m venv "$env"
-"$env/bin/pip" install --quiet "$numpy" 'tensorflow==2.21.*' \
+"$env/bin/pip" install -qq "$numpy" 'tensorflow==2.21.*' \
   'tensorflow-probability[tf]==0.25.*'
-"$env/bin/pip" install --quiet --no-deps -e "$root"
+"$env/bin/pip" install -qq --no-deps -e "$root"
 export RETICULATE_PYTHON="$env/bin/python" TF_CPP_MIN_LOG_LEVEL=2
 
 work=$(mktemp -d)

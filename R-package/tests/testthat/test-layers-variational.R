@@ -109,3 +109,16 @@ test_that("to_variational converts a trained dense network", {
   converted(toy_data()$x)
   expect_length(converted$losses, 2)
 })
+
+test_that("the layer_dense_variational example runs and its loss falls", {
+  skip_if_no_tfnx()
+  example <- system.file("examples", "dense_variational.R", package = "tfnx")
+  previous <- Sys.getenv("TFNX_EXAMPLE_EPOCHS", unset = NA)
+  Sys.setenv(TFNX_EXAMPLE_EPOCHS = "15")
+  on.exit(if (is.na(previous)) Sys.unsetenv("TFNX_EXAMPLE_EPOCHS")
+          else Sys.setenv(TFNX_EXAMPLE_EPOCHS = previous))
+  env <- new.env()
+  expect_output(source(example, local = env), "negative log-likelihood")
+  expect_loss_falls(env$losses)
+  expect_equal(dim(env$means), c(150L, 20L))
+})
