@@ -68,11 +68,13 @@ as_spatial <- function(rank) {
 }
 
 # R functions anywhere in a value become `tfnx_r.RFunction`s, which save with
-# a warning and refuse to run off the main thread.
+# a warning, refuse to run off the main thread and declare the R function's
+# arguments (`args()` gives a primitive's too).
 as_callable <- function(x, fn, arg) {
   if (is_python(x)) return(x)
   if (is.function(x))
-    return(r_functions$RFunction(x, sprintf("%s(%s)", fn, arg)))
+    return(r_functions$RFunction(x, sprintf("%s(%s)", fn, arg),
+                                 as.list(names(formals(args(x))))))
   if (is.list(x))
     return(lapply(x, as_callable, fn = fn, arg = arg))
   x

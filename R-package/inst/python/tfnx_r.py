@@ -8,9 +8,10 @@ replicas of a `tf.distribute.MirroredStrategy` make) raises a clear error
 instead of crashing R.
 """
 
+import inspect
 import threading
 import warnings
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import keras
 
@@ -21,15 +22,21 @@ __all__ = ['RFunction']
 class RFunction:
   """An R function passed to a tfnx layer, callable from Python.
 
+  Its signature is the R function's, so tfnx sees what it declares: a
+  `*_posterior_tensor_fn` with a `seed` argument gets the call's stateless
+  seed.
+
   Args:
     fn: the R function, as reticulate hands it to Python.
     name: where it was passed, e.g. `layer_dense_flipout(kernel_divergence_fn)`,
       for messages.
+    arguments: the R function's argument names; `...` takes any keywords.
   """
 
-  def __init__(self, fn: Callable, name: str):
+  def __init__(self, fn: Callable, name: str, arguments: Sequence[str] = ()):
     self._fn = fn
     self.__name__ = name
+    self.__signature__ = _signature(arguments)
 
   def __call__(self, *args: Any, **kwargs: Any) -> Any:
     """Calls the R function on the main thread; raises on any other."""
@@ -63,3 +70,12 @@ class RFunction:
 
   def __repr__(self) -> str:
     return f'RFunction({self.__name__})'
+
+
+def _signature(arguments: Sequence[str]) -> inspect.Signature:
+  """A Python signature with R's argument names (`...` as `**kwargs`)."""
+  named = [inspect.Parameter(a, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+           for a in arguments if a != '...']
+  if '...' in arguments:
+    named.append(inspect.Parameter('kwargs', inspect.Parameter.VAR_KEYWORD))
+  return inspect.Signature(named)

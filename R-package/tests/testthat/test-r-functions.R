@@ -59,3 +59,14 @@ test_that("arithmetic on tensors in R follows keras ops", {
   expect_equal(as_r(a^2), c(1, 4, 16))
   expect_equal(as_r(a > 1), c(FALSE, TRUE, TRUE))
 })
+
+test_that("an R tensor function with a seed argument gets the call's seed", {
+  skip_if_no_tfnx()
+  tf <- reticulate::import("tensorflow")
+  layer <- layer_dense_reparameterization(
+    units = 2, kernel_posterior_tensor_fn = function(d, seed) d$sample(seed = seed))
+  x <- toy_data(n = 3)$x
+  first <- as_r(layer(x, seed = tf$constant(c(1L, 2L))))
+  expect_identical(as_r(layer(x, seed = tf$constant(c(1L, 2L)))), first)
+  expect_false(identical(as_r(layer(x, seed = tf$constant(c(1L, 3L)))), first))
+})
