@@ -32,8 +32,8 @@ grep -E '^\* checking (tests|examples)|^Status' check.out || true
 grep -hE '^[0-9]+ passed, [0-9]+ failed' tfnx.Rcheck/tests/testthat.Rout* \
   || echo "0 passed, 0 failed"
 # R CMD check exits 0 on warnings; a warning or an error fails the step.
-if (( status != 0 )) || ! tail -n 1 check.out |
-    grep -Eq '^Status: (OK|[0-9]+ NOTEs?)$'; then
+if (( status != 0 )) || ! grep -Eq '^Status: (OK|[0-9]+ NOTEs?)$' check.out
+then
   cat check.out
   tail -n 60 tfnx.Rcheck/tests/testthat.Rout.fail 2>/dev/null || true
   exit 1

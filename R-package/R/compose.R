@@ -9,7 +9,7 @@ compose_layer <- function(object, layer) {
   builtins <- reticulate::import_builtins()
   if (builtins$isinstance(object, keras$Sequential)) {
     object$add(layer)
-    return(invisible(object))
+    return(object)
   }
   layer(object)
 }
