@@ -1,0 +1,200 @@
+"""tfnx.laplace's math: the GGN structures, the marginal likelihood, the probit predictive.
+
+Float64, tiny networks: each structure against `tf.hessians` of the log
+likelihood or a closed form.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import support
+import tfnx as tfn
+import tfnx.laplace as tfl
+
+_F64 = tf.float64
+
+
+def _data(n=12, d=4, classes=3, seed=0):
+  rng = np.random.RandomState(seed)
+  x = rng.randn(n, d)
+  return x, rng.randint(0, classes, size=n).astype(np.int32)
+
+
+def _mlp(d=4, hidden=5, classes=3, seed=0):
+  init = tfn.initializers.glorot_uniform
+  return tfn.Sequential([
+      tfn.Affine(d, hidden, activation_fn=tf.nn.tanh, dtype=_F64,
+                 kernel_initializer=init(seed),
+                 bias_initializer=lambda s, dtype: tf.fill(s, tf.constant(
+                     0.1, dtype))),
+      tfn.Affine(hidden, classes, dtype=_F64,
+                 kernel_initializer=init(seed + 1))])
+
+
+def _last_layer_nll_hessian(model, x, y):
+  """`tf.hessians` of the summed cross entropy by the last layer's `[W; b]`."""
+  hidden, last = model.layers[0], model.layers[1]
+  theta = tf.reshape(tf.concat([last.kernel, last.bias[None]], 0), [-1])
+  out = last.kernel.shape[-1]
+
+  @tf.function
+  def hessian(theta):
+    w = tf.reshape(theta, [-1, out])
+    logits = hidden(x) @ w[:-1] + w[-1]
+    nll = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(
+        y, logits))
+    return tf.hessians(nll, theta)[0]
+  return hessian(theta).numpy()
+
+
+def test_full_ggn_equals_hessian_of_log_likelihood_at_linear_output_layer():
+  model = _mlp()
+  x, y = _data()
+  la = tfl.Laplace(model, hessian_structure='full').fit(x, y, batch_size=5)
+  np.testing.assert_allclose(la.curvature.ggn.numpy(),
+                             _last_layer_nll_hessian(model, x, y), atol=1e-6)
+
+
+def test_diag_structure_is_the_diagonal_of_the_full_ggn():
+  model = _mlp()
+  x, y = _data()
+  full = tfl.Laplace(model, subset_of_weights='all',
+                     hessian_structure='full').fit(x, y)
+  diag = tfl.Laplace(model, subset_of_weights='all',
+                     hessian_structure='diag').fit(x, y, batch_size=5)
+  np.testing.assert_allclose(diag.curvature.ggn.numpy(),
+                             np.diag(full.curvature.ggn.numpy()), atol=1e-10)
+
+
+def test_kron_factors_reproduce_one_examples_ggn_in_every_dense_layer():
+  model = _mlp()
+  x, y = _data(n=1)
+  full = tfl.Laplace(model, subset_of_weights='all',
+                     hessian_structure='full').fit(x, y)
+  kron = tfl.Laplace(model, subset_of_weights='all',
+                     hessian_structure='kron').fit(x, y)
+  ggn = full.curvature.ggn.numpy()
+  start = 0
+  for a, g, count in zip(kron.curvature.a, kron.curvature.g,
+                         kron.curvature.count):
+    block = np.kron(a.numpy(), g.numpy() / count.numpy())
+    size = block.shape[0]
+    np.testing.assert_allclose(block, ggn[start:start + size,
+                                          start:start + size], atol=1e-10)
+    start += size
+
+
+def test_kron_posterior_blocks_are_factor_times_kronecker_product_plus_prior():
+  model = _mlp()
+  x, y = _data()
+  la = tfl.Laplace(model, hessian_structure='kron', prior_precision=0.7,
+                   temperature=0.5).fit(x, y, batch_size=5)
+  c = la.curvature
+  expected = (np.kron(c.a[0].numpy(), c.g[0].numpy() / c.count[0].numpy())
+              / 0.5 + 0.7 * np.eye(c.sizes[0]))
+  np.testing.assert_allclose(la.posterior_precision[0].numpy(), expected,
+                             atol=1e-8)
+  np.testing.assert_allclose(
+      la.posterior_variance.numpy(), np.diag(np.linalg.inv(expected)),
+      rtol=1e-8)
+
+
+def _keras_conv(data_format='channels_last'):
+  shape = (6, 5, 2) if data_format == 'channels_last' else (2, 6, 5)
+  model = keras.Sequential([
+      keras.Input(shape, dtype='float64'),
+      keras.layers.Conv2D(3, (3, 2), strides=(2, 1), padding='same',
+                          data_format=data_format, dtype='float64'),
+      keras.layers.Flatten(dtype='float64')])
+  model.layers[0].kernel.assign(
+      np.random.RandomState(1).randn(*model.layers[0].kernel.shape))
+  return model
+
+
+def test_convolution_ggn_equals_hessian_of_squared_error():
+  model = _keras_conv()
+  conv = model.layers[0]
+  x = np.random.RandomState(2).randn(3, 6, 5, 2)
+  y = np.random.RandomState(3).randn(3, int(model.outputs[0].shape[-1]))
+  la = tfl.Laplace(model, 'regression', hessian_structure='full').fit(x, y)
+  theta = tf.reshape(tf.concat([tf.reshape(conv.kernel.value, [-1, 3]),
+                                conv.bias.value[None]], 0), [-1])
+
+  @tf.function
+  def hessian(theta):
+    w = tf.reshape(theta, [-1, 3])
+    s = tf.nn.conv2d(x, tf.reshape(w[:-1], conv.kernel.shape), [1, 2, 1, 1],
+                     'SAME') + w[-1]
+    sse = 0.5 * tf.reduce_sum(tf.square(tf.reshape(s, [3, -1]) - y))
+    return tf.hessians(sse, theta)[0]
+  np.testing.assert_allclose(la.curvature.ggn.numpy(),
+                             hessian(theta).numpy(), atol=1e-6)
+
+
+def test_tfn_and_keras_convolutions_with_the_same_weights_agree():
+  keras_model = _keras_conv()
+  conv = keras_model.layers[0]
+  tfn_conv = tfn.Convolution(
+      2, 3, filter_shape=(3, 2), rank=2, strides=(2, 1), padding='SAME',
+      dtype=_F64,
+      kernel_initializer=lambda *a, **k: tf.constant(conv.kernel.numpy()))
+  tfn_model = tfn.Sequential([tfn_conv, tf.keras.layers.Flatten()])
+  x = np.random.RandomState(2).randn(3, 6, 5, 2)
+  y = np.random.RandomState(3).randn(3, 45)
+  curvatures = [
+      tfl.Laplace(m, 'regression', hessian_structure='kron').fit(x, y)
+      .curvature for m in (keras_model, tfn_model)]
+  for a, b in zip(curvatures[0].trainable_variables + curvatures[0].variables,
+                  curvatures[1].trainable_variables + curvatures[1].variables):
+    np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize('structure', ['full', 'kron'])
+def test_log_marginal_likelihood_of_linear_gaussian_model_is_closed_form(
+    structure):
+  rng = np.random.RandomState(0)
+  n, d, sigma, prior = 20, 3, 0.5, 2.0
+  x = rng.randn(n, d)
+  y = x @ rng.randn(d, 1) + sigma * rng.randn(n, 1)
+  features = np.c_[x, np.ones(n)]
+  cov_w = np.linalg.inv(features.T @ features / sigma**2
+                        + prior * np.eye(d + 1))
+  w_map = cov_w @ features.T @ y / sigma**2  # The MAP the Laplace is at.
+  model = tfn.Sequential([tfn.Affine(
+      d, 1, dtype=_F64,
+      kernel_initializer=lambda *a, **k: tf.constant(w_map[:d]),
+      bias_initializer=lambda *a, **k: tf.constant(w_map[d]))])
+  la = tfl.Laplace(model, 'regression', hessian_structure=structure,
+                   prior_precision=prior, sigma_noise=sigma).fit(x, y)
+  cov_y = sigma**2 * np.eye(n) + features @ features.T / prior
+  _, log_det = np.linalg.slogdet(2 * np.pi * cov_y)
+  closed_form = -0.5 * (log_det + y[:, 0] @ np.linalg.solve(cov_y, y[:, 0]))
+  np.testing.assert_allclose(float(la.log_marginal_likelihood()),
+                             closed_form, rtol=1e-10)
+
+
+def test_probit_agrees_with_monte_carlo_glm_predictive_at_small_variance():
+  # The probit's bias grows as var(f), the Monte Carlo standard error as
+  # sqrt(var(f) / 20000): 5 of them bound the bias only where var(f) is
+  # small, as for a posterior of many examples.
+  model = _mlp()
+  x, y = _data(n=200)
+  la = tfl.Laplace(model, prior_precision=1e3).fit(x, y)
+  probit = la(x[:8]).numpy()
+  samples = la.predictive_samples(x[:8], num_samples=20000, seed=4).numpy()
+  error = samples.std(0) / np.sqrt(len(samples))
+  assert np.all(np.abs(probit - samples.mean(0))
+                <= support.STANDARD_ERRORS * error)
+
+
+def test_optimized_prior_precision_is_a_stationary_point_of_the_marglik():
+  model = _mlp()
+  x, y = _data(n=40)
+  la = tfl.Laplace(model, hessian_structure='kron').fit(x, y)
+  la.optimize_prior_precision(n_steps=300)
+  log_prior = tf.Variable(tf.math.log(la.prior_precision))
+  with tf.GradientTape() as tape:
+    lml = la.log_marginal_likelihood(tf.exp(log_prior))
+  assert abs(float(tape.gradient(lml, log_prior)[0])) < 1e-3

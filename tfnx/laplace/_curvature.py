@@ -1,0 +1,258 @@
+"""The generalized Gauss-Newton curvature of the chosen weights, and the Gaussian it makes.
+
+Every chosen layer is a linear map `s = rows @ W~` (`W~ = [kernel; bias]`, so
+the Jacobian of the outputs `f` by `W~` is `rows (x) df/ds`, summed over a
+convolution's locations. The GGN of a batch is `sum_n J_n^T Lambda_n J_n`,
+`Lambda` the Hessian of the negative log likelihood by `f` (`output_hessian`).
+Three structures keep it:
+
+- `Diag`: its diagonal;
+- `Full`: all of it, one `[P, P]` matrix over every chosen weight;
+- `Kron`: per layer `A (x) G` (Ritter et al. 2018), `A` the sum of the rows'
+  outer products and `G` the mean of `df/ds^T Lambda df/ds` over the same
+  examples and locations, so that one example of a dense layer gives its
+  GGN exactly (convolutions: the "expand" approximation).
+
+The posterior precision is `factor * GGN + diag(prior)`, `factor` being
+`1 / (temperature * sigma_noise**2)` (see `tfnx.laplace.Laplace`), and each
+structure answers the questions the marginal likelihood and the predictive
+ask of it: its log determinant, the variance of `f` it implies, samples.
+"""
+
+from typing import List, Sequence, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+__all__ = ['output_hessian', 'Curvature', 'Diag', 'Kron', 'Full',
+           'STRUCTURES']
+
+
+def output_hessian(likelihood: str, f: tf.Tensor) -> tf.Tensor:
+  """The Hessian of the negative log likelihood by the outputs, `[n, c, c]`.
+
+  Args:
+    likelihood: `'classification'` (softmax cross entropy: `diag(p) - pp^T`)
+      or `'regression'` (unit-variance Gaussian: the identity).
+    f: the outputs (logits or means), `[n, c]`.
+
+  Returns:
+    `Lambda`, `[n, c, c]`.
+  """
+  if likelihood == 'classification':
+    p = tf.nn.softmax(f)
+    return tf.linalg.diag(p) - p[:, :, None] * p[:, None, :]
+  return tf.eye(f.shape[-1], batch_shape=[tf.shape(f)[0]], dtype=f.dtype)
+
+
+def _jacobian(rows: Sequence[tf.Tensor],
+              grads: Sequence[tf.Tensor]) -> tf.Tensor:
+  """`df/dW~` of every chosen layer, `[n, c, P]`, row-major in each `W~`."""
+  parts = []
+  for r, g in zip(rows, grads):
+    j = tf.einsum('blk,bclo->bcko', r, g)
+    parts.append(tf.reshape(j, tf.concat([tf.shape(j)[:2], [-1]], 0)))
+  return tf.concat(parts, axis=-1)
+
+
+class Curvature(tf.Module):
+  """What the three structures share: the layers' shapes and the prior's expansion.
+
+  Args:
+    shapes: each chosen layer's `W~` shape `(K, out)`.
+    dtype: the weights' dtype.
+  """
+
+  def __init__(self, shapes: Sequence[Tuple[int, int]], dtype: tf.DType):
+    super().__init__(name=type(self).__name__.lower())
+    self.shapes = [tuple(s) for s in shapes]
+    self.sizes = [int(np.prod(s)) for s in self.shapes]
+    self.dtype = dtype
+
+  def _zeros(self, shape, name: str) -> tf.Variable:
+    return tf.Variable(tf.zeros(shape, self.dtype), trainable=False,
+                       name=name)
+
+  def expand(self, prior: tf.Tensor) -> tf.Tensor:
+    """A per-layer prior precision `[layers]` as one per weight, `[P]`."""
+    return tf.repeat(prior, self.sizes)
+
+  def reset(self) -> None:
+    """Sets the curvature to zero."""
+    for v in self.variables:
+      v.assign(tf.zeros_like(v))
+
+  def finalize(self) -> None:
+    """Prepares what predictions reuse, once `update` has seen all data."""
+
+
+class Diag(Curvature):
+  """The GGN's diagonal: a mean-field Gaussian posterior."""
+
+  def __init__(self, shapes, dtype):
+    super().__init__(shapes, dtype)
+    self.ggn = self._zeros([sum(self.sizes)], 'ggn_diagonal')
+
+  def update(self, rows, grads, lam) -> None:
+    j = _jacobian(rows, grads)
+    self.ggn.assign_add(tf.einsum('bcp,bcd,bdp->p', j, lam, j))
+
+  def precision(self, factor, prior) -> tf.Tensor:
+    """The posterior precision's diagonal, `[P]`."""
+    return factor * self.ggn + self.expand(prior)
+
+  def log_det(self, factor, prior) -> tf.Tensor:
+    return tf.reduce_sum(tf.math.log(self.precision(factor, prior)))
+
+  def variance(self, factor, prior) -> tf.Tensor:
+    return 1. / self.precision(factor, prior)
+
+  def functional_variance(self, rows, grads, factor, prior) -> tf.Tensor:
+    j = _jacobian(rows, grads)
+    return tf.einsum('bcp,p,bdp->bcd', j, self.variance(factor, prior), j)
+
+  def sample(self, eps, factor, prior) -> tf.Tensor:
+    return eps * tf.sqrt(self.variance(factor, prior))
+
+
+class Full(Curvature):
+  """The whole GGN of the chosen weights, `[P, P]`."""
+
+  def __init__(self, shapes, dtype):
+    super().__init__(shapes, dtype)
+    p = sum(self.sizes)
+    self.ggn = self._zeros([p, p], 'ggn')
+
+  def update(self, rows, grads, lam) -> None:
+    j = _jacobian(rows, grads)
+    lam_j = tf.einsum('bcd,bdq->bcq', lam, j)
+    self.ggn.assign_add(tf.einsum('bcp,bcq->pq', j, lam_j))
+
+  def precision(self, factor, prior) -> tf.Tensor:
+    """The posterior precision, `[P, P]`."""
+    return factor * self.ggn + tf.linalg.diag(self.expand(prior))
+
+  def _cholesky(self, factor, prior) -> tf.Tensor:
+    return tf.linalg.cholesky(self.precision(factor, prior))
+
+  def log_det(self, factor, prior) -> tf.Tensor:
+    chol = self._cholesky(factor, prior)
+    return 2. * tf.reduce_sum(tf.math.log(tf.linalg.diag_part(chol)))
+
+  def variance(self, factor, prior) -> tf.Tensor:
+    chol = self._cholesky(factor, prior)
+    eye = tf.eye(chol.shape[-1], dtype=self.dtype)
+    return tf.linalg.diag_part(tf.linalg.cholesky_solve(chol, eye))
+
+  def functional_variance(self, rows, grads, factor, prior) -> tf.Tensor:
+    j = _jacobian(rows, grads)
+    shape = tf.shape(j)
+    chol = self._cholesky(factor, prior)
+    w = tf.linalg.triangular_solve(chol, tf.transpose(
+        tf.reshape(j, [-1, shape[-1]])))
+    w = tf.reshape(tf.transpose(w), shape)
+    return tf.einsum('bcp,bdp->bcd', w, w)
+
+  def sample(self, eps, factor, prior) -> tf.Tensor:
+    chol = self._cholesky(factor, prior)
+    return tf.transpose(tf.linalg.triangular_solve(
+        chol, tf.transpose(eps), adjoint=True))
+
+
+class Kron(Curvature):
+  """Per layer `A (x) G`: a block-diagonal, Kronecker-factored posterior.
+
+  `A` sums the rows' outer products and `G` averages `df/ds^T Lambda df/ds`
+  over the same `count` examples and locations (`A (x) G` then sums their
+  products as if each factor's mean held for all). `finalize` keeps both
+  factors' eigendecompositions, from which every question is answered in
+  `O(K^3 + out^3)`: the posterior precision's eigenvalues are
+  `factor * a_i * g_j + prior`.
+  """
+
+  def __init__(self, shapes, dtype):
+    super().__init__(shapes, dtype)
+    self.a = [self._zeros([k, k], f'a_{i}') for i, (k, _) in
+              enumerate(self.shapes)]
+    self.g = [self._zeros([o, o], f'g_{i}') for i, (_, o) in
+              enumerate(self.shapes)]
+    self.count = [self._zeros([], f'count_{i}') for i in range(len(shapes))]
+    # The factors' eigendecompositions, written by `finalize`.
+    self.eig_a = [self._zeros([k], f'eig_a_{i}') for i, (k, _) in
+                  enumerate(self.shapes)]
+    self.vec_a = [self._zeros([k, k], f'vec_a_{i}') for i, (k, _) in
+                  enumerate(self.shapes)]
+    self.eig_g = [self._zeros([o], f'eig_g_{i}') for i, (_, o) in
+                  enumerate(self.shapes)]
+    self.vec_g = [self._zeros([o, o], f'vec_g_{i}') for i, (_, o) in
+                  enumerate(self.shapes)]
+
+  def update(self, rows, grads, lam) -> None:
+    for i, (r, g) in enumerate(zip(rows, grads)):
+      self.a[i].assign_add(tf.einsum('blk,blj->kj', r, r))
+      self.g[i].assign_add(tf.einsum('bclo,bcd,bdlp->op', g, lam, g))
+      self.count[i].assign_add(tf.cast(tf.shape(r)[0] * tf.shape(r)[1],
+                                       self.dtype))
+
+  def finalize(self) -> None:
+    for i in range(len(self.shapes)):
+      for m, eig, vec in ((self.a[i], self.eig_a[i], self.vec_a[i]),
+                          (self.g[i] / tf.maximum(self.count[i], 1.),
+                           self.eig_g[i], self.vec_g[i])):
+        e, v = tf.linalg.eigh(m)
+        eig.assign(tf.maximum(e, 0.))  # Round-off may leave e < 0.
+        vec.assign(v)
+
+  def _eigenvalues(self, factor, prior) -> List[tf.Tensor]:
+    """The posterior precision's eigenvalues per layer, `[K, out]`."""
+    return [factor * ea[:, None] * eg[None, :] + prior[i]
+            for i, (ea, eg) in enumerate(zip(self.eig_a, self.eig_g))]
+
+  def precision(self, factor, prior) -> List[tf.Tensor]:
+    """The posterior precision's blocks, one `[P_l, P_l]` per layer."""
+    blocks = []
+    for lam, qa, qg in zip(self._eigenvalues(factor, prior), self.vec_a,
+                           self.vec_g):
+      m = tf.einsum('ik,jl,kl,mk,nl->ijmn', qa, qg, lam, qa, qg)
+      size = lam.shape[0] * lam.shape[1]
+      blocks.append(tf.reshape(m, [size, size]))
+    return blocks
+
+  def log_det(self, factor, prior) -> tf.Tensor:
+    return tf.add_n([tf.reduce_sum(tf.math.log(lam))
+                     for lam in self._eigenvalues(factor, prior)])
+
+  def variance(self, factor, prior) -> tf.Tensor:
+    return tf.concat([
+        tf.reshape(tf.square(qa) @ (1. / lam) @ tf.transpose(tf.square(qg)),
+                   [-1])
+        for lam, qa, qg in zip(self._eigenvalues(factor, prior), self.vec_a,
+                               self.vec_g)], axis=0)
+
+  def functional_variance(self, rows, grads, factor, prior) -> tf.Tensor:
+    total = 0.
+    for r, g, lam, qa, qg in zip(rows, grads,
+                                 self._eigenvalues(factor, prior),
+                                 self.vec_a, self.vec_g):
+      rq = tf.einsum('blk,km->blm', r, qa)
+      gq = tf.einsum('bclo,op->bclp', g, qg)
+      if r.shape[1] == 1:  # Dense: J = rows (x) df/ds has no sum to expand.
+        w = tf.square(rq[:, 0]) @ (1. / lam)
+        total += tf.einsum('bo,bco,bdo->bcd', w, gq[:, :, 0], gq[:, :, 0])
+      else:
+        j = tf.einsum('blk,bclo->bcko', rq, gq)
+        total += tf.einsum('bcko,ko,bdko->bcd', j, 1. / lam, j)
+    return total
+
+  def sample(self, eps, factor, prior) -> tf.Tensor:
+    parts = tf.split(eps, self.sizes, axis=-1)
+    out = []
+    for e, lam, qa, qg in zip(parts, self._eigenvalues(factor, prior),
+                              self.vec_a, self.vec_g):
+      e = tf.reshape(e, [-1] + list(lam.shape)) / tf.sqrt(lam)
+      w = tf.einsum('ik,nkl,jl->nij', qa, e, qg)
+      out.append(tf.reshape(w, [tf.shape(eps)[0], -1]))
+    return tf.concat(out, axis=-1)
+
+
+STRUCTURES = {'diag': Diag, 'kron': Kron, 'full': Full}
