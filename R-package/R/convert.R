@@ -11,7 +11,9 @@ describe <- function(x) {
   if (is.null(x)) return("NULL")
   if (is.function(x)) return("an R function")
   if (!is.atomic(x)) return(sprintf("an object of class %s", class(x)[[1]]))
-  text <- paste(format(x, digits = 15), collapse = ", ")
+  values <- if (is.character(x)) encodeString(x, quote = '"') else
+    format(x, digits = 15)
+  text <- paste(values, collapse = ", ")
   if (length(x) == 1) text else sprintf("c(%s) (length %d)", text, length(x))
 }
 

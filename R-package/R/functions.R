@@ -145,6 +145,15 @@ kl_per_example <- function(num_examples, kl_weight = 1,
               "kl_per_example")
 }
 
+# `layers` as `to_variational` takes them: a list, positions 0-based.
+layer_references <- function(layers, fn) {
+  if (is.null(layers) || is_python(layers)) return(layers)
+  if (is.numeric(layers))
+    return(as.list(as_whole(layers, fn, "layers", 1,
+                            "a vector of positive whole numbers", NULL) - 1L))
+  as.list(layers)
+}
+
 #' Convert a trained network to a Bayesian one
 #'
 #' `tfnx.keras.to_variational`: a copy of a trained Keras model whose dense
@@ -159,8 +168,9 @@ kl_per_example <- function(num_examples, kl_weight = 1,
 #' @param posterior_scale How that scale is set, `"layer"` or `"weight"`.
 #' @param prior `"default"`, the standard normal, or `"moped"`, a normal
 #'   around the trained kernel.
-#' @param layers The names of the layers to convert, or `NULL` for every
-#'   dense and convolution layer.
+#' @param layers The layers to convert, by name, by (1-based) position in
+#'   `model$layers` or as the layers; `NULL` for every dense and convolution
+#'   layer.
 #' @param seed A whole number seeding the new layers, or `NULL`.
 #' @return The new model.
 #' @export
@@ -171,6 +181,7 @@ to_variational <- function(model, num_examples, estimator = "flipout",
               list(model = model, num_examples = num_examples,
                    estimator = estimator, moped_delta = moped_delta,
                    posterior_scale = posterior_scale, prior = prior,
-                   layers = layers, seed = seed),
+                   layers = layer_references(layers, "to_variational"),
+                   seed = seed),
               "to_variational")
 }

@@ -9,6 +9,11 @@ py_keras <- function() reticulate::import("keras")
 
 tfnx_python <- function() reticulate::import("tfnx.keras")
 
+# Whether `x` is an instance of the Python class `class`.
+is_instance <- function(x, class) {
+  reticulate::import_builtins()$isinstance(x, class)
+}
+
 # A Sequential model that starts with an input of `shape`.
 sequential <- function(shape) {
   keras <- py_keras()

@@ -32,6 +32,13 @@ test_that("a non-whole units is an error naming the function", {
                fixed = TRUE)
 })
 
+test_that("a units given as text is an error quoting it", {
+  skip_if_no_tfnx()
+  expect_error(layer_dense_reparameterization(units = "16"),
+               'layer_dense_reparameterization: expected `units` to be a positive whole number; received "16".',
+               fixed = TRUE)
+})
+
 test_that("a negative filters is an error naming the function", {
   skip_if_no_tfnx()
   expect_error(layer_conv_1d_flipout(filters = -2, kernel_size = 3),
@@ -69,8 +76,7 @@ test_that("defaults are tfnx's own Python builders", {
   skip_if_no_tfnx()
   tfk <- tfnx_python()
   layer <- layer_dense_reparameterization(units = 2)
-  builtins <- reticulate::import_builtins()
-  expect_true(builtins$isinstance(layer$kernel_posterior_fn, tfk$MeanFieldNormalFn))
+  expect_true(is_instance(layer$kernel_posterior_fn, tfk$MeanFieldNormalFn))
   expect_true(reticulate::py_id(layer$kernel_divergence_fn) ==
                 reticulate::py_id(tfk$kl_divergence))
   expect_true(reticulate::py_id(layer$kernel_posterior_tensor_fn) ==

@@ -104,8 +104,7 @@ test_that("to_variational converts a trained dense network", {
   model$add(keras$layers$Dense(3L))
   model$add(keras$layers$Dense(1L))
   converted <- to_variational(model, num_examples = 32, seed = 1)
-  expect_true(inherits(converted$layers[[1]],
-                       "tfnx.keras._dense.DenseFlipout"))
+  expect_true(is_instance(converted$layers[[1]], tfnx_python()$DenseFlipout))
   converted(toy_data()$x)
   expect_length(converted$losses, 2)
 })
@@ -121,4 +120,18 @@ test_that("the layer_dense_variational example runs and its loss falls", {
   expect_output(source(example, local = env), "negative log-likelihood")
   expect_loss_falls(env$losses)
   expect_equal(dim(env$means), c(150L, 20L))
+})
+
+test_that("to_variational takes layers by name or by 1-based position", {
+  skip_if_no_tfnx()
+  keras <- py_keras()
+  model <- sequential(2)
+  model$add(keras$layers$Dense(3L, name = "first"))
+  model$add(keras$layers$Dense(1L, name = "second"))
+  by_position <- to_variational(model, num_examples = 32, layers = 2)
+  by_name <- to_variational(model, num_examples = 32, layers = "second")
+  for (converted in list(by_position, by_name)) {
+    expect_false(is_instance(converted$layers[[1]], tfnx_python()$DenseFlipout))
+    expect_true(is_instance(converted$layers[[2]], tfnx_python()$DenseFlipout))
+  }
 })

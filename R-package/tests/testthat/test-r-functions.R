@@ -49,6 +49,41 @@ test_that("an R function called off the main thread raises instead of crashing R
   expect_match(errors[[1]], "MirroredStrategy", fixed = TRUE)
 })
 
+test_that("an R divergence under MirroredStrategy raises a clear error and R survives", {
+  skip_if_no_tfnx()
+  # A fresh R process: the two logical CPUs must be set before TensorFlow
+  # starts.
+  script <- tempfile(fileext = ".R")
+  writeLines(c(
+    "library(tfnx)",
+    "tf <- reticulate::import('tensorflow')",
+    "keras <- reticulate::import('keras')",
+    "cpu <- tf$config$list_physical_devices('CPU')[[1]]",
+    "tf$config$set_logical_device_configuration(cpu, list(",
+    "  tf$config$LogicalDeviceConfiguration(),",
+    "  tf$config$LogicalDeviceConfiguration()))",
+    "strategy <- tf$distribute$MirroredStrategy(list('/cpu:0', '/cpu:1'))",
+    "with(strategy$scope(), {",
+    "  model <- keras$Sequential(list(keras$Input(shape = list(2L)))) %>%",
+    "    layer_dense_flipout(units = 1, seed = 1,",
+    "      kernel_divergence_fn = function(q, p, s) q$kl_divergence(p))",
+    "  model$compile(optimizer = 'adam', loss = 'mse')",
+    "})",
+    "x <- matrix(rnorm(16), 8, 2)",
+    "y <- matrix(rnorm(8), 8, 1)",
+    "message(tryCatch({model$fit(x, y, epochs = 1L, verbose = 0L); 'ran'},",
+    "                 error = conditionMessage))",
+    "message('R survived')"), script)
+  output <- system2(file.path(R.home("bin"), "Rscript"), script,
+                    stdout = TRUE, stderr = TRUE,
+                    env = sprintf("R_LIBS=%s",
+                                  paste(.libPaths(), collapse = ":")))
+  output <- paste(output, collapse = "\n")
+  expect_match(output, "kernel_divergence_fn): expected to be called on the main thread",
+               fixed = TRUE)
+  expect_match(output, "R survived", fixed = TRUE)
+})
+
 test_that("arithmetic on tensors in R follows keras ops", {
   skip_if_no_tfnx()
   keras <- py_keras()
