@@ -103,6 +103,16 @@ def test_monte_carlo_kl_is_log_ratio_at_the_drawn_weights():
       rtol=1e-5)
 
 
+@pytest.mark.parametrize('exact', [True, False])
+def test_reading_the_losses_leaves_every_seed_generator_as_it_was(exact):
+  layer = _layer(kl_use_exact=exact)
+  layer(tf.ones([2, 3]))
+  states = [v.numpy() for v in layer.non_trainable_variables]
+  np.testing.assert_array_equal(layer.losses[0], layer.losses[0])
+  for state, variable in zip(states, layer.non_trainable_variables):
+    np.testing.assert_array_equal(variable, state)
+
+
 def test_posterior_with_the_wrong_event_size_is_a_clear_error():
   layer = tfpl.DenseVariational(
       2, lambda k, b, dtype: posterior_mean_field(k, b + 1, dtype),

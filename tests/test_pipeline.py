@@ -246,3 +246,16 @@ def test_a_record_is_readable_in_its_trace_and_nested_ones_until_it_returns():
   eager = tfn._pipeline.Record(  # pylint: disable=protected-access
       (tf.constant([1, 2]),) * 2, (None, None), (None, None))
   assert readable(eager)
+
+
+def test_calls_inside_calls_not_kept_leave_the_kept_call_as_it_was():
+  layer = tfn.AffineVariationalFlipout(3, 2, seed=1)
+  x = tf.ones([2, 3])
+  layer(x, seed=[1, 2])
+  before = [w.numpy() for w in layer.posterior_value]
+  with tfn._pipeline.calls_not_kept():  # pylint: disable=protected-access
+    layer(x, seed=[3, 4])
+  for value, kept in zip(layer.posterior_value, before):
+    np.testing.assert_array_equal(value, kept)
+  layer(x, seed=[3, 4])
+  assert not np.array_equal(layer.posterior_value[0], before[0])

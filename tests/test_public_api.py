@@ -2,6 +2,7 @@
 
 import os
 import re
+import sys
 import types
 
 import keras
@@ -56,6 +57,13 @@ def test_tfnx_keras_exports_what_its_definitions_export():
   assert sorted(_public(tfnx.keras)) == tfnx.keras.__all__
   for name, obj in record.items():
     assert getattr(tfnx.keras, name) is obj, name
+
+
+def test_tfnx_keras_imports_every_module_whose_names_it_exports():
+  directory = os.path.dirname(tfnx.keras.__file__)
+  modules = {'tfnx.keras.' + file[:-3] for file in os.listdir(directory)
+             if file.endswith('.py') and file != '__init__.py'}
+  assert modules <= set(sys.modules)
 
 
 def test_exported_keras_classes_save_under_the_tfnx_package():

@@ -306,8 +306,8 @@ def divergences(record: Record, parts: Tuple[Part, ...],
 _NOT_KEPT = threading.local()
 
 # The seed of a Monte Carlo divergence read where no call of its layer can be
-# (before any, or once `model.fit`'s traced step has returned): an estimate
-# at the current weights, the same at every read.
+# read (before any, or once `model.fit`'s traced step has returned): an
+# estimate at the current weights, the same at every read.
 _UNKEPT_SEED = (0, 0)
 
 

@@ -89,3 +89,15 @@ def test_a_closed_form_kl_is_that_of_the_weights_when_read():
   layer(tf.ones([2, 4]), seed=2)
   layer.kernel_posterior.distribution.loc.assign(tf.fill([4, 3], 0.5))
   np.testing.assert_allclose(layer.losses, _exact_kls(layer), rtol=1e-5)
+
+
+def test_a_monte_carlo_kl_read_in_the_calls_trace_is_the_eager_one():
+  layer = tfpl.DenseFlipout(
+      3, seed=1, kernel_divergence_fn=tfn.losses.kl_divergence_monte_carlo)
+  x = tf.random.stateless_normal([2, 4], (0, 1))
+  layer(x, seed=5)
+  eager = layer.losses[0]
+  traced = tf.function(lambda x: (layer(x, seed=5), layer.losses[0])[1])
+  np.testing.assert_array_equal(traced(x), eager)
+  # Out of the trace that made it, the call's sample is gone.
+  assert not np.array_equal(layer.losses[0], eager)

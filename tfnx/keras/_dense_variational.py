@@ -10,6 +10,7 @@ from tfnx import _checks as checks
 from tfnx import _pipeline
 from tfnx import linear_maps
 from tfnx import losses as losses_lib
+from tfnx import predictive
 from tfnx import seeds as seeds_lib
 from tfnx.keras import _call_seeds as call_seeds
 from tfnx.keras import _distribution_lambda as distribution_lambda
@@ -165,10 +166,13 @@ class DenseVariational(keras.layers.Layer):
           lambda q, p, _: weighted(tfd.kl_divergence(q, p)))
     else:
       divergence_fn = lambda q, p, w: weighted(q.log_prob(w) - p.log_prob(w))
-    parts = (_pipeline.Part(
-        self._distribution(self._posterior, inputs, 'posterior'),
-        self._distribution(self._prior, inputs, 'prior'), divergence_fn,
-        tfd.Distribution.sample),)
+    # The models' distribution layers draw values nobody uses here; seeded,
+    # they leave their own generators as they were.
+    with predictive.layer_seeds(0):
+      parts = (_pipeline.Part(
+          self._distribution(self._posterior, inputs, 'posterior'),
+          self._distribution(self._prior, inputs, 'prior'), divergence_fn,
+          tfd.Distribution.sample),)
     return _pipeline.divergence(self._last_call.record(parts), parts, 0,
                                 self.variable_dtype)
 

@@ -5,9 +5,8 @@ distributions through `tfp.layers`-style builders onto Keras variables, the
 per-call stateless seed, running a `tfnx.estimators` estimator with the
 layer's linear map (`tfnx._pipeline`, shared with `tfnx.VariationalLayer`),
 the KL terms in `losses` (computed when read, `_divergence_terms`), and
-the config. A layer
-family (dense, convolution) adds its weight shapes, linear map and input
-spec; a concrete layer only picks its estimator.
+the config. A layer family (dense, convolution) adds its weight shapes,
+linear map and input spec; a concrete layer only picks its estimator.
 """
 
 import functools
