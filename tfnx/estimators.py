@@ -418,8 +418,8 @@ class Estimator:
       map are independent normals with the moments `output_moments` gives,
       so that many samples of a row need those moments once.
     draw_weights: `(posteriors, posterior_value_fns, sign_shapes, seed,
-      dtype) -> (draws, output_signs)`, drawing weights once for a call that applies
-      them many times (`sample_weights`), or `None` where it draws no
+      dtype) -> (draws, output_signs)`, drawing weights once for a call that
+      applies them many times (`sample_weights`), or `None` where it draws no
       weights (local reparameterization).
   """
   name: str
