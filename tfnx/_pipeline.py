@@ -177,7 +177,7 @@ def moments(x: tf.Tensor, seed: tf.Tensor, linear_map: LinearMap,
 
 
 def draw_weights(parts: Sequence[Part], estimator: estimators_lib.Estimator,
-                 seed: tf.Tensor, sign_shapes: Sequence[tf.Tensor],
+                 seed: tf.Tensor, rows: tf.Tensor, sizes: Sequence[int],
                  dtype: tf.DType
                  ) -> Tuple[estimators_lib.WeightsDraw, Record]:
   """Draws a layer's weights once for a call that applies them many times.
@@ -191,8 +191,10 @@ def draw_weights(parts: Sequence[Part], estimator: estimators_lib.Estimator,
     estimator: the layer's `tfnx.estimators.Estimator`; it must declare
       `draw_weights`.
     seed: the call's `int32` seed of shape `[2]`.
-    sign_shapes: Flipout's sign shapes: each kernel's inputs', then the
-      outputs'.
+    rows: the number of rows (sequences) the weights serve, an `int32`
+      scalar.
+    sizes: each kernel's input size, then the output size (Flipout draws a
+      sign per row and element).
     dtype: the layer's dtype, of Flipout's signs.
 
   Returns:
@@ -203,7 +205,7 @@ def draw_weights(parts: Sequence[Part], estimator: estimators_lib.Estimator,
   draw_seed, divergence_seed = seeds_lib.split_seed(seed, 2)
   parameters, posteriors = _materialized(parts)
   draws, output_signs = estimator.draw_weights(
-      posteriors, [p.posterior_value_fn for p in parts], sign_shapes,
+      posteriors, [p.posterior_value_fn for p in parts], rows, sizes,
       draw_seed, dtype)
   record = Record(tuple(seeds_lib.split_seed(divergence_seed, len(parts))),
                   parameters,

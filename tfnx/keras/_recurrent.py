@@ -250,12 +250,11 @@ class _VariationalCell(variational.KerasVariationalLayer):
   def _draw(self, batch_size: Any,
             seed: Optional[tf.Tensor]) -> _CallWeights:
     """Draws a call's weights and keeps the record of their KL terms."""
-    batch = tf.reshape(tf.cast(batch_size, tf.int32), [1])
     parts = self._parts()
     (draws, output_signs), record = _pipeline.draw_weights(
         parts, self._estimator, self._call_seed(seed),
-        [tf.concat([batch, [size]], 0) for size in (
-            self.input_spec.axes[-1], self.units, self.gates * self.units)],
+        tf.cast(batch_size, tf.int32),
+        [self.input_spec.axes[-1], self.units, self.gates * self.units],
         tf.as_dtype(self.compute_dtype))
     self._keep(record, parts)
     return _CallWeights(*draws, output_signs=output_signs)
