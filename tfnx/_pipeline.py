@@ -32,9 +32,9 @@ from tfnx.linear_maps import LinearMap
 
 tfd = tfp.distributions
 
-__all__ = ['Part', 'Record', 'Layout', 'IDENTITY_LAYOUT', 'sample',
-           'moments', 'draw_weights', 'readable', 'weight_values',
-           'divergences']
+__all__ = ['Part', 'Record', 'Layout', 'sample', 'moments', 'draw_weights',
+           'readable', 'weight_values', 'divergences']
+
 
 class Part(NamedTuple):
   """One weight of a layer (its kernel or its bias).
@@ -62,19 +62,6 @@ class Layout(NamedTuple):
   """
   to_map: Callable[[tf.Tensor], Tuple[tf.Tensor, Any]]
   from_map: Callable[[tf.Tensor, Any, tf.Tensor], tf.Tensor]
-
-
-def _as_they_are(x: tf.Tensor) -> Tuple[tf.Tensor, None]:
-  return x, None
-
-
-def _unchanged(y: tf.Tensor, restore: Any, x: tf.Tensor) -> tf.Tensor:
-  del restore, x  # Nothing to undo.
-  return y
-
-
-IDENTITY_LAYOUT = Layout(_as_they_are, _unchanged)
-"""Inputs and outputs taken as they are."""
 
 
 class Record(NamedTuple):

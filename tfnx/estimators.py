@@ -41,7 +41,8 @@ __all__ = ['Estimate', 'Estimator', 'WeightDraw', 'reparameterization',
            'flipout', 'flipout_perturbation', 'flipout_terms',
            'local_reparameterization', 'output_moments', 'rademacher',
            'draw', 'sample_weights', 'flipout_weights', 'REPARAMETERIZATION',
-           'FLIPOUT', 'LOCAL_REPARAMETERIZATION', 'check_kernel_posterior']
+           'FLIPOUT', 'LOCAL_REPARAMETERIZATION', 'check_kernel_posterior',
+           'PosteriorValueFn', 'WeightsDraw']
 
 PosteriorValueFn = Callable[..., tf.Tensor]
 
