@@ -151,13 +151,13 @@ def _normal(loc, scale):
 def test_flipout_weights_share_one_perturbation_and_flip_it_per_row():
   kernel = _normal(tf.fill([3, 4], 0.5), tf.fill([3, 4], 2.))
   recurrent = _normal(tf.zeros([2, 4]), tf.ones([2, 4]))
-  shapes = [tf.constant([5, 3]), tf.constant([5, 2]), tf.constant([5, 4])]
   (kernel_draw, recurrent_draw, bias_draw), output_signs = (
       estimators.flipout_weights([kernel, recurrent, None], [None] * 3,
-                                 shapes, tf.constant([1, 2]), tf.float32))
+                                 tf.constant(5), [3, 2, 4],
+                                 tf.constant([1, 2]), tf.float32))
   assert bias_draw is None
-  for draw, shape in zip((kernel_draw, recurrent_draw), shapes):
-    assert draw.signs.shape == shape.numpy().tolist()
+  for draw, size in zip((kernel_draw, recurrent_draw), (3, 2)):
+    assert draw.signs.shape == [5, size]
     assert set(np.unique(draw.signs)) == {-1., 1.}
   assert output_signs.shape == [5, 4]
   np.testing.assert_array_equal(kernel_draw.weight, 0.5)
@@ -170,8 +170,8 @@ def test_sample_weights_draw_each_weight_with_its_own_posterior_value_fn():
   bias = tfd.Independent(tfd.Normal(tf.zeros([4]), tf.ones([4])), 1)
   mean = lambda d, seed: d.mean()
   draws, output_signs = estimators.sample_weights(
-      [kernel, bias], [tfd.Distribution.sample, mean], [], tf.constant([3, 4]),
-      tf.float32)
+      [kernel, bias], [tfd.Distribution.sample, mean], tf.constant(5), [],
+      tf.constant([3, 4]), tf.float32)
   assert output_signs is None and draws[0].delta is None
   np.testing.assert_array_equal(draws[1].value, np.zeros([4]))
   assert np.std(draws[0].value) > 0.1

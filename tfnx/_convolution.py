@@ -116,7 +116,8 @@ def _batch_shape(batch_shape: Any, owner: str) -> list:
   return sizes
 
 
-class DeterministicConvolutionBase(_ConvolutionShapes, layers_lib.KernelBiasLayer):
+class DeterministicConvolutionBase(_ConvolutionShapes,
+                                   layers_lib.KernelBiasLayer):
   """The deterministic convolutions' weights and call, for any geometry.
 
   The kernel's leading axes beyond its layout's (a `batch_shape`, or sample
@@ -264,7 +265,7 @@ class Convolution(DeterministicConvolutionBase):
 
 
 class VariationalConvolutionBase(_ConvolutionShapes,
-                              variational.VariationalLayer):
+                                 variational.VariationalLayer):
   """The variational convolutions' weights, for any geometry."""
 
   def __init__(

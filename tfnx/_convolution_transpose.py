@@ -123,7 +123,8 @@ class ConvolutionTranspose(_Transposed, DeterministicConvolutionBase):
                                      method, data_format)))
 
 
-class _ConvolutionTransposeVariational(_Transposed, VariationalConvolutionBase):
+class _ConvolutionTransposeVariational(_Transposed,
+                                       VariationalConvolutionBase):
   """The variational transposed convolutions' shared constructor."""
 
   def __init__(

@@ -37,9 +37,9 @@ from tfnx.linear_maps import LinearMap
 
 tfd = tfp.distributions
 
-__all__ = ['Part', 'Record', 'Layout', 'IDENTITY_LAYOUT', 'KeptCall',
-           'calls_not_kept', 'sample', 'moments', 'draw_weights', 'readable',
-           'has_divergence', 'weight_values', 'divergence', 'divergences']
+__all__ = ['Part', 'Record', 'Layout', 'KeptCall', 'calls_not_kept', 'sample',
+           'moments', 'draw_weights', 'readable', 'has_divergence',
+           'weight_values', 'divergence', 'divergences']
 
 class Part(NamedTuple):
   """One weight of a layer (its kernel or its bias).
@@ -67,19 +67,6 @@ class Layout(NamedTuple):
   """
   to_map: Callable[[tf.Tensor], Tuple[tf.Tensor, Any]]
   from_map: Callable[[tf.Tensor, Any, tf.Tensor], tf.Tensor]
-
-
-def _as_they_are(x: tf.Tensor) -> Tuple[tf.Tensor, None]:
-  return x, None
-
-
-def _unchanged(y: tf.Tensor, restore: Any, x: tf.Tensor) -> tf.Tensor:
-  del restore, x  # Nothing to undo.
-  return y
-
-
-IDENTITY_LAYOUT = Layout(_as_they_are, _unchanged)
-"""Inputs and outputs taken as they are."""
 
 
 class Record(NamedTuple):
@@ -182,7 +169,7 @@ def moments(x: tf.Tensor, seed: tf.Tensor, linear_map: LinearMap,
 
 
 def draw_weights(parts: Sequence[Part], estimator: estimators_lib.Estimator,
-                 seed: tf.Tensor, sign_shapes: Sequence[tf.Tensor],
+                 seed: tf.Tensor, rows: tf.Tensor, sizes: Sequence[int],
                  dtype: tf.DType
                  ) -> Tuple[estimators_lib.WeightsDraw, Record]:
   """Draws a layer's weights once for a call that applies them many times.
@@ -196,8 +183,10 @@ def draw_weights(parts: Sequence[Part], estimator: estimators_lib.Estimator,
     estimator: the layer's `tfnx.estimators.Estimator`; it must declare
       `draw_weights`.
     seed: the call's `int32` seed of shape `[2]`.
-    sign_shapes: Flipout's sign shapes: each kernel's inputs', then the
-      outputs'.
+    rows: the number of rows (sequences) the weights serve, an `int32`
+      scalar.
+    sizes: each kernel's input size, then the output size (Flipout draws a
+      sign per row and element).
     dtype: the layer's dtype, of Flipout's signs.
 
   Returns:
@@ -208,7 +197,7 @@ def draw_weights(parts: Sequence[Part], estimator: estimators_lib.Estimator,
   draw_seed, divergence_seed = seeds_lib.split_seed(seed, 2)
   parameters, posteriors = _materialized(parts)
   draws, output_signs = estimator.draw_weights(
-      posteriors, [p.posterior_value_fn for p in parts], sign_shapes,
+      posteriors, [p.posterior_value_fn for p in parts], rows, sizes,
       draw_seed, dtype)
   record = Record(tuple(seeds_lib.split_seed(divergence_seed, len(parts))),
                   parameters,

@@ -41,7 +41,8 @@ __all__ = ['Estimate', 'Estimator', 'WeightDraw', 'reparameterization',
            'flipout', 'flipout_perturbation', 'flipout_terms',
            'local_reparameterization', 'output_moments', 'rademacher',
            'draw', 'sample_weights', 'flipout_weights', 'REPARAMETERIZATION',
-           'FLIPOUT', 'LOCAL_REPARAMETERIZATION', 'check_kernel_posterior']
+           'FLIPOUT', 'LOCAL_REPARAMETERIZATION', 'check_kernel_posterior',
+           'PosteriorValueFn', 'WeightsDraw']
 
 PosteriorValueFn = Callable[..., tf.Tensor]
 
@@ -315,22 +316,22 @@ WeightsDraw = Tuple[Tuple[Optional[WeightDraw], ...], Optional[tf.Tensor]]
 
 def sample_weights(posteriors: Sequence[Optional[tfd.Distribution]],
                    posterior_value_fns: Sequence[PosteriorValueFn],
-                   sign_shapes: Sequence[tf.Tensor], seed: tf.Tensor,
+                   rows: tf.Tensor, sizes: Sequence[int], seed: tf.Tensor,
                    dtype: tf.DType) -> WeightsDraw:
   """Reparameterization's weights for a call: one sample of each, for the batch.
 
   Args:
     posteriors: the kernels' posteriors, then the bias's (or `None`).
     posterior_value_fns: each weight's `(distribution, seed=...) -> value`.
-    sign_shapes: unused (Flipout's signs); kept for the common signature.
+    rows, sizes, dtype: unused (Flipout's signs); kept for the common
+      signature.
     seed: an `int32` seed of shape `[2]`.
-    dtype: unused (Flipout's signs); kept for the common signature.
 
   Returns:
     `(draws, output_signs)`: a `WeightDraw` per weight (`None` where its
     posterior is), and no output signs.
   """
-  del sign_shapes, dtype  # Every row shares the sample.
+  del rows, sizes, dtype  # Every row shares the sample.
   seeds = seeds_lib.split_seed(seed, len(posteriors))
   draws = tuple(None if q is None else WeightDraw(value_of(q, seed=s))
                 for q, value_of, s in zip(posteriors, posterior_value_fns,
@@ -340,7 +341,7 @@ def sample_weights(posteriors: Sequence[Optional[tfd.Distribution]],
 
 def flipout_weights(posteriors: Sequence[Optional[tfd.Distribution]],
                     posterior_value_fns: Sequence[PosteriorValueFn],
-                    sign_shapes: Sequence[tf.Tensor], seed: tf.Tensor,
+                    rows: tf.Tensor, sizes: Sequence[int], seed: tf.Tensor,
                     dtype: tf.DType) -> WeightsDraw:
   """Flipout's weights for a call: one perturbation each, signs per row.
 
@@ -353,8 +354,10 @@ def flipout_weights(posteriors: Sequence[Optional[tfd.Distribution]],
       (or `None`).
     posterior_value_fns: each weight's `(distribution, seed=...) ->
       value`; only the bias's is used, for a bias that is not normal.
-    sign_shapes: the shape of each kernel's input signs, then of the output
-      signs.
+    rows: the number of rows (sequences) the weights serve, an `int32`
+      scalar.
+    sizes: each kernel's input size, then the output size: the signs are
+      `[rows, size]`.
     seed: an `int32` seed of shape `[2]`.
     dtype: the signs' dtype.
 
@@ -365,10 +368,11 @@ def flipout_weights(posteriors: Sequence[Optional[tfd.Distribution]],
   *kernels, bias = posteriors
   seeds = seeds_lib.split_seed(seed, 2 * len(kernels) + 2)
   weight_seeds, sign_seeds = seeds[:len(posteriors)], seeds[len(posteriors):]
+  shapes = [tf.stack([rows, size]) for size in sizes]
   draws = [WeightDraw(*flipout_perturbation(q, s),
                       rademacher(shape, sign_seed, dtype))
-           for q, s, shape, sign_seed in zip(kernels, weight_seeds,
-                                             sign_shapes, sign_seeds)]
+           for q, s, shape, sign_seed in zip(kernels, weight_seeds, shapes,
+                                             sign_seeds)]
   bias_seed = weight_seeds[-1]
   if bias is None:
     draws.append(None)
@@ -376,7 +380,7 @@ def flipout_weights(posteriors: Sequence[Optional[tfd.Distribution]],
     draws.append(WeightDraw(*flipout_perturbation(bias, bias_seed)))
   else:
     draws.append(WeightDraw(posterior_value_fns[-1](bias, seed=bias_seed)))
-  return tuple(draws), rademacher(sign_shapes[-1], sign_seeds[-1], dtype)
+  return tuple(draws), rademacher(shapes[-1], sign_seeds[-1], dtype)
 
 
 def _never(linear_map: LinearMap) -> bool:
@@ -417,9 +421,9 @@ class Estimator:
     rows_normal: `(linear_map) -> bool`: whether each row's outputs on that
       map are independent normals with the moments `output_moments` gives,
       so that many samples of a row need those moments once.
-    draw_weights: `(posteriors, posterior_value_fns, sign_shapes, seed,
-      dtype) -> (draws, output_signs)`, drawing weights once for a call that applies
-      them many times (`sample_weights`), or `None` where it draws no
+    draw_weights: `(posteriors, posterior_value_fns, rows, sizes, seed,
+      dtype) -> (draws, output_signs)`, drawing weights once for a call that
+      applies them many times (`sample_weights`), or `None` where it draws no
       weights (local reparameterization).
   """
   name: str

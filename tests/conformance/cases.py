@@ -439,7 +439,7 @@ def divergence(layer) -> tf.Tensor:
 
 def linear_map(layer):
   """The `tfnx.linear_maps.LinearMap` a variational layer applies."""
-  return layer._linear_map  # pylint: disable=protected-access
+  return layer.linear_map
 
 
 def inputs(case: Case, batch: Tuple[int, ...] = (5,), seed=(0, 1),

@@ -29,6 +29,7 @@ from tfnx import estimators as estimators_lib
 from tfnx import _checks as checks
 from tfnx import linear_maps
 from tfnx import seeds as seeds_lib
+from tfnx.estimators import WeightDraw
 from tfnx.keras import _builders as builders
 from tfnx.keras import _serialization as serialization
 from tfnx.keras import _variational as variational
@@ -51,20 +52,21 @@ class _CallWeights(NamedTuple):
   bias: Flipout of the stacked kernel `[kernel; recurrent_kernel]`, whose
   sign-flipped perturbation is an exact posterior sample per sequence.
   """
-  kernel: estimators_lib.WeightDraw
-  recurrent_kernel: estimators_lib.WeightDraw
-  bias: Optional[estimators_lib.WeightDraw]
+  kernel: WeightDraw
+  recurrent_kernel: WeightDraw
+  bias: Optional[WeightDraw]
   output_signs: Optional[tf.Tensor]
 
-  def bias_row(self, row: Optional[int] = None) -> Optional[estimators_lib.WeightDraw]:
+  def bias_row(self, row: Optional[int] = None) -> Optional[WeightDraw]:
     """The bias, or one row of a two-row bias; `None` for no bias."""
     if self.bias is None or row is None:
       return self.bias
     delta = self.bias.delta
-    return estimators_lib.WeightDraw(self.bias.weight[row], None if delta is None else delta[row])
+    return WeightDraw(self.bias.weight[row],
+                      None if delta is None else delta[row])
 
-  def affine(self, terms: Sequence[Tuple[tf.Tensor, estimators_lib.WeightDraw]],
-             bias: Optional[estimators_lib.WeightDraw] = None,
+  def affine(self, terms: Sequence[Tuple[tf.Tensor, WeightDraw]],
+             bias: Optional[WeightDraw] = None,
              columns: slice = slice(None)) -> tf.Tensor:
     """`sum(x @ W[:, columns] for x, W in terms) + bias`, per sequence.
 
@@ -250,12 +252,11 @@ class _VariationalCell(variational.KerasVariationalLayer):
   def _draw(self, batch_size: Any,
             seed: Optional[tf.Tensor]) -> _CallWeights:
     """Draws a call's weights and keeps the record of their KL terms."""
-    batch = tf.reshape(tf.cast(batch_size, tf.int32), [1])
     parts = self._parts()
     (draws, output_signs), record = _pipeline.draw_weights(
         parts, self._estimator, self._call_seed(seed),
-        [tf.concat([batch, [size]], 0) for size in (
-            self.input_spec.axes[-1], self.units, self.gates * self.units)],
+        tf.cast(batch_size, tf.int32),
+        [self.input_spec.axes[-1], self.units, self.gates * self.units],
         tf.as_dtype(self.compute_dtype))
     self._last_call.keep(record)
     return _CallWeights(*draws, output_signs=output_signs)
