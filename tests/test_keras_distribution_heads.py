@@ -126,3 +126,30 @@ def test_kl_regularizer_monte_carlo_averages_to_the_exact_kl():
   exact = 20000. * float(tfd.kl_divergence(element, standard))
   se = float(tf.math.reduce_std(per_element)) * np.sqrt(20000.)
   assert abs(float(head.losses[0]) - exact) < 5 * se
+
+
+def _trainable_prior():
+  return keras.Sequential([
+      tfpl.VariableLayer(shape=[2]),
+      tfpl.DistributionLambda(
+          lambda t: tfd.Independent(tfd.Normal(t, 1.), 1))])
+
+
+@pytest.mark.parametrize('add_loss', [False, True],
+                         ids=['KLDivergenceRegularizer', 'KLDivergenceAddLoss'])
+def test_a_trainable_prior_of_a_kl_penalty_trains_with_the_model(add_loss):
+  prior = _trainable_prior()
+  layers = [keras.Input((3,)), keras.layers.Dense(4)]
+  if add_loss:
+    layers += [tfpl.IndependentNormal(2, seed=1),
+               tfpl.KLDivergenceAddLoss(prior)]
+  else:
+    layers += [tfpl.IndependentNormal(2, seed=1, activity_regularizer=(
+        tfpl.KLDivergenceRegularizer(prior)))]
+  model = keras.Sequential(layers)
+  assert id(prior.trainable_weights[0]) in {
+      id(w) for w in model.trainable_weights}
+  x = np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32)
+  model.compile(optimizer='adam', loss=lambda y, rv: -rv.log_prob(y))
+  model.fit(x, x[:, :2], epochs=1, verbose=0)
+  assert np.all(prior.get_weights()[0] != 0.)
