@@ -153,3 +153,22 @@ def test_a_trainable_prior_of_a_kl_penalty_trains_with_the_model(add_loss):
   model.compile(optimizer='adam', loss=lambda y, rv: -rv.log_prob(y))
   model.fit(x, x[:, :2], epochs=1, verbose=0)
   assert np.all(prior.get_weights()[0] != 0.)
+
+
+def test_event_shapes_may_be_integer_tensors_or_arrays():
+  assert tfpl.IndependentNormal.params_size(tf.constant([2, 3])) == 12
+  assert tfpl.MixtureNormal.params_size(2, tf.constant(3)) == 2 + 2 * 6
+  params = tf.zeros([4, tfpl.MixtureLogistic.params_size(2, [3])])
+  mixture = tfpl.MixtureLogistic.new(params, 2, np.array(3))
+  assert mixture.event_shape == [3]
+
+
+def test_one_hot_mixture_log_mean_is_each_categorys_log_probability():
+  params = tf.random.stateless_normal(
+      [2, tfpl.CategoricalMixtureOfOneHotCategorical.params_size(3, 2)],
+      seed=[1, 2])
+  mixture = tfpl.CategoricalMixtureOfOneHotCategorical.new(params, 3, 2)
+  one_hots = tf.eye(3)[:, None, :]
+  np.testing.assert_allclose(mixture.log_mean(),
+                             tf.transpose(mixture.log_prob(one_hots)),
+                             rtol=1e-5)

@@ -137,3 +137,13 @@ def test_the_tutorials_case_5_runs_and_plots(tmp_path):
   assert result.returncode == 0, result.stderr[-3000:]
   assert 'RMSE of the predictive mean' in result.stdout
   assert figure.stat().st_size > 0
+
+
+def test_the_layer_takes_its_kernel_providers_dtype():
+  layer = tfpl.VariationalGaussianProcess(
+      num_inducing_points=3,
+      kernel_provider=LengthScaleKernelFn(dtype='float64'))
+  x, y = _data()
+  rv = layer(x.astype(np.float64))
+  assert layer.dtype == 'float64' and rv.dtype == tf.float64
+  assert rv.variational_loss(y).dtype == tf.float64

@@ -72,7 +72,8 @@ class VariationalGaussianProcess(distribution_lambda.DistributionLambda):
   Args:
     num_inducing_points: the number of inducing points.
     kernel_provider: a Keras layer with a `kernel` property returning a
-      `tfp.math.psd_kernels` kernel (its weights are the layer's).
+      `tfp.math.psd_kernels` kernel (its weights are the layer's); the
+      layer's dtype is its dtype unless `dtype` is given.
     event_shape: the batch of processes, e.g. `(1,)` for one function.
     inducing_index_points_initializer: initializes the inducing index
       points; default `RandomUniform(-1, 1)`. Place them near the data.
@@ -95,6 +96,9 @@ class VariationalGaussianProcess(distribution_lambda.DistributionLambda):
       variational_inducing_observations_scale_initializer: Any = None,
       mean_fn: Optional[Callable] = None, jitter: float = 1e-6,
       convert_to_tensor_fn=tfd.Distribution.sample, **kwargs):
+    if isinstance(kernel_provider, keras.layers.Layer):
+      # As in `tfp.layers`, the process takes its kernel provider's dtype.
+      kwargs.setdefault('dtype', kernel_provider.dtype_policy)
     super().__init__(None, convert_to_tensor_fn, **kwargs)
     self.num_inducing_points = checks.check_size(
         self.name, 'num_inducing_points', num_inducing_points)
