@@ -129,3 +129,49 @@ def test_kl_regularizer_monte_carlo_averages_to_the_exact_kl():
   exact = 20000. * float(tfd.kl_divergence(element, standard))
   se = float(tf.math.reduce_std(per_element)) * np.sqrt(20000.)
   assert abs(float(head.losses[0]) - exact) < 5 * se
+
+
+def _trainable_prior():
+  return keras.Sequential([
+      tfpl.VariableLayer(shape=[2]),
+      tfpl.DistributionLambda(
+          lambda t: tfd.Independent(tfd.Normal(t, 1.), 1))])
+
+
+@pytest.mark.parametrize('add_loss', [False, True],
+                         ids=['KLDivergenceRegularizer', 'KLDivergenceAddLoss'])
+def test_a_trainable_prior_of_a_kl_penalty_trains_with_the_model(add_loss):
+  prior = _trainable_prior()
+  layers = [keras.Input((3,)), keras.layers.Dense(4)]
+  if add_loss:
+    layers += [tfpl.IndependentNormal(2, seed=1),
+               tfpl.KLDivergenceAddLoss(prior)]
+  else:
+    layers += [tfpl.IndependentNormal(2, seed=1, activity_regularizer=(
+        tfpl.KLDivergenceRegularizer(prior)))]
+  model = keras.Sequential(layers)
+  assert id(prior.trainable_weights[0]) in {
+      id(w) for w in model.trainable_weights}
+  x = np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32)
+  model.compile(optimizer='adam', loss=lambda y, rv: -rv.log_prob(y))
+  model.fit(x, x[:, :2], epochs=1, verbose=0)
+  assert np.all(prior.get_weights()[0] != 0.)
+
+
+def test_event_shapes_may_be_integer_tensors_or_arrays():
+  assert tfpl.IndependentNormal.params_size(tf.constant([2, 3])) == 12
+  assert tfpl.MixtureNormal.params_size(2, tf.constant(3)) == 2 + 2 * 6
+  params = tf.zeros([4, tfpl.MixtureLogistic.params_size(2, [3])])
+  mixture = tfpl.MixtureLogistic.new(params, 2, np.array(3))
+  assert mixture.event_shape == [3]
+
+
+def test_one_hot_mixture_log_mean_is_each_categorys_log_probability():
+  params = tf.random.stateless_normal(
+      [2, tfpl.CategoricalMixtureOfOneHotCategorical.params_size(3, 2)],
+      seed=[1, 2])
+  mixture = tfpl.CategoricalMixtureOfOneHotCategorical.new(params, 3, 2)
+  one_hots = tf.eye(3)[:, None, :]
+  np.testing.assert_allclose(mixture.log_mean(),
+                             tf.transpose(mixture.log_prob(one_hots)),
+                             rtol=1e-5)

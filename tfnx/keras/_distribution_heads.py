@@ -32,9 +32,9 @@ _SAMPLE = tfd.Distribution.sample
 
 
 def _event_shape(event_shape: EventShape) -> tuple:
-  if isinstance(event_shape, (int, np.integer)):
-    return (int(event_shape),)
-  return tuple(int(d) for d in event_shape)
+  # An int, a sequence, or an integer array or eager tensor (as TFP's tests
+  # pass): a scalar is a vector of one.
+  return tuple(int(d) for d in np.reshape(np.asarray(event_shape), [-1]))
 
 
 def _named(name: Optional[str]) -> dict:
@@ -374,7 +374,11 @@ class CategoricalMixtureOfOneHotCategorical(_Head):
     components = tfd.OneHotCategorical(
         logits=component_logits, dtype=dtype or logits.dtype,
         validate_args=validate_args)
-    return _mixture(logits, components, validate_args, name)
+    mixture = _mixture(logits, components, validate_args, name)
+    # `tfp.layers`' mixture also has the log of its mean, each category's
+    # log probability.
+    mixture.log_mean = lambda: tf.math.log(mixture.mean())
+    return mixture
 
   @staticmethod
   def params_size(event_size: int, num_components: int,

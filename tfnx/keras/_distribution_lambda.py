@@ -105,6 +105,9 @@ class DistributionLambda(keras.layers.Layer):
     self.convert_to_tensor_fn = convert_to_tensor.parse(self.name,
                                                     convert_to_tensor_fn)
     self.seed = seed
+    # A `KLDivergenceRegularizer`'s prior layer trains and saves with ours.
+    self._regularizer_layers = list(
+        getattr(self.activity_regularizer, 'layers', []))
     self._seed_generator = call_seeds.make_seed_generator(self.name, seed)
     self._seed_state = self._seed_generator.state.value
 

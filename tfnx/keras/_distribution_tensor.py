@@ -53,6 +53,11 @@ class DistributionTensor:
     return self._distribution
 
   @property
+  def tensor_distribution(self) -> tfd.Distribution:
+    """The distribution, under `tfp.layers`' name for it."""
+    return self._distribution
+
+  @property
   def tensor(self) -> tf.Tensor:
     """The value (what `tf.convert_to_tensor` returns)."""
     return self._value

@@ -84,6 +84,17 @@ class KLDivergenceRegularizer(keras.regularizers.Regularizer):
     self.test_points_fn = test_points_fn
     self.weight = weight
 
+  @property
+  def layers(self) -> list:
+    """The Keras layers the regularizer holds (a `distribution_b` layer).
+
+    A layer it regularizes tracks them, so their weights (a trainable
+    prior's) train and save with the model.
+    """
+    if isinstance(self.distribution_b, keras.layers.Layer):
+      return [self.distribution_b]
+    return []
+
   def __call__(self, distribution_a: Any) -> tf.Tensor:
     """The batch total of `weight * KL(a || b)`."""
     test_points = distribution_a
@@ -143,6 +154,7 @@ class KLDivergenceAddLoss(keras.layers.Layer):
         distribution_b, use_exact_kl=use_exact_kl,
         test_points_reduce_axis=test_points_reduce_axis,
         test_points_fn=test_points_fn, weight=weight)
+    self._distribution_b_layers = self.regularizer.layers
 
   def call(self, distribution_a: Any) -> Any:
     """Adds the KL to the layer's losses; returns `distribution_a`."""

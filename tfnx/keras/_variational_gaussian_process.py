@@ -1,4 +1,11 @@
-"""`VariationalGaussianProcess`: `tfp.layers.VariationalGaussianProcess` on Keras 3."""
+"""`VariationalGaussianProcess`: `tfp.layers.VariationalGaussianProcess` on Keras 3.
+
+As in `tfp.layers`, the layer's output is the batch of processes (one per
+element of `event_shape`) transposed to event shape `[num_index_points,
+event_size]`, the layout of Keras targets `y` of shape `[batch, event_size]`,
+and its `variational_loss(y, kl_weight=...)` transposes `y` back to the
+processes' layout.
+"""
 
 from typing import Any, Callable, Optional, Sequence
 
@@ -12,8 +19,43 @@ from tfnx.keras import _serialization as serialization
 from tfnx.keras._export import export
 
 tfd = tfp.distributions
+tfb = tfp.bijectors
 
-__all__ = ['VariationalGaussianProcess']
+__all__ = ['VariationalGaussianProcess', 'transposed']
+
+# TFP's initial variational scale: the inducing observations start nearly
+# certain at their zero location, so the first steps fit the data.
+_INITIAL_SCALE = 1e-5
+
+
+def transposed(process: tfd.VariationalGaussianProcess) -> tfd.Distribution:
+  """`process`, a batch of processes, with the batch as the event's last axis.
+
+  Args:
+    process: a `tfd.VariationalGaussianProcess` of batch shape `[..., k]`
+      and event shape `[n]`.
+
+  Returns:
+    The distribution of event shape `[n, k]`, with the process's
+    `variational_loss(y, ...)` for observations `y` of shape `[..., n, k]`
+    (or `[n]` when `k` is 1: Keras 2 expanded such targets to `[n, 1]`,
+    Keras 3 passes them on as they are) and its
+    `surrogate_posterior_kl_divergence_prior()`.
+  """
+  transpose = tfb.Transpose(rightmost_transposed_ndims=2)
+  output = tfd.TransformedDistribution(
+      tfd.Independent(process, reinterpreted_batch_ndims=1), transpose)
+
+  def variational_loss(observations: Any, *args, **kwargs) -> tf.Tensor:
+    y = tf.cast(observations, process.dtype)
+    if y.shape.rank == 1:
+      y = y[:, tf.newaxis]
+    return process.variational_loss(transpose.forward(y), *args, **kwargs)
+
+  output.variational_loss = variational_loss
+  output.surrogate_posterior_kl_divergence_prior = (
+      process.surrogate_posterior_kl_divergence_prior)
+  return output
 
 
 @export
@@ -25,19 +67,21 @@ class VariationalGaussianProcess(distribution_lambda.DistributionLambda):
   variational inducing observations (location and lower-triangular scale),
   observation noise variance (`softplus` of a variable) and, unless
   `mean_fn` is given, a trainable constant mean. Train it with
-  `loss=lambda y, rv_y: rv_y.variational_loss(y, kl_weight=...)`.
+  `loss=lambda y, rv_y: rv_y.variational_loss(y, kl_weight=...)`. The
+  output has event shape `[num_points, event_size]` (see `transposed`).
 
   Args:
     num_inducing_points: the number of inducing points.
     kernel_provider: a Keras layer with a `kernel` property returning a
-      `tfp.math.psd_kernels` kernel (its weights are the layer's).
+      `tfp.math.psd_kernels` kernel (its weights are the layer's); the
+      layer's dtype is its dtype unless `dtype` is given.
     event_shape: the batch of processes, e.g. `(1,)` for one function.
     inducing_index_points_initializer: initializes the inducing index
       points; default `RandomUniform(-1, 1)`. Place them near the data.
     unconstrained_observation_noise_variance_initializer: initializes the
       variable whose softplus is the noise variance; default `-10`.
     variational_inducing_observations_scale_initializer: initializes the
-      scale; default the identity.
+      scale; default `1e-5` times the identity, as in `tfp.layers`.
     mean_fn: `(index_points) -> mean`; default a trainable constant.
     jitter: added to the kernel matrices' diagonals for stability.
     convert_to_tensor_fn: see `DistributionLambda`.
@@ -53,6 +97,9 @@ class VariationalGaussianProcess(distribution_lambda.DistributionLambda):
       variational_inducing_observations_scale_initializer: Any = None,
       mean_fn: Optional[Callable] = None, jitter: float = 1e-6,
       convert_to_tensor_fn=tfd.Distribution.sample, **kwargs):
+    if isinstance(kernel_provider, keras.layers.Layer):
+      # As in `tfp.layers`, the process takes its kernel provider's dtype.
+      kwargs.setdefault('dtype', kernel_provider.dtype_policy)
     super().__init__(None, convert_to_tensor_fn, **kwargs)
     self.num_inducing_points = checks.check_size(
         self.name, 'num_inducing_points', num_inducing_points)
@@ -89,7 +136,8 @@ class VariationalGaussianProcess(distribution_lambda.DistributionLambda):
         shape=batch + (m, m), initializer=scale_initializer or 'zeros')
     if scale_initializer is None:
       self._scale.assign(tf.broadcast_to(
-          tf.eye(m, dtype=self.variable_dtype), batch + (m, m)))
+          _INITIAL_SCALE * tf.eye(m, dtype=self.variable_dtype),
+          batch + (m, m)))
     self._noise = self.add_weight(
         name='unconstrained_observation_noise_variance', shape=(),
         initializer=self.unconstrained_observation_noise_variance_initializer)
@@ -99,14 +147,14 @@ class VariationalGaussianProcess(distribution_lambda.DistributionLambda):
                                    initializer='zeros')
 
   def make_distribution(self, inputs: Any) -> tfd.Distribution:
-    """The variational process at the index points `inputs`."""
+    """The variational processes at the index points `inputs`, transposed."""
     mean_fn = self.mean_fn
     if mean_fn is None:
       mean = tf.convert_to_tensor(self._mean)
 
       def mean_fn(x):
         return tf.fill(tf.shape(x)[:-1], mean)
-    return tfd.VariationalGaussianProcess(
+    return transposed(tfd.VariationalGaussianProcess(
         kernel=self.kernel_provider.kernel,
         index_points=tf.convert_to_tensor(inputs),
         inducing_index_points=tf.convert_to_tensor(
@@ -118,7 +166,7 @@ class VariationalGaussianProcess(distribution_lambda.DistributionLambda):
         mean_fn=mean_fn,
         observation_noise_variance=tf.nn.softplus(
             tf.convert_to_tensor(self._noise)),
-        jitter=self.jitter)
+        jitter=self.jitter))
 
   def get_config(self) -> dict:
     """The constructor's arguments; the kernel provider Keras-serialized."""
