@@ -167,7 +167,8 @@ def test_log_marginal_likelihood_of_linear_gaussian_model_is_closed_form(
       kernel_initializer=lambda *a, **k: tf.constant(w_map[:d]),
       bias_initializer=lambda *a, **k: tf.constant(w_map[d]))])
   la = tfl.Laplace(model, 'regression', hessian_structure=structure,
-                   prior_precision=prior, sigma_noise=sigma).fit(x, y)
+                   prior_precision=prior, sigma_noise=sigma,
+                   temperature=1.).fit(x, y)
   cov_y = sigma**2 * np.eye(n) + features @ features.T / prior
   _, log_det = np.linalg.slogdet(2 * np.pi * cov_y)
   closed_form = -0.5 * (log_det + y[:, 0] @ np.linalg.solve(cov_y, y[:, 0]))
