@@ -152,6 +152,7 @@ class Laplace(tf.Module):
                                     trainable=False, name='num_outputs')
     self._num_data = tf.Variable(0, dtype=tf.int64, trainable=False,
                                  name='num_data')
+    self._seen_fitted = False
     # No autograph: the traced code has no tensor-dependent Python control
     # flow, and converting the layers' code took seconds per trace.
     trace = lambda fn: tf.function(fn, reduce_retracing=True,
@@ -213,7 +214,11 @@ class Laplace(tf.Module):
   def _check_fitted(self) -> None:
     # Traced, the check ran when the caller was first called eagerly or not
     # at all: the count is only known when it runs.
-    if tf.executing_eagerly() and self.num_data == 0:
+    # Once seen fitted, the count (a device read) is not read again.
+    if self._seen_fitted or not tf.executing_eagerly():
+      return
+    self._seen_fitted = self.num_data > 0
+    if not self._seen_fitted:
       raise ValueError('Laplace: expected `fit` before predictions or the '
                        'posterior; received an unfitted approximation '
                        '(num_data=0).')
@@ -238,6 +243,7 @@ class Laplace(tf.Module):
     else:
       batches = ((x[i:i + batch_size], y[i:i + batch_size])
                  for i in range(0, len(x), batch_size))
+    self._seen_fitted = False
     self.curvature.reset()
     for v in (self._loss, self._num_outputs, self._num_data):
       v.assign(tf.zeros_like(v))
