@@ -177,11 +177,17 @@ def draw(dataset: str, task: Task, panels, folder: str) -> None:
                 f'{dataset} {estimator}, converted')
     reliability(axes[1, column], after, task.y_test,
                 f'{dataset} {estimator}, + temperature')
-  axes[0, 0].set_ylabel('accuracy')
-  axes[1, 0].set_ylabel('accuracy')
+  save_diagrams(fig, axes, folder, f'calibration_{dataset}.png')
+
+
+def save_diagrams(fig, axes, folder: str, name: str) -> None:
+  """Labels a grid of reliability diagrams and saves it as `folder/name`."""
+  axes = np.atleast_2d(axes)
+  for axis in axes[:, 0]:
+    axis.set_ylabel('accuracy')
   axes[0, 0].legend(loc='upper left', fontsize=8)
   fig.tight_layout()
-  path = f'{protocol.figures_dir(folder)}/calibration_{dataset}.png'
+  path = f'{protocol.figures_dir(folder)}/{name}'
   fig.savefig(path, dpi=80)
   print(f'saved {path}', flush=True)
 

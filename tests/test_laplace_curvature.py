@@ -113,20 +113,31 @@ def _keras_conv(data_format='channels_last'):
   return model
 
 
-def test_convolution_ggn_equals_hessian_of_squared_error():
-  model = _keras_conv()
-  conv = model.layers[0]
-  x = np.random.RandomState(2).randn(3, 6, 5, 2)
+_CONVOLUTIONS = [
+    (keras.layers.Conv2D, (6, 5, 2), dict(kernel_size=(3, 2), strides=(2, 1),
+                                          padding='same')),
+    (keras.layers.Conv1D, (7, 2), dict(kernel_size=3, dilation_rate=2)),
+    (keras.layers.Conv3D, (4, 3, 3, 1), dict(kernel_size=2)),
+]
+
+
+@pytest.mark.parametrize('conv, shape, kwargs', _CONVOLUTIONS,
+                         ids=lambda c: getattr(c, '__name__', ''))
+def test_convolution_ggn_equals_hessian_of_squared_error(conv, shape, kwargs):
+  layer = conv(2, dtype='float64', **kwargs)
+  model = keras.Sequential([keras.Input(shape, dtype='float64'), layer,
+                            keras.layers.Flatten(dtype='float64')])
+  layer.kernel.assign(np.random.RandomState(1).randn(*layer.kernel.shape))
+  x = np.random.RandomState(2).randn(3, *shape)
   y = np.random.RandomState(3).randn(3, int(model.outputs[0].shape[-1]))
   la = tfl.Laplace(model, 'regression', hessian_structure='full').fit(x, y)
-  theta = tf.reshape(tf.concat([tf.reshape(conv.kernel.value, [-1, 3]),
-                                conv.bias.value[None]], 0), [-1])
+  theta = tf.reshape(tf.concat([tf.reshape(layer.kernel.value, [-1, 2]),
+                                layer.bias.value[None]], 0), [-1])
 
   @tf.function
   def hessian(theta):
-    w = tf.reshape(theta, [-1, 3])
-    s = tf.nn.conv2d(x, tf.reshape(w[:-1], conv.kernel.shape), [1, 2, 1, 1],
-                     'SAME') + w[-1]
+    w = tf.reshape(theta, [-1, 2])
+    s = layer.convolution_op(x, tf.reshape(w[:-1], layer.kernel.shape)) + w[-1]
     sse = 0.5 * tf.reduce_sum(tf.square(tf.reshape(s, [3, -1]) - y))
     return tf.hessians(sse, theta)[0]
   np.testing.assert_allclose(la.curvature.ggn.numpy(),
@@ -167,7 +178,8 @@ def test_log_marginal_likelihood_of_linear_gaussian_model_is_closed_form(
       kernel_initializer=lambda *a, **k: tf.constant(w_map[:d]),
       bias_initializer=lambda *a, **k: tf.constant(w_map[d]))])
   la = tfl.Laplace(model, 'regression', hessian_structure=structure,
-                   prior_precision=prior, sigma_noise=sigma).fit(x, y)
+                   prior_precision=prior, sigma_noise=sigma,
+                   temperature=1.).fit(x, y)
   cov_y = sigma**2 * np.eye(n) + features @ features.T / prior
   _, log_det = np.linalg.slogdet(2 * np.pi * cov_y)
   closed_form = -0.5 * (log_det + y[:, 0] @ np.linalg.solve(cov_y, y[:, 0]))

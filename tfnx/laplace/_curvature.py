@@ -19,12 +19,12 @@ structure answers the questions the marginal likelihood and the predictive
 ask of it: its log determinant, the variance of `f` it implies, samples.
 """
 
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
 
-__all__ = ['output_hessian', 'Curvature', 'Diag', 'Kron', 'Full',
+__all__ = ['output_hessian', 'dense_grads', 'Curvature', 'Diag', 'Kron', 'Full',
            'STRUCTURES']
 
 
@@ -45,12 +45,30 @@ def output_hessian(likelihood: str, f: tf.Tensor) -> tf.Tensor:
   return tf.eye(f.shape[-1], batch_shape=[tf.shape(f)[0]], dtype=f.dtype)
 
 
-def _jacobian(rows: Sequence[tf.Tensor],
-              grads: Sequence[tf.Tensor]) -> tf.Tensor:
+def dense_grads(grads: Optional[tf.Tensor], rows: tf.Tensor,
+                classes: int) -> tf.Tensor:
+  """`df/ds` `[n, c, locations, out]`, the identity written out for `None`.
+
+  Args:
+    grads: `df/ds`, or `None` where `s` is the outputs (`c = out`).
+    rows: the layer's rows, for the batch size and dtype.
+    classes: the layer's `out`, the outputs' size when `grads` is `None`.
+
+  Returns:
+    `grads`, or the identity `[n, out, 1, out]`.
+  """
+  if grads is not None:
+    return grads
+  eye = tf.eye(classes, dtype=rows.dtype)[None, :, None, :]
+  return tf.tile(eye, [tf.shape(rows)[0], 1, 1, 1])
+
+
+def _jacobian(rows: Sequence[tf.Tensor], grads: Sequence[Optional[tf.Tensor]],
+              shapes: Sequence[Tuple[int, int]]) -> tf.Tensor:
   """`df/dW~` of every chosen layer, `[n, c, P]`, row-major in each `W~`."""
   parts = []
-  for r, g in zip(rows, grads):
-    j = tf.einsum('blk,bclo->bcko', r, g)
+  for r, g, (_, out) in zip(rows, grads, shapes):
+    j = tf.einsum('blk,bclo->bcko', r, dense_grads(g, r, out))
     parts.append(tf.reshape(j, tf.concat([tf.shape(j)[:2], [-1]], 0)))
   return tf.concat(parts, axis=-1)
 
@@ -94,7 +112,7 @@ class Diag(Curvature):
     self.ggn = self._zeros([sum(self.sizes)], 'ggn_diagonal')
 
   def update(self, rows, grads, lam) -> None:
-    j = _jacobian(rows, grads)
+    j = _jacobian(rows, grads, self.shapes)
     self.ggn.assign_add(tf.einsum('bcp,bcd,bdp->p', j, lam, j))
 
   def precision(self, factor, prior) -> tf.Tensor:
@@ -108,7 +126,7 @@ class Diag(Curvature):
     return 1. / self.precision(factor, prior)
 
   def functional_variance(self, rows, grads, factor, prior) -> tf.Tensor:
-    j = _jacobian(rows, grads)
+    j = _jacobian(rows, grads, self.shapes)
     return tf.einsum('bcp,p,bdp->bcd', j, self.variance(factor, prior), j)
 
   def sample(self, eps, factor, prior) -> tf.Tensor:
@@ -124,7 +142,7 @@ class Full(Curvature):
     self.ggn = self._zeros([p, p], 'ggn')
 
   def update(self, rows, grads, lam) -> None:
-    j = _jacobian(rows, grads)
+    j = _jacobian(rows, grads, self.shapes)
     lam_j = tf.einsum('bcd,bdq->bcq', lam, j)
     self.ggn.assign_add(tf.einsum('bcp,bcq->pq', j, lam_j))
 
@@ -145,7 +163,7 @@ class Full(Curvature):
     return tf.linalg.diag_part(tf.linalg.cholesky_solve(chol, eye))
 
   def functional_variance(self, rows, grads, factor, prior) -> tf.Tensor:
-    j = _jacobian(rows, grads)
+    j = _jacobian(rows, grads, self.shapes)
     shape = tf.shape(j)
     chol = self._cholesky(factor, prior)
     w = tf.linalg.triangular_solve(chol, tf.transpose(
@@ -190,9 +208,13 @@ class Kron(Curvature):
   def update(self, rows, grads, lam) -> None:
     for i, (r, g) in enumerate(zip(rows, grads)):
       self.a[i].assign_add(tf.einsum('blk,blj->kj', r, r))
-      self.g[i].assign_add(tf.einsum('bclo,bcd,bdlp->op', g, lam, g))
-      self.count[i].assign_add(tf.cast(tf.shape(r)[0] * tf.shape(r)[1],
-                                       self.dtype))
+      locations = tf.cast(tf.shape(r)[1], self.dtype)
+      self.count[i].assign_add(tf.cast(tf.shape(r)[0], self.dtype)
+                               * locations)
+      if g is None:  # The output layer: G sums Lambda.
+        self.g[i].assign_add(tf.reduce_sum(lam, axis=0) * locations)
+      else:
+        self.g[i].assign_add(tf.einsum('bclo,bcd,bdlp->op', g, lam, g))
 
   def finalize(self) -> None:
     for i in range(len(self.shapes)):
@@ -234,13 +256,16 @@ class Kron(Curvature):
     for r, g, lam, qa, qg in zip(rows, grads,
                                  self._eigenvalues(factor, prior),
                                  self.vec_a, self.vec_g):
-      rq = tf.einsum('blk,km->blm', r, qa)
-      gq = tf.einsum('bclo,op->bclp', g, qg)
       if r.shape[1] == 1:  # Dense: J = rows (x) df/ds has no sum to expand.
-        w = tf.square(rq[:, 0]) @ (1. / lam)
-        total += tf.einsum('bo,bco,bdo->bcd', w, gq[:, :, 0], gq[:, :, 0])
+        w = tf.square(r[:, 0] @ qa) @ (1. / lam)
+        if g is None:  # The output layer: f_var = Qg diag(w) Qg^T.
+          total += (w[:, None, :] * qg) @ tf.transpose(qg)
+          continue
+        gq = tf.einsum('bco,op->bcp', g[:, :, 0], qg)
+        total += tf.einsum('bo,bco,bdo->bcd', w, gq, gq)
       else:
-        j = tf.einsum('blk,bclo->bcko', rq, gq)
+        j = tf.einsum('blk,km,bclo,op->bcmp', r, qa,
+                      dense_grads(g, r, qg.shape[0]), qg)
         total += tf.einsum('bcko,ko,bdko->bcd', j, 1. / lam, j)
     return total
 

@@ -5,6 +5,7 @@
 the posterior precision at the trained weights `theta*`.
 """
 
+import functools
 from typing import Callable
 
 import numpy as np
@@ -69,7 +70,7 @@ def maximize(objective: Callable[[tf.Tensor], tf.Tensor], init: tf.Tensor,
   log_prior = tf.Variable(init)
   optimizer = tf.keras.optimizers.Adam(lr)
 
-  @tf.function
+  @functools.partial(tf.function, autograph=False)
   def step():
     with tf.GradientTape() as tape:
       loss = -objective(log_prior)

@@ -22,7 +22,11 @@ __all__ = ['Trace', 'Network']
 
 
 class Trace(NamedTuple):
-  """A forward pass: outputs, and per chosen layer its rows and `df/ds`."""
+  """A forward pass: outputs, and per chosen layer its rows and `df/ds`.
+
+  A `grads` entry is `None` where `s` is the outputs (`df/ds` the identity),
+  so the structures can skip multiplying by it.
+  """
   outputs: tf.Tensor
   rows: List[tf.Tensor]
   grads: List[tf.Tensor]
@@ -37,11 +41,9 @@ def _with_ones(rows: tf.Tensor, bias: Any) -> tf.Tensor:
 
 def _output_jacobian(tape: tf.GradientTape, f: tf.Tensor, s: tf.Tensor,
                      linear_map: subnetwork.LinearMap) -> tf.Tensor:
-  """`df/ds` as `[batch, classes, locations, out]`."""
-  if s is f:  # The output layer: df/ds is the identity.
-    classes = f.shape[-1]
-    eye = tf.eye(classes, dtype=f.dtype)
-    return tf.tile(eye[None, :, None, :], [tf.shape(f)[0], 1, 1, 1])
+  """`df/ds` as `[batch, classes, locations, out]`; `None` for the identity."""
+  if s is f:  # The output layer.
+    return None
   jacobian = tape.batch_jacobian(f, s)
   classes = f.shape[-1]
   flat = tf.reshape(jacobian, tf.concat([[-1], tf.shape(s)[1:]], 0))
@@ -87,8 +89,8 @@ class Network:
                        f'[batch, outputs]; received shape {f.shape}.')
     dtype = self.maps[0].kernel.dtype
     rows = [_with_ones(m.rows(a), m.bias) for m, a in zip(self.maps, inputs)]
-    grads = [tf.cast(_output_jacobian(tape, f, s, m), dtype)
-             for m, s in zip(self.maps, pre)]
+    grads = [_output_jacobian(tape, f, s, m) for m, s in zip(self.maps, pre)]
+    grads = [g if g is None else tf.cast(g, dtype) for g in grads]
     return Trace(tf.cast(f, dtype), rows, grads)
 
   def _run_keras(self, x: tf.Tensor, tape: tf.GradientTape) -> Tuple:

@@ -52,7 +52,9 @@ class LinearMap(NamedTuple):
 
 def _flat_locations(t: tf.Tensor) -> tf.Tensor:
   """`[n, ..., c]` as `[n, locations, c]`: every middle axis a location."""
-  return tf.reshape(t, [tf.shape(t)[0], -1, t.shape[-1]])
+  middle = t.shape[1:-1]
+  locations = (int(np.prod(middle)) if middle.is_fully_defined() else -1)
+  return tf.reshape(t, [tf.shape(t)[0], locations, t.shape[-1]])
 
 
 def _channels_last(t: tf.Tensor) -> tf.Tensor:

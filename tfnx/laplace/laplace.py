@@ -24,10 +24,26 @@ from tfnx.laplace import _network as network_lib
 from tfnx.laplace import _predictive as predictive
 from tfnx.laplace import _subnetwork as subnetwork
 
-__all__ = ['Laplace', 'LIKELIHOODS', 'STRUCTURES']
+__all__ = ['Laplace', 'LIKELIHOODS', 'STRUCTURES', 'DEFAULT_TEMPERATURE']
 
 LIKELIHOODS = ('classification', 'regression')
 STRUCTURES = tuple(curvature_lib.STRUCTURES)
+
+DEFAULT_TEMPERATURE = 0.003
+"""The default temperature: a cold posterior, chosen by measurement.
+
+A network trained to a near-zero loss without a prior (the usual case, and
+the protocol's MLP: training NLL 5e-4) has a GGN that understates the
+curvature by orders of magnitude at its training points, where the softmax
+saturates (digits: the largest eigenvalue of the last layer's output factor
+is 3e-4); at temperature 1 the marginal likelihood's prior is then the
+posterior in nearly every direction, and the predictive is far too wide
+(digits: NLL 0.66 against the network's 0.10). Dividing the likelihood by
+0.003 restores the curvature's scale; on digits and breast cancer (medians
+of three seeds) it keeps the accuracy and lowers NLL and ECE, where 0.01
+loses digits' ECE and 0.001 gives back part of the NLL (docs/laplace.md).
+Pass `temperature=1` for the untempered posterior, as laplace-torch has it.
+"""
 
 
 def _check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
@@ -93,7 +109,9 @@ class Laplace(tf.Module):
       chosen layer; `optimize_prior_precision` fits it.
     prior_mean: the prior's mean, a scalar.
     sigma_noise: the regression noise's standard deviation (1 for classes).
-    temperature: divides the likelihood: below 1 sharpens the posterior.
+    temperature: divides the likelihood: below 1 sharpens the posterior;
+      default `DEFAULT_TEMPERATURE` (0.003), for networks trained without
+      a prior (see there); 1 is the untempered posterior.
     name: the module's name.
   """
 
@@ -101,7 +119,8 @@ class Laplace(tf.Module):
                subset_of_weights: Union[str, Sequence[str]] = 'last_layer',
                hessian_structure: str = 'kron',
                prior_precision: Any = 1.0, prior_mean: float = 0.0,
-               sigma_noise: float = 1.0, temperature: float = 1.0,
+               sigma_noise: float = 1.0,
+               temperature: float = DEFAULT_TEMPERATURE,
                name: Optional[str] = None):
     super().__init__(name=name or 'laplace')
     _check_choice('likelihood', likelihood, LIKELIHOODS)
@@ -133,8 +152,14 @@ class Laplace(tf.Module):
                                     trainable=False, name='num_outputs')
     self._num_data = tf.Variable(0, dtype=tf.int64, trainable=False,
                                  name='num_data')
-    self._update = tf.function(self._update_batch, reduce_retracing=True)
-    self._moments = tf.function(self._glm_moments, reduce_retracing=True)
+    self._seen_fitted = False
+    # No autograph: the traced code has no tensor-dependent Python control
+    # flow, and converting the layers' code took seconds per trace.
+    trace = lambda fn: tf.function(fn, reduce_retracing=True,
+                                   autograph=False)
+    self._update = trace(self._update_batch)
+    self._moments = trace(self._glm_moments)
+    self._probit = trace(lambda x: predictive.probit(*self._glm_moments(x)))
 
   # The hyperparameters.
 
@@ -189,7 +214,11 @@ class Laplace(tf.Module):
   def _check_fitted(self) -> None:
     # Traced, the check ran when the caller was first called eagerly or not
     # at all: the count is only known when it runs.
-    if tf.executing_eagerly() and self.num_data == 0:
+    # Once seen fitted, the count (a device read) is not read again.
+    if self._seen_fitted or not tf.executing_eagerly():
+      return
+    self._seen_fitted = self.num_data > 0
+    if not self._seen_fitted:
       raise ValueError('Laplace: expected `fit` before predictions or the '
                        'posterior; received an unfitted approximation '
                        '(num_data=0).')
@@ -212,7 +241,9 @@ class Laplace(tf.Module):
     if isinstance(x, tf.data.Dataset):
       batches = x
     else:
-      batches = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+      batches = ((x[i:i + batch_size], y[i:i + batch_size])
+                 for i in range(0, len(x), batch_size))
+    self._seen_fitted = False
     self.curvature.reset()
     for v in (self._loss, self._num_outputs, self._num_data):
       v.assign(tf.zeros_like(v))
@@ -391,11 +422,12 @@ class Laplace(tf.Module):
     """
     _check_choice('pred_type', pred_type, predictive.PRED_TYPES)
     _check_choice('link_approx', link_approx, predictive.LINK_APPROXIMATIONS)
+    self._check_fitted()
     x = tf.cast(x, self.dtype)
     if pred_type == 'glm' and self.likelihood == 'regression':
-      return self.functional_variance(x)
+      return self._moments(x)
     if pred_type == 'glm' and link_approx == 'probit':
-      return predictive.probit(*self.functional_variance(x))
+      return self._probit(x)
     samples = self.predictive_samples(x, pred_type, num_samples, seed)
     if self.likelihood == 'classification':
       return tf.reduce_mean(samples, axis=0)
