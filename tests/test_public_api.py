@@ -81,10 +81,6 @@ def test_a_second_object_under_an_exported_name_is_an_error():
     _export.export(type('DenseFlipout', (), {}), serializable=False)
 
 
-# Where seams of another change still use Keras internals (issue 23, points 3
-# and 4); empty once they are gone.
-_PENDING = {'_pipeline.py', '_vectorized.py', os.path.join('keras',
-                                                           '_recurrent.py')}
 _MOST_PROTECTED_ACCESS = 3
 
 
@@ -94,10 +90,8 @@ def _sources():
     for file in files:
       if file.endswith('.py'):
         path = os.path.join(directory, file)
-        relative = os.path.relpath(path, root)
-        if relative not in _PENDING:
-          with open(path, encoding='utf-8') as f:
-            yield relative, f.read().splitlines()
+        with open(path, encoding='utf-8') as f:
+          yield os.path.relpath(path, root), f.read().splitlines()
 
 
 def test_tfnx_imports_no_keras_internals():
