@@ -136,22 +136,10 @@ class Laplace(tf.Module):
     self.n_layers = len(maps)
     self.n_params = sum(self.curvature.sizes)
     self.prior_mean = float(prior_mean)
-    self._prior_precision = tf.Variable(
-        tf.ones([self.n_layers], self.dtype), trainable=False,
-        name='prior_precision')
-    self._sigma_noise = tf.Variable(tf.ones([], self.dtype), trainable=False,
-                                    name='sigma_noise')
-    self._temperature = tf.Variable(tf.ones([], self.dtype),
-                                    trainable=False, name='temperature')
+    self._init_state()
     self.prior_precision = prior_precision
     self.sigma_noise = sigma_noise
     self.temperature = temperature
-    self._loss = tf.Variable(tf.zeros([], self.dtype), trainable=False,
-                             name='loss')
-    self._num_outputs = tf.Variable(tf.zeros([], self.dtype),
-                                    trainable=False, name='num_outputs')
-    self._num_data = tf.Variable(0, dtype=tf.int64, trainable=False,
-                                 name='num_data')
     self._seen_fitted = False
     # No autograph: the traced code has no tensor-dependent Python control
     # flow, and converting the layers' code took seconds per trace.
@@ -160,6 +148,18 @@ class Laplace(tf.Module):
     self._update = trace(self._update_batch)
     self._moments = trace(self._glm_moments)
     self._probit = trace(lambda x: predictive.probit(*self._glm_moments(x)))
+
+  def _init_state(self) -> None:
+    """The variables a checkpoint holds besides the curvature's."""
+    def variable(name: str, shape=(), dtype=None) -> tf.Variable:
+      return tf.Variable(tf.zeros(shape, dtype or self.dtype),
+                         trainable=False, name=name)
+    self._prior_precision = variable('prior_precision', [self.n_layers])
+    self._sigma_noise = variable('sigma_noise')
+    self._temperature = variable('temperature')
+    self._loss = variable('loss')  # The summed NLL at the trained weights.
+    self._num_outputs = variable('num_outputs')
+    self._num_data = variable('num_data', dtype=tf.int64)
 
   # The hyperparameters.
 
