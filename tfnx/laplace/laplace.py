@@ -52,6 +52,19 @@ def _check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
                      f'received {value!r}.')
 
 
+def _check_logits(model: Any) -> None:
+  """Rejects a classifier whose last layer applies a softmax or sigmoid."""
+  last = model.layers[-1] if model.layers else None
+  activation = getattr(last, 'activation', getattr(last, 'activation_fn',
+                                                   None))
+  if activation in (keras.activations.softmax, keras.activations.sigmoid,
+                    tf.nn.softmax, tf.nn.sigmoid):
+    raise ValueError(
+        f'Laplace: expected {model.name} to output logits; received a last '
+        f'layer ({last.name}) applying {activation.__name__}. Build it '
+        'without the output activation: the likelihood applies the softmax.')
+
+
 def _positive(name: str, value: Any, dtype: tf.DType, shape: Sequence[int]
               ) -> tf.Tensor:
   """`value` as a positive tensor broadcast to `shape`."""
@@ -128,6 +141,8 @@ class Laplace(tf.Module):
     self.likelihood = likelihood
     self.hessian_structure = hessian_structure
     maps = subnetwork.select(model, subset_of_weights)
+    if likelihood == 'classification':
+      _check_logits(model)
     self.model = model
     self._network = network_lib.Network(model, maps)
     self.dtype = tf.as_dtype(maps[0].kernel.dtype)
