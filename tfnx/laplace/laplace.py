@@ -156,6 +156,7 @@ class Laplace(tf.Module):
     self.sigma_noise = sigma_noise
     self.temperature = temperature
     self._seen_fitted = False
+    self._output_size = None
     # No autograph: the traced code has no tensor-dependent Python control
     # flow, and converting the layers' code took seconds per trace.
     trace = lambda fn: tf.function(fn, reduce_retracing=True,
@@ -270,7 +271,9 @@ class Laplace(tf.Module):
 
   def _checked_targets(self, x: tf.Tensor, y: Any) -> tf.Tensor:
     """`y` as the likelihood needs it, or an error naming what is wrong."""
-    outputs = int(self._network(x[:1]).shape[-1])
+    if self._output_size is None:  # One eager call, the first time.
+      self._output_size = int(self._network(x[:1]).shape[-1])
+    outputs = self._output_size
     y = tf.convert_to_tensor(y)
     n = int(x.shape[0])
     if self.likelihood == 'regression':
