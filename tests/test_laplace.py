@@ -244,6 +244,14 @@ def test_regression_targets_of_the_wrong_shape_are_rejected():
     tfl.Laplace(model, 'regression').fit(_data()[0], np.zeros(30))
 
 
+@pytest.mark.parametrize('activation', ['softmax', 'sigmoid'])
+def test_classifier_outputting_probabilities_is_rejected(activation):
+  model = keras.Sequential([keras.Input((4,)),
+                            keras.layers.Dense(3, activation=activation)])
+  with pytest.raises(ValueError, match=f'output logits.*{activation}'):
+    tfl.Laplace(model)
+
+
 def test_predict_before_fit_is_rejected():
   with pytest.raises(ValueError, match='expected `fit` before'):
     tfl.Laplace(_tfn_mlp())(_data()[0])

@@ -19,7 +19,7 @@ structure answers the questions the marginal likelihood and the predictive
 ask of it: its log determinant, the variance of `f` it implies, samples.
 """
 
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -102,6 +102,36 @@ class Curvature(tf.Module):
 
   def finalize(self) -> None:
     """Prepares what predictions reuse, once `update` has seen all data."""
+
+  # The structures' protocol, one method per question (Args throughout:
+  # `rows` and `grads` per chosen layer as `_network.Trace` has them,
+  # `lam` the output Hessians `[n, c, c]`, `factor` the GGN's multiplier,
+  # `prior` the prior precision per layer, `eps` standard normals
+  # `[num_samples, P]`).
+
+  def update(self, rows, grads, lam) -> None:
+    """Adds one batch's GGN."""
+    raise NotImplementedError
+
+  def precision(self, factor, prior) -> Any:
+    """The posterior precision, in the structure's own form."""
+    raise NotImplementedError
+
+  def log_det(self, factor, prior) -> tf.Tensor:
+    """The posterior precision's log determinant."""
+    raise NotImplementedError
+
+  def variance(self, factor, prior) -> tf.Tensor:
+    """Each weight's marginal posterior variance, `[P]`."""
+    raise NotImplementedError
+
+  def functional_variance(self, rows, grads, factor, prior) -> tf.Tensor:
+    """`J Sigma J^T` of the outputs, `[n, c, c]`."""
+    raise NotImplementedError
+
+  def sample(self, eps, factor, prior) -> tf.Tensor:
+    """Deviations from the mean with the posterior's covariance, `[n, P]`."""
+    raise NotImplementedError
 
 
 class Diag(Curvature):

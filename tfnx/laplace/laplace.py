@@ -52,6 +52,19 @@ def _check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
                      f'received {value!r}.')
 
 
+def _check_logits(model: Any) -> None:
+  """Rejects a classifier whose last layer applies a softmax or sigmoid."""
+  last = model.layers[-1] if model.layers else None
+  activation = getattr(last, 'activation', getattr(last, 'activation_fn',
+                                                   None))
+  if activation in (keras.activations.softmax, keras.activations.sigmoid,
+                    tf.nn.softmax, tf.nn.sigmoid):
+    raise ValueError(
+        f'Laplace: expected {model.name} to output logits; received a last '
+        f'layer ({last.name}) applying {activation.__name__}. Build it '
+        'without the output activation: the likelihood applies the softmax.')
+
+
 def _positive(name: str, value: Any, dtype: tf.DType, shape: Sequence[int]
               ) -> tf.Tensor:
   """`value` as a positive tensor broadcast to `shape`."""
@@ -128,6 +141,8 @@ class Laplace(tf.Module):
     self.likelihood = likelihood
     self.hessian_structure = hessian_structure
     maps = subnetwork.select(model, subset_of_weights)
+    if likelihood == 'classification':
+      _check_logits(model)
     self.model = model
     self._network = network_lib.Network(model, maps)
     self.dtype = tf.as_dtype(maps[0].kernel.dtype)
@@ -136,23 +151,12 @@ class Laplace(tf.Module):
     self.n_layers = len(maps)
     self.n_params = sum(self.curvature.sizes)
     self.prior_mean = float(prior_mean)
-    self._prior_precision = tf.Variable(
-        tf.ones([self.n_layers], self.dtype), trainable=False,
-        name='prior_precision')
-    self._sigma_noise = tf.Variable(tf.ones([], self.dtype), trainable=False,
-                                    name='sigma_noise')
-    self._temperature = tf.Variable(tf.ones([], self.dtype),
-                                    trainable=False, name='temperature')
+    self._init_state()
     self.prior_precision = prior_precision
     self.sigma_noise = sigma_noise
     self.temperature = temperature
-    self._loss = tf.Variable(tf.zeros([], self.dtype), trainable=False,
-                             name='loss')
-    self._num_outputs = tf.Variable(tf.zeros([], self.dtype),
-                                    trainable=False, name='num_outputs')
-    self._num_data = tf.Variable(0, dtype=tf.int64, trainable=False,
-                                 name='num_data')
     self._seen_fitted = False
+    self._output_size = None
     # No autograph: the traced code has no tensor-dependent Python control
     # flow, and converting the layers' code took seconds per trace.
     trace = lambda fn: tf.function(fn, reduce_retracing=True,
@@ -160,6 +164,18 @@ class Laplace(tf.Module):
     self._update = trace(self._update_batch)
     self._moments = trace(self._glm_moments)
     self._probit = trace(lambda x: predictive.probit(*self._glm_moments(x)))
+
+  def _init_state(self) -> None:
+    """The variables a checkpoint holds besides the curvature's."""
+    def variable(name: str, shape=(), dtype=None) -> tf.Variable:
+      return tf.Variable(tf.zeros(shape, dtype or self.dtype),
+                         trainable=False, name=name)
+    self._prior_precision = variable('prior_precision', [self.n_layers])
+    self._sigma_noise = variable('sigma_noise')
+    self._temperature = variable('temperature')
+    self._loss = variable('loss')  # The summed NLL at the trained weights.
+    self._num_outputs = variable('num_outputs')
+    self._num_data = variable('num_data', dtype=tf.int64)
 
   # The hyperparameters.
 
@@ -255,7 +271,9 @@ class Laplace(tf.Module):
 
   def _checked_targets(self, x: tf.Tensor, y: Any) -> tf.Tensor:
     """`y` as the likelihood needs it, or an error naming what is wrong."""
-    outputs = int(self._network(x[:1]).shape[-1])
+    if self._output_size is None:  # One eager call, the first time.
+      self._output_size = int(self._network(x[:1]).shape[-1])
+    outputs = self._output_size
     y = tf.convert_to_tensor(y)
     n = int(x.shape[0])
     if self.likelihood == 'regression':
