@@ -7,6 +7,7 @@ import tensorflow_probability as tfp
 
 import support
 import tfnx as tfn
+import tfnx.keras as tfpl
 from tfnx import _fast_paths
 
 tfd = tfp.distributions
@@ -72,3 +73,23 @@ def test_independent_normal_entropy_is_tfp_entropy(dtype):
                              q.entropy(), rtol=1e-6)
   batched = tfd.Independent(tfd.Normal(tf.zeros([7, 5], dtype), scale), 1)
   assert _fast_paths.independent_normal_entropy(batched) is None
+
+
+class _ShiftedSample(tfd.Independent):
+  """An `Independent(Normal)` subclass whose draws are its mean plus one."""
+
+  def _sample_n(self, n, seed=None):
+    return tf.broadcast_to(self.mean() + 1., tf.concat(
+        [[n], self.batch_shape_tensor(), self.event_shape_tensor()], 0))
+
+
+def test_a_subclass_of_a_normal_posterior_keeps_its_own_methods():
+  posterior = _ShiftedSample(tfd.Normal(tf.zeros([3, 2]), 1.), 2)
+  assert _fast_paths.normal_parameters(posterior) is None
+  layer = tfpl.DenseReparameterization(
+      2, kernel_posterior_fn=lambda *args: posterior,
+      kernel_posterior_tensor_fn=tfd.Distribution.sample, kernel_prior_fn=None,
+      bias_posterior_fn=None)
+  x = tf.ones([4, 3])
+  np.testing.assert_allclose(layer(x, seed=1),
+                             tf.ones([4, 3]) @ tf.ones([3, 2]))

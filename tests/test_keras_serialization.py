@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
+from tensorflow_probability.python.distributions import normal as normal_lib
 
 import tfnx.keras as tfpl
 from tfnx.keras import _serialization as serialization
@@ -270,3 +271,25 @@ def test_the_vae_notebooks_model_saves_and_loads_with_its_prior(tmp_path):
                              expected.distribution.distribution.logits,
                              rtol=1e-6)
   np.testing.assert_allclose(loaded.losses, fresh.losses, rtol=1e-6)
+
+
+class _Heads:
+  """A module-level class whose static method a saved lambda calls."""
+
+  @staticmethod
+  def make(t):
+    return normal_lib.Normal(loc=t[..., :1], scale=tf.exp(t[..., 1:]))
+
+
+@pytest.mark.parametrize('make', [
+    lambda: lambda t: normal_lib.Normal(loc=t[..., :1], scale=1.),
+    lambda: lambda t: _Heads.make(t),  # pylint: disable=unnecessary-lambda
+], ids=['module_alias', 'static_method'])
+def test_a_saved_lambda_finds_what_its_module_imported(make, tmp_path):
+  model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2),
+                            tfpl.DistributionLambda(make())])
+  path = str(tmp_path / 'm.keras')
+  model.save(path)
+  loaded = keras.models.load_model(path, safe_mode=False)
+  x = np.random.default_rng(4).normal(size=(5, 3)).astype(np.float32)
+  np.testing.assert_allclose(loaded(x).mean(), model(x).mean(), rtol=1e-6)

@@ -73,7 +73,7 @@ def parameter_tensor(value: Any) -> tf.Tensor:
 
 
 def _inner_normal(dist: Optional[tfd.Distribution]) -> Optional[tfd.Normal]:
-  if isinstance(dist, tfd.Independent) and type(dist.distribution) is tfd.Normal:
+  if type(dist) is tfd.Independent and type(dist.distribution) is tfd.Normal:
     return dist.distribution
   if type(dist) is tfd.Normal:
     return dist

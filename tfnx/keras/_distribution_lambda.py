@@ -6,6 +6,8 @@ builds, trains with `loss=lambda y, rv_y: -rv_y.log_prob(y)`, predicts the
 `convert_to_tensor_fn` value and saves to `.keras` files.
 """
 
+import importlib
+import inspect
 import types
 from typing import Any, Callable, Optional
 
@@ -22,7 +24,9 @@ from tfnx.keras._export import export
 
 tfd = tfp.distributions
 
-__all__ = ['DistributionLambda', 'distribution_of', 'deserialize_function']
+__all__ = ['DistributionLambda', 'distribution_of', 'serialize_function',
+           'deserialize_function']
+
 
 def distribution_of(value: Any) -> Any:
   """The distribution a layer output carries, or `value` itself."""
@@ -37,12 +41,54 @@ _LAMBDA_GLOBALS = {'tf': tf, 'tfp': tfp, 'tfd': tfd, 'tfb': tfp.bijectors,
                    'np': np, 'keras': keras}
 
 
+def _imported_names(fn: Callable) -> dict:
+  """The modules and module-level classes and functions `fn`'s code names.
+
+  Each by where it imports from (`'pkg.mod'`, `'pkg.mod:Class'`), so a
+  loaded lambda finds what its author imported under any alias.
+  """
+  found = {}
+  for name in fn.__code__.co_names:
+    value = fn.__globals__.get(name)
+    if inspect.ismodule(value):
+      found[name] = value.__name__
+    elif (inspect.isclass(value) or inspect.isfunction(value)) and (
+        '<' not in value.__qualname__):
+      found[name] = f'{value.__module__}:{value.__qualname__}'
+  return found
+
+
+def _import(path: str) -> Any:
+  module, _, qualname = path.partition(':')
+  value = importlib.import_module(module)
+  for part in filter(None, qualname.split('.')):
+    value = getattr(value, part)
+  return value
+
+
+def serialize_function(fn: Callable) -> Any:
+  """`fn` as Keras serializes it; a lambda also with the names it imports.
+
+  Args:
+    fn: a function.
+
+  Returns:
+    What `deserialize_function` loads back (a lambda only with
+    `safe_mode=False`).
+  """
+  config = keras.saving.serialize_keras_object(fn)
+  if isinstance(config, dict) and config.get('class_name') == '__lambda__':
+    config['imported_names'] = _imported_names(fn)
+  return config
+
+
 def deserialize_function(config: Any) -> Any:
-  """Loads a function saved with `keras.saving.serialize_keras_object`.
+  """Loads a function saved with `serialize_function` (or by Keras).
 
   A lambda (which Keras loads only with `safe_mode=False`) gets as globals
-  `tf`, `tfp`, `tfd`, `tfb`, `np`, `keras` and the `custom_objects` its code
-  names, rather than the globals of Keras' own module.
+  `tf`, `tfp`, `tfd`, `tfb`, `np`, `keras`, the modules and objects it
+  imported when it was saved, and the `custom_objects` its code names,
+  rather than the globals of Keras' own module.
 
   Args:
     config: the serialized function, or anything else (returned as is).
@@ -56,6 +102,8 @@ def deserialize_function(config: Any) -> Any:
   if config.get('class_name') != '__lambda__':
     return fn
   names = dict(_LAMBDA_GLOBALS)
+  for name, path in config.get('imported_names', {}).items():
+    names[name] = _import(path)
   for name in fn.__code__.co_names:
     registered = keras.saving.get_registered_object(name)
     if registered is not None:
@@ -141,7 +189,7 @@ class DistributionLambda(keras.layers.Layer):
     """The constructor's arguments; functions Keras-serialized."""
     config = super().get_config()
     if self.make_distribution_fn is not None:
-      config['make_distribution_fn'] = keras.saving.serialize_keras_object(
+      config['make_distribution_fn'] = serialize_function(
           self.make_distribution_fn)
     config['convert_to_tensor_fn'] = convert_to_tensor.serialize(
         self.convert_to_tensor_fn)
