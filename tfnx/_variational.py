@@ -98,6 +98,27 @@ class _Untracked:
                             for d in self.value))
 
 
+def _inline_when_traced(function: Any) -> Callable:
+  """A layer's `tf.function` method, or its Python body inside a trace.
+
+  Called eagerly, the method runs as its own traced function. Inside a
+  function being traced (a training step) a nested `tf.function` would be a
+  call op of its own, with forward and backward functions that keep its
+  intermediates apart from the caller's graph; its ops go straight into the
+  caller's graph instead, the same ops either way, and as in the method
+  never converted by AutoGraph (which a caller's trace may use).
+
+  Args:
+    function: the bound `tf.function` method (`self._call`).
+
+  Returns:
+    A callable taking the method's arguments.
+  """
+  if tf.inside_function():
+    return tf.autograph.experimental.do_not_convert(function.python_function)
+  return function
+
+
 def _named_variables(*distributions: tfd.Distribution) -> dict:
   """The distributions' variables by readable name (`posterior_kernel_loc`)."""
   named = {}
@@ -289,7 +310,8 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
     """
     if not self._last_call.called:
       return []
-    return self._losses_of(self._last_call.record(self._parts()))
+    return _inline_when_traced(self._losses_of)(
+        self._last_call.record(self._parts()))
 
   # One traced function, so that an eager read is not op by op.
   @tf.function(reduce_retracing=True, autograph=False)
@@ -342,7 +364,8 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
     # The rank, a Python int, keeps inputs of different ranks in traces of
     # their own: `reduce_retracing` then generalizes only sizes, never to an
     # unknown rank the layer's checks could not read.
-    outputs, record = self._call(inputs, seed, inputs.shape.rank)
+    outputs, record = _inline_when_traced(self._call)(
+        inputs, seed, inputs.shape.rank)
     self._last_call.keep(record)
     return outputs
 
