@@ -1,12 +1,13 @@
 """`VariationalLayer`: a layer with a posterior over its kernel and bias.
 
 The base class owns everything the variational layers share: the posterior
-and prior, the layer's seed stream, and the call, one `tf.function` running
-the pipeline it shares with `tfnx.keras` (`tfnx._pipeline`), whose KL terms
-`losses` computes when read. A concrete layer only chooses an estimator
-(`tfnx.estimators`), passes its linear map (`apply_kernel_fn`) and says how
-its inputs reach that map's layout. TFP's extension points for layers of
-one's own are here too: the `Variational*KernelBiasLayer`s.
+and prior, the layer's seed stream, and the call, running the pipeline it
+shares with `tfnx.keras` (`tfnx._pipeline`) as one `tf.function` (inline
+when a caller's function is being traced), whose KL terms `losses` computes
+when read. A concrete layer only chooses an estimator (`tfnx.estimators`),
+passes its linear map (`apply_kernel_fn`) and says how its inputs reach that
+map's layout. TFP's extension points for layers of one's own are here too:
+the `Variational*KernelBiasLayer`s.
 """
 
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
@@ -329,7 +330,7 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
 
   def __call__(self, inputs, seed: Optional[seeds_lib.SeedLike] = None,
                **kwargs) -> tf.Tensor:
-    """Samples the layer's outputs, in one `tf.function`.
+    """Samples the layer's outputs, in one `tf.function` (inline in a trace).
 
     Args:
       inputs: a tensor of the shape the layer takes (e.g. `[..., input_size]`
