@@ -236,8 +236,9 @@ def keras_cnn(layers, keras_module, estimator: str) -> Model:
   return Model(model, _keras_losses(model), model.trainable_variables)
 
 
-def _tf_keras():
-  import tf_keras  # Only for tfp.layers, which needs it.
+def tf_keras_module():
+  """The legacy `tf_keras`, imported only here: `tfp.layers` needs it."""
+  import tf_keras
   return tf_keras
 
 
@@ -246,9 +247,9 @@ def _tfp_nn():
 
 
 ESTIMATORS = ('Flipout', 'ReparameterizationLocal', 'Reparameterization')
-_KERAS_NAMES = {'Flipout': 'Flipout',
-                'ReparameterizationLocal': 'LocalReparameterization',
-                'Reparameterization': 'Reparameterization'}
+KERAS_NAMES = {'Flipout': 'Flipout',
+               'ReparameterizationLocal': 'LocalReparameterization',
+               'Reparameterization': 'Reparameterization'}
 
 
 def registry() -> Dict[str, Tuple[str, Callable[[], Model]]]:
@@ -265,7 +266,7 @@ def registry() -> Dict[str, Tuple[str, Callable[[], Model]]]:
                ('Flipout', 'Reparameterization')))
   for kind, infix, module_model, keras_model, estimators in families:
     for estimator in estimators:
-      keras_name = _KERAS_NAMES[estimator]
+      keras_name = KERAS_NAMES[estimator]
       libraries = (
           (f'tfnx {infix}{estimator}',
            lambda f=module_model, e=estimator: f(tfnx, e)),
@@ -274,7 +275,7 @@ def registry() -> Dict[str, Tuple[str, Callable[[], Model]]]:
           (f'tfp.experimental.nn {infix}{estimator}',
            lambda f=module_model, e=estimator: f(_tfp_nn(), e)),
           (f'tfp.layers {infix}{keras_name}',
-           lambda f=keras_model, e=keras_name: f(tfp.layers, _tf_keras(), e)),
+           lambda f=keras_model, e=keras_name: f(tfp.layers, tf_keras_module(), e)),
       )
       for name, build in libraries:
         models[name] = (kind, build)

@@ -7,7 +7,9 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+import support
 import tfnx as tfn
+import tfnx.keras as tfnx_keras
 from tfnx import _convolution as convolution_lib
 from tfnx import _convolution_geometry as geometry_lib
 
@@ -512,3 +514,33 @@ def test_bayesian_cnn_learns_digits():
                    for s in range(5)], axis=0)
   accuracy = np.mean(np.argmax(probs, -1) == y_test)
   assert accuracy > 0.9
+
+
+def _layout_ops_of_a_training_step(layer, x) -> dict:
+  """How many Reshape, Transpose and BroadcastTo ops a layer's step traces."""
+  def step(x):
+    with tf.GradientTape() as tape:
+      loss = tf.reduce_sum(_call(layer, x)) + tf.add_n(layer.losses)
+    return tape.gradient(loss, layer.trainable_variables)
+
+  types = support.op_types(tf.function(step).get_concrete_function(x))
+  return {t: types.count(t) for t in ('Reshape', 'Transpose', 'BroadcastTo')}
+
+
+@pytest.mark.parametrize('estimator', ['Flipout', 'Reparameterization'])
+def test_an_unbatched_convolution_steps_with_the_keras_layers_layout_ops(
+    estimator):
+  # The same math in both APIs: normal posteriors and priors on kernel and
+  # bias, closed-form KL. The tf.Module layer adds no reshape, transpose or
+  # broadcast to the Keras layer's, nested functions included.
+  x = tf.ones([4, 8, 8, 2])
+  module = getattr(tfn, 'ConvolutionVariational' + estimator)(
+      2, 3, 3, make_prior_fn=tfn.util.make_kernel_bias_prior_normal)
+  keras_layer = getattr(tfnx_keras, 'Convolution2D' + estimator)(
+      3, 3, bias_posterior_fn=tfnx_keras.util.default_mean_field_normal_fn(),
+      bias_prior_fn=tfnx_keras.util.default_multivariate_normal_fn)
+  keras_layer.build(x.shape)
+  module_ops = _layout_ops_of_a_training_step(module, x)
+  keras_ops = _layout_ops_of_a_training_step(keras_layer, x)
+  assert all(module_ops[t] <= keras_ops[t] for t in keras_ops), (
+      module_ops, keras_ops)

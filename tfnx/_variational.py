@@ -1,12 +1,13 @@
 """`VariationalLayer`: a layer with a posterior over its kernel and bias.
 
 The base class owns everything the variational layers share: the posterior
-and prior, the layer's seed stream, and the call, one `tf.function` running
-the pipeline it shares with `tfnx.keras` (`tfnx._pipeline`), whose KL terms
-`losses` computes when read. A concrete layer only chooses an estimator
-(`tfnx.estimators`), passes its linear map (`apply_kernel_fn`) and says how
-its inputs reach that map's layout. TFP's extension points for layers of
-one's own are here too: the `Variational*KernelBiasLayer`s.
+and prior, the layer's seed stream, and the call, running the pipeline it
+shares with `tfnx.keras` (`tfnx._pipeline`) as one `tf.function` (inline
+when a caller's function is being traced), whose KL terms `losses` computes
+when read. A concrete layer only chooses an estimator (`tfnx.estimators`),
+passes its linear map (`apply_kernel_fn`) and says how its inputs reach that
+map's layout. TFP's extension points for layers of one's own are here too:
+the `Variational*KernelBiasLayer`s.
 """
 
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
@@ -96,6 +97,27 @@ class _Untracked:
   def __deepcopy__(self, memo: dict) -> '_Untracked':
     return _Untracked(tuple(layers_lib.deepcopy_value(d, memo)
                             for d in self.value))
+
+
+def _inline_when_traced(function: Any) -> Callable:
+  """A layer's `tf.function` method, or its Python body inside a trace.
+
+  Called eagerly, the method runs as its own traced function. Inside a
+  function being traced (a training step) a nested `tf.function` would be a
+  call op of its own, with forward and backward functions that keep its
+  intermediates apart from the caller's graph; its ops go straight into the
+  caller's graph instead, the same ops either way, and as in the method
+  never converted by AutoGraph (which a caller's trace may use).
+
+  Args:
+    function: the bound `tf.function` method (`self._call`).
+
+  Returns:
+    A callable taking the method's arguments.
+  """
+  if tf.inside_function():
+    return tf.autograph.experimental.do_not_convert(function.python_function)
+  return function
 
 
 def _named_variables(*distributions: tfd.Distribution) -> dict:
@@ -289,7 +311,8 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
     """
     if not self._last_call.called:
       return []
-    return self._losses_of(self._last_call.record(self._parts()))
+    return _inline_when_traced(self._losses_of)(
+        self._last_call.record(self._parts()))
 
   # One traced function, so that an eager read is not op by op.
   @tf.function(reduce_retracing=True, autograph=False)
@@ -307,7 +330,7 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
 
   def __call__(self, inputs, seed: Optional[seeds_lib.SeedLike] = None,
                **kwargs) -> tf.Tensor:
-    """Samples the layer's outputs, in one `tf.function`.
+    """Samples the layer's outputs, in one `tf.function` (inline in a trace).
 
     Args:
       inputs: a tensor of the shape the layer takes (e.g. `[..., input_size]`
@@ -342,7 +365,8 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
     # The rank, a Python int, keeps inputs of different ranks in traces of
     # their own: `reduce_retracing` then generalizes only sizes, never to an
     # unknown rank the layer's checks could not read.
-    outputs, record = self._call(inputs, seed, inputs.shape.rank)
+    outputs, record = _inline_when_traced(self._call)(
+        inputs, seed, inputs.shape.rank)
     self._last_call.keep(record)
     return outputs
 
