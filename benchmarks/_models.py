@@ -164,6 +164,34 @@ def handwritten_mlp(estimator: str, prior: str = 'spike-and-slab') -> Model:
                [v for layer in layers for v in layer])
 
 
+def handwritten_cnn() -> Model:
+  """The CNN by reparameterization, written directly in TF ops.
+
+  The Keras layers' defaults on bare variables: kernels drawn from mean-field
+  normals, point-mass biases, a standard normal prior's closed-form KL.
+  """
+  counter = tf.Variable([0, 0])  # Seeds from a variable: never constant-folded.
+  raw_scale, min_scale = _default_posterior_scale()
+  locs = [_glorot([5, 5, 1, 32], 1), _glorot([12 * 12 * 32, 10], 2)]
+  raws = [tf.Variable(tf.fill(loc.shape, raw_scale)) for loc in locs]
+  bk, bw = tf.Variable(tf.zeros([32])), tf.Variable(tf.zeros([10]))
+  divergence = [tf.constant(0.)]
+
+  def logits(x):
+    seed = counter.assign_add([1, 0])
+    kernels, kls = [], []
+    for i, (loc, raw) in enumerate(zip(locs, raws)):
+      scale = tf.nn.softplus(raw) + min_scale
+      kernels.append(loc + scale * sampling.standard_normal(
+          tf.shape(loc), seed + [0, i]))
+      kls.append(tf.reduce_sum(0.5 * (tf.square(loc) + tf.square(scale))
+                               - tf.math.log(scale)))
+    divergence[0] = tf.add_n(kls)
+    h = _pool(tf.nn.relu(tf.nn.conv2d(x, kernels[0], 1, 'VALID') + bk))
+    return tf.matmul(_flatten(h), kernels[1]) + bw
+  return Model(logits, lambda: divergence[0], locs + raws + [bk, bw])
+
+
 # tf.Module layers: tfnx and tfp.experimental.nn share their API.
 
 
@@ -261,6 +289,7 @@ def registry() -> Dict[str, Tuple[str, Callable[[], Model]]]:
         'mlp', lambda e=estimator: handwritten_mlp(e))
   models['hand-written ReparameterizationLocal, normal prior'] = (
       'mlp', lambda: handwritten_mlp('ReparameterizationLocal', 'normal'))
+  models['hand-written conv Reparameterization'] = ('cnn', handwritten_cnn)
   families = (('mlp', '', module_mlp, keras_mlp, ESTIMATORS),
               ('cnn', 'conv ', module_cnn, keras_cnn,
                ('Flipout', 'Reparameterization')))

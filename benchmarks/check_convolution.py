@@ -3,7 +3,8 @@
 The CNN of `training_step.py` (28x28x1, a 5x5 convolution to 32 channels,
 2x2 max pooling, a dense layer to 10 classes; batch 64, Keras 3's Adam), for
 each estimator built from tfnx's `tf.Module` layers, `tfnx.keras`, plain TF
-ops and, when installed, TFP's `tfp.experimental.nn` and `tfp.layers`
+ops, Reparameterization in the fewest TF ops (`hand-written`) and, when
+installed, TFP's `tfp.experimental.nn` and `tfp.layers`
 (through `tf_keras`), each with its library's default arguments. All steps
 are timed in one process, in interleaved rounds (A B C ... A B C ...); the
 table gives the median ms per step.
@@ -31,15 +32,20 @@ import _harness
 import _models
 
 _ESTIMATORS = ('Reparameterization', 'Flipout')
-_LIBRARIES = ('tfnx', 'tfnx.keras', 'plain', 'tfp.experimental.nn',
-              'tfp.layers')
+_LIBRARIES = ('tfnx', 'tfnx.keras', 'plain', 'hand-written',
+              'tfp.experimental.nn', 'tfp.layers')
+# The floors: plain TF, and the estimator in the fewest TF ops
+# (`_models.handwritten_cnn`); Reparameterization only.
+_FLOORS = ('plain', 'hand-written')
 _PEERS = ('tfp.experimental.nn', 'tfp.layers')
 
 
 def _model_name(library: str, estimator: str) -> Optional[str]:
   """The registry's name of one cell of the table; `None` where it has none."""
+  if library in _FLOORS and estimator != 'Reparameterization':
+    return None
   if library == 'plain':
-    return 'plain conv' if estimator == 'Reparameterization' else None
+    return 'plain conv'
   if library in ('tfnx.keras', 'tfp.layers'):
     estimator = _models.KERAS_NAMES[estimator]
   return f'{library} conv {estimator}'
@@ -97,9 +103,10 @@ def ratios(times: Dict[str, Dict[str, float]]) -> List[str]:
     lines.append(f'{estimator}: tfnx / tfnx.keras = '
                  f'{row["tfnx"] / row["tfnx.keras"]:.3f}')
     for library in ('tfnx', 'tfnx.keras'):
-      if 'plain' in row:
-        lines.append(f'{estimator}: {library} / plain = '
-                     f'{row[library] / row["plain"]:.3f}')
+      for floor in _FLOORS:
+        if floor in row:
+          lines.append(f'{estimator}: {library} / {floor} = '
+                       f'{row[library] / row[floor]:.3f}')
       for peer in _PEERS:
         if peer in row:
           lines.append(f'{estimator}: {peer} / {library} = '

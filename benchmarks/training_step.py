@@ -10,13 +10,13 @@ Two models, each built from every library's layers:
 Every model trains on the same fixed random batch with Keras 3's Adam; its
 whole step (forward pass, cross entropy + KL / N, gradients, update) is one
 `tf.function`. Layers keep their libraries' default arguments. The
-"hand-written" MLPs write each estimator in the fewest TF ops we could, on
-bare variables: the floor a layer library can reach here. Timed rounds
-are interleaved (A B C ... A B C ...) so that drift of the machine hits all
-models alike; the table gives each model's median milliseconds per step over
-the rounds, its ratio to the plain TF model of its kind, and the peak memory
-its training adds to a fresh process (measured in a subprocess per model,
-Linux only).
+"hand-written" models (each MLP estimator, the CNN's reparameterization)
+write the estimator in the fewest TF ops we could, on bare variables: the
+floor a layer library can reach here. Timed rounds are interleaved (A B C
+... A B C ...) so that drift of the machine hits all models alike; the table
+gives each model's median milliseconds per step over the rounds, its ratio
+to the plain TF model of its kind, and the peak memory its training adds to
+a fresh process (measured in a subprocess per model, Linux only).
 
     python benchmarks/training_step.py              # the table
     python benchmarks/training_step.py --scaling    # Flipout vs plain dense
