@@ -105,14 +105,18 @@ def test_an_activation_side_effect_runs_once_per_trace_not_per_call():
 
 
 def test_an_unseeded_call_steps_its_stream_outside_the_traced_call():
-  # A variable update inside the nested `tf.function` is a synchronization
-  # point that `MirroredStrategy.run` refuses (`merge_call` while tracing).
+  # A variable update inside the layer's own `tf.function` is a
+  # synchronization point that `MirroredStrategy.run` refuses (`merge_call`
+  # while tracing); the stream steps in the caller, eager or traced.
   layer = tfn.AffineVariationalFlipout(3, 2, seed=1)
-  outer = tf.function(layer).get_concrete_function(tf.ones([2, 3]))
-  nested = {node.op for function in outer.graph.as_graph_def().library.function
-            for node in function.node_def}
-  assert 'AssignAddVariableOp' in support.op_types(outer)
-  assert not {'AssignAddVariableOp', 'AssignVariableOp'} & nested
+  x = tf.ones([2, 3])
+  layer(x)  # Eager: the call runs the layer's own traced function.
+  own = layer._call.get_concrete_function(x, tf.constant([1, 2]), 2)
+  assert layer._call.experimental_get_tracing_count() == 1
+  assert not {'AssignAddVariableOp', 'AssignVariableOp'} & set(
+      support.op_types(own))
+  assert 'AssignAddVariableOp' in support.op_types(
+      tf.function(layer).get_concrete_function(x))
 
 
 def test_the_call_ignores_keyword_arguments_such_as_training():

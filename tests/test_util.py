@@ -271,7 +271,7 @@ def test_call_once_memoizes_and_refuses_a_value_from_another_graph():
   once.reset()
   traced = tf.function(lambda: once(tf.constant(3.)))
   traced()
-  with pytest.raises(ValueError, match='another graph'):
+  with pytest.raises(ValueError, match='different graph context'):
     once()
   once.reset()
   assert once(4) == 4

@@ -84,9 +84,9 @@ class CallOnce(tf.Module):
       return self._value
     if self._from_other_graph():
       raise ValueError(
-          f'CallOnce {self.__name__}: the memoized value belongs to another '
-          'graph (it was made inside a different `tf.function` or outside '
-          'this one); call `reset()` before reading it here.')
+          f'CallOnce {self.__name__}: expected the memoized value in this '
+          'graph; received one made in a different graph context (another '
+          '`tf.function`, or outside this one): call `reset()` first.')
     return self._value
 
   def _from_other_graph(self) -> bool:
