@@ -17,19 +17,20 @@ tfd = tfp.distributions
 
 
 @keras.saving.register_keras_serializable(package='test_vgp')
-class LengthScaleKernelFn(keras.layers.Layer):
-  """A kernel provider: a unit RBF kernel with a trainable length scale."""
+class RBFKernelFn(keras.layers.Layer):
+  """A kernel provider: an RBF kernel, softplus of its amplitude and scale."""
 
   def __init__(self, **kwargs):
     super().__init__(**kwargs)
-    self._length_scale = self.add_weight(initializer='zeros',
-                                         name='length_scale')
+    self._parameters = self.add_weight(shape=(2,), initializer='zeros',
+                                       name='amplitude_and_length_scale')
 
   @property
   def kernel(self):
+    amplitude, length_scale = tf.unstack(
+        tf.nn.softplus(tf.convert_to_tensor(self._parameters)))
     return tfp.math.psd_kernels.ExponentiatedQuadratic(
-        length_scale=tf.nn.softplus(
-            tf.convert_to_tensor(self._length_scale)))
+        amplitude=amplitude, length_scale=length_scale)
 
 
 def _data():
@@ -41,7 +42,7 @@ def _model(seed=1, event_shape=(1,)):
   return keras.Sequential([
       keras.Input((1,)),
       tfpl.VariationalGaussianProcess(
-          num_inducing_points=6, kernel_provider=LengthScaleKernelFn(),
+          num_inducing_points=6, kernel_provider=RBFKernelFn(),
           event_shape=event_shape,
           unconstrained_observation_noise_variance_initializer=-3.,
           seed=seed)])
@@ -142,7 +143,7 @@ def test_the_tutorials_case_5_runs_and_plots(tmp_path):
 def test_the_layer_takes_its_kernel_providers_dtype():
   layer = tfpl.VariationalGaussianProcess(
       num_inducing_points=3,
-      kernel_provider=LengthScaleKernelFn(dtype='float64'))
+      kernel_provider=RBFKernelFn(dtype='float64'))
   x, y = _data()
   rv = layer(x.astype(np.float64))
   assert layer.dtype == 'float64' and rv.dtype == tf.float64
