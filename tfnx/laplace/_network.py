@@ -15,7 +15,9 @@ from typing import Any, Callable, List, NamedTuple, Sequence, Tuple
 import keras
 import tensorflow as tf
 
-import tfnx
+from tfnx import _affine as affine_lib
+from tfnx import _layers as layers_lib
+from tfnx import linear_maps
 from tfnx.laplace import _subnetwork as subnetwork
 
 __all__ = ['Trace', 'Network']
@@ -128,10 +130,10 @@ class Network:
     return x, inputs, pre
 
 
-def _linear_part(m: subnetwork.LinearMap) -> tfnx.KernelBiasLayer:
+def _linear_part(m: subnetwork.LinearMap) -> layers_lib.KernelBiasLayer:
   """The chosen tfnx layer without its activation, on the same variables."""
   layer = m.layer
-  apply = (tfnx.linear_maps.dense if isinstance(layer, tfnx.Affine)
+  apply = (linear_maps.dense if isinstance(layer, affine_lib.Affine)
            else layer.geometry.linear_map())
-  return tfnx.KernelBiasLayer(m.kernel, m.bias, apply, dtype=layer.dtype,
-                              name=layer.name)
+  return layers_lib.KernelBiasLayer(m.kernel, m.bias, apply,
+                                    dtype=layer.dtype, name=layer.name)

@@ -13,7 +13,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-import tfnx
+from tfnx import _affine as affine_lib
+from tfnx import _convolution as convolution_lib
+from tfnx import _layers as layers_lib
+from tfnx import linear_maps
 
 __all__ = ['LinearMap', 'select', 'SUBSETS']
 
@@ -68,7 +71,7 @@ def _conv_rows(filter_shape: Sequence[int], strides: Sequence[int],
   def rows(x: tf.Tensor) -> tf.Tensor:
     if channels_first:
       x = _channels_last(x)
-    return _flat_locations(tfnx.linear_maps.patches(
+    return _flat_locations(linear_maps.patches(
         x, list(filter_shape), list(strides), padding, list(dilations)))
   return rows
 
@@ -99,14 +102,14 @@ def _keras_map(layer: Any) -> Optional[LinearMap]:
 
 
 def _tfn_map(layer: Any) -> Optional[LinearMap]:
-  if type(layer) is tfnx.Affine:
+  if type(layer) is affine_lib.Affine:
     if layer.kernel.shape.rank != 2:
       raise ValueError(f'Laplace: {layer.name} has a `batch_shape`; expected '
                        'an Affine of one layer (kernel of rank 2), received '
                        f'a kernel of shape {layer.kernel.shape}.')
     return LinearMap(layer.name, layer, layer.kernel, layer.bias,
                      _flat_locations, _flat_locations)
-  if type(layer) is not tfnx.Convolution:
+  if type(layer) is not convolution_lib.Convolution:
     return None
   if layer.data_format != 'channels_last':
     raise ValueError(f'Laplace: {layer.name} has data_format '
@@ -132,7 +135,7 @@ def candidates(model: Any) -> List[LinearMap]:
   """
   if isinstance(model, keras.Model):
     found = [_keras_map(layer) for layer in model.layers]
-  elif isinstance(model, tfnx.Sequential):
+  elif isinstance(model, layers_lib.Sequential):
     found = [_tfn_map(layer) for layer in model.layers]
   else:
     raise TypeError('Laplace: expected a Keras 3 model or a tfnx.Sequential; '

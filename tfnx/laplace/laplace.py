@@ -16,7 +16,9 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-import tfnx
+from tfnx import conversion
+from tfnx import metrics as metrics_lib
+from tfnx import seeds as seeds_lib
 import tfnx.keras
 from tfnx.laplace import _curvature as curvature_lib
 from tfnx.laplace import _marglik as marglik
@@ -392,7 +394,7 @@ class Laplace(tf.Module):
                       seed) -> float:
     if self.likelihood == 'classification':
       probs = self(x, pred_type, link_approx, num_samples, seed)
-      return float(tfnx.metrics.negative_log_likelihood(probs, y))
+      return float(metrics_lib.negative_log_likelihood(probs, y))
     mean, var = self(x, pred_type, link_approx, num_samples, seed)
     var = tf.linalg.diag_part(var) + tf.square(self.sigma_noise)
     return float(tf.reduce_mean(
@@ -471,8 +473,8 @@ class Laplace(tf.Module):
     _check_choice('pred_type', pred_type, predictive.PRED_TYPES)
     self._check_fitted()
     x = tf.cast(x, self.dtype)
-    seed = tfnx.seeds.sanitize_seed(
-        tfnx.seeds.python_random_seed() if seed is None else seed,
+    seed = seeds_lib.sanitize_seed(
+        seeds_lib.python_random_seed() if seed is None else seed,
         'Laplace')
     if pred_type == 'glm':
       f = predictive.output_samples(*self.functional_variance(x),
@@ -492,8 +494,8 @@ class Laplace(tf.Module):
       The samples, in the order of `mean`.
     """
     self._check_fitted()
-    seed = tfnx.seeds.sanitize_seed(
-        tfnx.seeds.python_random_seed() if seed is None else seed,
+    seed = seeds_lib.sanitize_seed(
+        seeds_lib.python_random_seed() if seed is None else seed,
         'Laplace')
     eps = tf.random.stateless_normal([num_samples, self.n_params], seed,
                                      dtype=self.dtype)
@@ -556,7 +558,7 @@ class Laplace(tf.Module):
           seed=seed)
       converted = [model.get_layer(m.name) for m in maps]
     else:
-      model = tfnx.util.to_variational(
+      model = conversion.to_variational(
           self.model, estimator, layers=[m.layer for m in maps], seed=seed)
       index = {id(layer): i for i, layer in enumerate(self.model.layers)}
       converted = [model.layers[index[id(m.layer)]] for m in maps]
