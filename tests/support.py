@@ -73,6 +73,19 @@ def tracing_count(layer) -> int:
   return count
 
 
+def head_params_size(layer) -> int:
+  """How many parameters a `tfnx.keras` distribution head takes per row.
+
+  A `MixtureSameFamily`'s is its components' head's, times the components,
+  plus their logits.
+  """
+  component = getattr(layer, 'component_layer', None)
+  if component is not None:
+    return layer.params_size(layer.num_components,
+                             head_params_size(component))
+  return layer._params_size()  # pylint: disable=protected-access
+
+
 def posterior_mean(distribution, seed=None):
   """A deterministic `*_posterior_tensor_fn` (or `posterior_value_fn`)."""
   del seed  # The mean is not random.

@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+import support
 import tfnx.keras as tfpl
 
 tfd = tfp.distributions
@@ -53,7 +54,8 @@ MEAN_FORMS = [
 
 
 def _params(layer, rows=2):
-  size = layer._params_size() if hasattr(layer, '_params_size') else 3  # pylint: disable=protected-access
+  size = (support.head_params_size(layer) if hasattr(layer, '_params_size')
+          else 3)
   return tf.random.stateless_normal([rows, size], seed=[1, 2])
 
 

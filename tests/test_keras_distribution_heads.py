@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+import support
 import tfnx.keras as tfpl
 
 tfd = tfp.distributions
@@ -25,13 +26,6 @@ HEADS = [
 ]
 
 
-def _params_size(layer):
-  if isinstance(layer, tfpl.MixtureSameFamily):  # Its components' head's.
-    return layer.params_size(layer.num_components,
-                             _params_size(layer.component_layer))
-  return layer._params_size()  # pylint: disable=protected-access
-
-
 def test_static_params_sizes_count_each_parameter():
   assert tfpl.IndependentNormal.params_size([2, 3]) == 12
   assert tfpl.IndependentBernoulli.params_size(3) == 3
@@ -48,7 +42,8 @@ def test_static_params_sizes_count_each_parameter():
 def test_heads_make_distributions_of_their_shapes(make, batch_shape,
                                                   event_shape):
   layer = make()
-  params = tf.random.stateless_normal([2, _params_size(layer)], seed=[1, 2])
+  params = tf.random.stateless_normal([2, support.head_params_size(layer)],
+                                      seed=[1, 2])
   output = layer(params, seed=4)
   assert output.batch_shape == batch_shape
   assert output.event_shape == event_shape
@@ -61,7 +56,8 @@ def test_heads_make_distributions_of_their_shapes(make, batch_shape,
 def test_heads_config_round_trip(make, batch_shape, event_shape):
   del batch_shape, event_shape  # Shapes are pinned above.
   layer = make()
-  params = tf.random.stateless_normal([2, _params_size(layer)], seed=[1, 2])
+  params = tf.random.stateless_normal([2, support.head_params_size(layer)],
+                                      seed=[1, 2])
   copy = type(layer).from_config(layer.get_config())
   value = layer(params, seed=1).tensor
   np.testing.assert_allclose(copy(params).log_prob(value),
