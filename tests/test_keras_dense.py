@@ -273,3 +273,27 @@ def test_no_tfnx_module_imports_tf_keras():
   for path in package.rglob('*.py'):
     source = path.read_text()
     assert not re.search(r'^\s*(import|from)\s+tf_keras', source, re.M), path
+
+
+@pytest.mark.parametrize('cls', [tfpl.DenseReparameterization,
+                                 tfpl.DenseFlipout,
+                                 tfpl.DenseLocalReparameterization])
+def test_the_last_calls_draws_are_tfp_layers_posterior_tensors(cls):
+  layer = cls(4, seed=0)
+  x = tf.random.stateless_normal([5, 3], seed=[1, 2])
+  layer.build(x.shape)
+  assert layer.kernel_posterior_tensor is None
+  assert layer.bias_posterior_tensor is None
+  outputs = layer(x, seed=3)
+  bias = layer.bias_posterior_tensor
+  assert bias.shape == (4,)
+  if cls is tfpl.DenseReparameterization:  # One kernel for the batch.
+    np.testing.assert_allclose(
+        outputs, x @ layer.kernel_posterior_tensor + bias, rtol=1e-5,
+        atol=1e-6)
+  else:  # TFP's Flipout and local layers expose no kernel draw either.
+    assert layer.kernel_posterior_tensor is None
+    mean = x @ layer.kernel_posterior.mean() + bias
+    assert not np.allclose(outputs, mean)
+    np.testing.assert_allclose(
+        layer(x, seed=3) - outputs, np.zeros([5, 4]), atol=1e-6)

@@ -292,6 +292,35 @@ class KerasVariationalLayer(keras.layers.Layer):
     return self.activation(outputs)
 
   @property
+  def kernel_posterior_tensor(self) -> Optional[tf.Tensor]:
+    """The kernel the last call drew, as `tfp.layers`' attribute.
+
+    Only an estimator that applies one drawn kernel to the whole batch
+    (reparameterization) has one; Flipout and local reparameterization have
+    none, as in TFP. `None` too before a call, and after a traced call has
+    returned (its tensors are gone).
+    """
+    if self._estimator.rows_independent:
+      return None
+    return self._last_drawn(0)
+
+  @property
+  def bias_posterior_tensor(self) -> Optional[tf.Tensor]:
+    """The bias the last call drew, as `tfp.layers`' attribute.
+
+    `None` before a call, after a traced call has returned, and where the
+    estimator draws no bias: local reparameterization folds a normal bias
+    posterior into each output's marginal.
+    """
+    return self._last_drawn(-1)
+
+  def _last_drawn(self, index: int) -> Optional[tf.Tensor]:
+    """Part `index`'s weight as the last call drew it, where it can be read."""
+    if not self._last_call.called:
+      return None
+    return self._last_call.record(self._parts()).values[index]
+
+  @property
   def estimator(self) -> estimators_lib.Estimator:
     """The layer's estimator (`tfnx.estimators.Estimator`)."""
     return self._estimator
