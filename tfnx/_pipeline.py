@@ -243,7 +243,7 @@ def _weight_value(part: Part, parameters: Any, value: Optional[tf.Tensor],
 
 def weight_values(record: Record, parts: Tuple[Part, ...]
                   ) -> List[Optional[tf.Tensor]]:
-  """The weights a call's Monte Carlo divergences use: drawn by the estimator, or now.
+  """The weights a call's Monte Carlo divergences use: drawn, or drawn now.
 
   A part whose estimator drew no weight gets one drawn from the recorded
   seed, where its divergence needs one; otherwise its value stays `None`.
@@ -274,13 +274,13 @@ def divergence(record: Record, parts: Tuple[Part, ...], index: int,
   if not has_divergence(part):
     return None
   parameters = record.parameters[index]
-  if not losses_lib.needs_sample(part.divergence_fn):
+  if losses_lib.needs_sample(part.divergence_fn):
+    value = _weight_value(part, parameters, record.values[index],
+                          record.seeds[index])
+  else:
+    value = None
     if parameters is None:
       parameters = _fast_paths.normal_parameters(part.posterior)
-    return tf.cast(part.divergence_fn(_posterior(part, parameters),
-                                      part.prior, None), dtype)
-  value = _weight_value(part, parameters, record.values[index],
-                        record.seeds[index])
   return tf.cast(part.divergence_fn(_posterior(part, parameters), part.prior,
                                     value), dtype)
 
