@@ -10,6 +10,7 @@ from tfnx import distributions
 from tfnx import estimators
 from tfnx import initializers
 from tfnx import linear_maps
+from tfnx import rank1
 from tfnx import losses
 from tfnx import metrics
 from tfnx import predictive
@@ -69,6 +70,7 @@ __all__ = [
     'conversion',
     'distributions',
     'estimators',
+    'rank1',
     'initializers',
     'linear_maps',
     'losses',

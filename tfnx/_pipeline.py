@@ -32,13 +32,14 @@ import tensorflow_probability as tfp
 from tfnx import _fast_paths
 from tfnx import estimators as estimators_lib
 from tfnx import losses as losses_lib
+from tfnx import rank1 as rank1_lib
 from tfnx import seeds as seeds_lib
 from tfnx.linear_maps import LinearMap
 
 tfd = tfp.distributions
 
-__all__ = ['Part', 'Record', 'Layout', 'KeptCall', 'calls_not_kept', 'sample',
-           'moments', 'draw_weights', 'readable', 'has_divergence',
+__all__ = ['Part', 'Record', 'Layout', 'Ensemble', 'KeptCall', 'calls_not_kept', 'sample',
+           'sample_rank1', 'moments', 'draw_weights', 'readable', 'has_divergence',
            'weight_values', 'divergence', 'divergences']
 
 class Part(NamedTuple):
@@ -138,6 +139,57 @@ def sample(x: tf.Tensor, seed: tf.Tensor,
   outputs = layout.from_map(estimate.outputs, restore, x)
   return outputs, Record((kernel_seed, bias_seed), parameters,
                          (estimate.kernel, estimate.bias))
+
+
+class Ensemble(NamedTuple):
+  """What a rank-1 or BatchEnsemble layer adds to its linear map.
+
+  Attributes:
+    kernel: the shared deterministic kernel `W`.
+    bias: the members' biases `[K, out_channels]`, or `None`.
+    ensemble_size: the number of members `K`.
+    additive: whether the vectors are added rather than multiplied.
+    bounds: `(low, high)` clipping drawn vectors, or `None`.
+  """
+  kernel: tf.Tensor
+  bias: Optional[tf.Tensor]
+  ensemble_size: int
+  additive: bool = False
+  bounds: Optional[Tuple[float, float]] = None
+
+
+def sample_rank1(x: tf.Tensor, seed: tf.Tensor, linear_map: LinearMap,
+                 layout: Layout, ensemble: Ensemble,
+                 parts: Tuple[Part, Part]) -> Tuple[tf.Tensor, Record]:
+  """Samples a rank-1 or BatchEnsemble layer's outputs (before the activation).
+
+  As `sample`, with `tfnx.rank1.rank1` in the estimator's place: the parts
+  are the input-side and output-side vectors (`s`, `r`), whose posteriors
+  are distributions over `[K, channels]`, or tensors (BatchEnsemble's
+  points); the kernel and biases are the `ensemble`'s.
+
+  Args:
+    x: the checked inputs, in the layer's layout, rows in member blocks.
+    seed: the call's `int32` seed of shape `[2]`.
+    linear_map: the `LinearMap` the members share.
+    layout: the layer's `Layout`.
+    ensemble: the shared kernel, the biases and how the vectors apply.
+    parts: the input-side and the output-side vectors' `Part`s.
+
+  Returns:
+    The outputs, and the call's `Record` (no weights drawn: a Monte Carlo
+    divergence of the vectors draws one `[K, channels]` sample from its
+    recorded seed).
+  """
+  estimate_seed, in_seed, out_seed = seeds_lib.split_seed(seed, 3)
+  parameters, posteriors = _materialized(parts)
+  mapped, restore = layout.to_map(x)
+  estimate = rank1_lib.rank1(
+      mapped, ensemble.kernel, posteriors[0], posteriors[1], ensemble.bias,
+      linear_map, ensemble.ensemble_size, estimate_seed, ensemble.additive,
+      ensemble.bounds)
+  outputs = layout.from_map(estimate.outputs, restore, x)
+  return outputs, Record((in_seed, out_seed), parameters, (None, None))
 
 
 def moments(x: tf.Tensor, seed: tf.Tensor, linear_map: LinearMap,

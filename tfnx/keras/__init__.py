@@ -38,6 +38,7 @@ from tfnx.keras import _export
 from tfnx.keras import _functional
 from tfnx.keras import _kl_divergence_layers
 from tfnx.keras import _masked_autoregressive
+from tfnx.keras import _rank1
 from tfnx.keras import _recurrent
 from tfnx.keras import _variable_layer
 from tfnx.keras import _variational_gaussian_process

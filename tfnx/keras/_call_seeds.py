@@ -1,6 +1,7 @@
 """A Keras layer's stateless seed for each call: the caller's, or the next of the layer's own generator."""
 
-from typing import Optional
+import zlib
+from typing import Any, Optional
 
 import keras
 import tensorflow as tf
@@ -8,7 +9,7 @@ import tensorflow as tf
 from tfnx import predictive
 from tfnx import seeds as seeds_lib
 
-__all__ = ['make_seed_generator', 'call_seed']
+__all__ = ['make_seed_generator', 'call_seed', 'seeded_initializer']
 
 _INT31 = 2**31
 
@@ -55,3 +56,32 @@ def call_seed(generator: keras.random.SeedGenerator,
     return seeds_lib.fold_in_replica(
         seeds_lib.sanitize_seed(generator.next(), layer.name))
   return seeds_lib.sanitize_seed(seed, layer.name)
+
+
+def seeded_initializer(initializer: Any, layer_seed: Optional[int],
+                       name: str) -> Any:
+  """`initializer`, given a seed of its own where it is random and unseeded.
+
+  Without one, a single default initializer would give every weight of a
+  shape the same values; with the layer's `seed` the weight's seed is
+  derived from it and the weight's name, so two layers built with the same
+  `seed` get the same initial weights.
+
+  Args:
+    initializer: a Keras initializer or its name.
+    layer_seed: the layer's `seed` argument, or `None`.
+    name: the weight's name.
+
+  Returns:
+    The initializer to use.
+  """
+  initializer = keras.initializers.get(initializer)
+  if not isinstance(initializer, keras.initializers.Initializer):
+    return initializer
+  config = initializer.get_config()
+  if 'seed' not in config or config['seed'] is not None:
+    return initializer
+  seed = None
+  if layer_seed is not None:
+    seed = (layer_seed * 1_000_003 + zlib.crc32(name.encode())) % _INT31
+  return type(initializer).from_config(dict(config, seed=seed))

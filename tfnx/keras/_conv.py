@@ -11,14 +11,10 @@ as in `tfp.layers`.
 import textwrap
 from typing import Any, Sequence, Tuple
 
-import keras
-
 from tfnx import estimators as estimators_lib
-from tfnx import _checks as checks
-from tfnx._convolution_geometry import ConvolutionGeometry
 from tfnx.keras import _naming as naming
+from tfnx.keras import _shapes as shapes
 from tfnx.keras import _variational as variational
-from tfnx import _convolution_args as conv_lib
 from tfnx.keras._export import export
 
 __all__ = [
@@ -30,10 +26,9 @@ __all__ = [
     'Conv3DFlipout']
 
 
-class _ConvVariational(variational.KerasVariationalLayer):
+class _ConvVariational(shapes.ConvolutionShapes,
+                       variational.KerasVariationalLayer):
   """The convolution layers' arguments, shapes, linear map and layout."""
-
-  _rank = None
 
   def __init__(self, filters: int, kernel_size: Any, strides: Any = 1,
                padding: str = 'valid', data_format: str = 'channels_last',
@@ -44,71 +39,13 @@ class _ConvVariational(variational.KerasVariationalLayer):
       kwargs['name'] = naming.default_name(
           'Conv' + class_name[len('Convolution'):])
     super().__init__(*args, **kwargs)
-    self.rank = self._rank
-    self.filters = checks.check_size(self.name, 'filters', filters)
-    # Checked under the Keras names first, so errors say what users wrote.
-    kernel_size = conv_lib.int_tuple(kernel_size, self.rank, 'kernel_size',
-                                     self.name)
-    dilation_rate = conv_lib.int_tuple(dilation_rate, self.rank,
-                                       'dilation_rate', self.name)
-    self._geometry = ConvolutionGeometry.create(
-        self.name, self.rank, kernel_size, strides, padding, dilation_rate,
-        data_format)
-    self.kernel_size = self._geometry.filter_shape
-    self.strides = self._geometry.strides
-    self.padding = self._geometry.padding.lower()
-    self.data_format = self._geometry.data_format
-    self.dilation_rate = self._geometry.dilations
-    self._linear_map = self._geometry.linear_map()
-
-  @property
-  def _channel_axis(self) -> int:
-    return 1 if self.data_format == 'channels_first' else -1
-
-  def _in_channels(self, input_shape: Tuple) -> int:
-    if (len(input_shape) != self.rank + 2
-        or input_shape[self._channel_axis] is None):
-      raise ValueError(
-          f'{self.name}: expected inputs of rank {self.rank + 2} '
-          f'({self.data_format}) with a known channel axis; received shape '
-          f'{input_shape}.')
-    return int(input_shape[self._channel_axis])
+    self._init_convolution(filters, kernel_size, strides, padding,
+                           data_format, dilation_rate)
 
   def _weight_shapes(self, input_shape: Tuple) -> Tuple[Sequence[int],
                                                         Sequence[int]]:
-    kernel_shape = self._geometry.kernel_shape(
-        self._in_channels(input_shape), self.filters)
-    return kernel_shape, [self.filters]
-
-  def _make_input_spec(self, input_shape: Tuple) -> keras.layers.InputSpec:
-    return keras.layers.InputSpec(
-        ndim=self.rank + 2,
-        axes={self._channel_axis: self._in_channels(input_shape)})
-
-  def _to_map_layout(self, x):
-    return self._geometry.to_map_layout(x)
-
-  def _from_map_layout(self, y, restore, x):
-    return self._geometry.from_map_layout(y, restore, x)
-
-  def compute_output_shape(self, input_shape: Tuple) -> Tuple:
-    """The outputs' shape: spatial axes convolved, channels `filters`."""
-    input_shape = tuple(input_shape)
-    self._in_channels(input_shape)
-    if self.data_format == 'channels_first':
-      spatial = input_shape[2:]
-    else:
-      spatial = input_shape[1:-1]
-    out = self._geometry.output_spatial_shape(spatial)
-    if self.data_format == 'channels_first':
-      return (input_shape[0], self.filters) + out
-    return (input_shape[0],) + out + (self.filters,)
-
-  def _geometry_config(self) -> dict:
-    return {'filters': self.filters, 'kernel_size': self.kernel_size,
-            'strides': self.strides, 'padding': self.padding,
-            'data_format': self.data_format,
-            'dilation_rate': self.dilation_rate}
+    return (self._kernel_shape(self._in_channels(input_shape)),
+            [self.filters])
 
 
 def _doc(rank: int, estimator: estimators_lib.Estimator) -> str:

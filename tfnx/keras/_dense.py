@@ -6,11 +6,8 @@ They are `KerasVariationalLayer`s whose linear map is
 
 from typing import Sequence, Tuple
 
-import keras
-
 from tfnx import estimators as estimators_lib
-from tfnx import _checks as checks
-from tfnx import linear_maps
+from tfnx.keras import _shapes as shapes
 from tfnx.keras import _variational as variational
 from tfnx.keras._export import export
 
@@ -18,32 +15,17 @@ __all__ = ['DenseReparameterization', 'DenseFlipout',
            'DenseLocalReparameterization']
 
 
-class _DenseVariational(variational.KerasVariationalLayer):
+class _DenseVariational(shapes.DenseShapes,
+                        variational.KerasVariationalLayer):
   """The dense layers' shapes, linear map and configuration."""
 
   def __init__(self, units: int, *args, **kwargs):
     super().__init__(*args, **kwargs)
-    self.units = checks.check_size(self.name, 'units', units)
-    self._linear_map = linear_maps.dense
-
-  def _input_size(self, input_shape: Tuple) -> int:
-    return checks.dense_input_size(self.name, input_shape)
+    self._init_dense(units)
 
   def _weight_shapes(self, input_shape: Tuple) -> Tuple[Sequence[int],
                                                         Sequence[int]]:
-    return [self._input_size(input_shape), self.units], [self.units]
-
-  def _make_input_spec(self, input_shape: Tuple) -> keras.layers.InputSpec:
-    return keras.layers.InputSpec(
-        min_ndim=2, axes={-1: self._input_size(input_shape)})
-
-  def compute_output_shape(self, input_shape: Tuple) -> Tuple:
-    """`input_shape` with its last axis replaced by `units`."""
-    self._input_size(tuple(input_shape))
-    return tuple(input_shape)[:-1] + (self.units,)
-
-  def _geometry_config(self) -> dict:
-    return {'units': self.units}
+    return [self._in_channels(input_shape), self.units], [self.units]
 
 
 @export

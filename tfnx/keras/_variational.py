@@ -10,7 +10,6 @@ linear map and input spec; a concrete layer only picks its estimator.
 """
 
 import functools
-import zlib
 from typing import Any, Callable, Optional, Sequence, Tuple
 
 import keras
@@ -36,8 +35,6 @@ _FUNCTION_KEYS = (
     'kernel_posterior_fn', 'kernel_posterior_tensor_fn', 'kernel_prior_fn',
     'kernel_divergence_fn', 'bias_posterior_fn', 'bias_posterior_tensor_fn',
     'bias_prior_fn', 'bias_divergence_fn')
-
-_INT31 = 2**31
 
 
 class KerasPosteriorValueFn:
@@ -243,7 +240,8 @@ class KerasVariationalLayer(keras.layers.Layer):
     """
     weight = self.add_weight(
         name=name, shape=tuple(shape),
-        initializer=self._seeded_initializer(initializer, name),
+        initializer=call_seeds.seeded_initializer(initializer, self.seed,
+                                                  name),
         regularizer=regularizer, constraint=constraint,
         dtype=dtype or self.variable_dtype, trainable=trainable,
         autocast=False)
@@ -255,18 +253,6 @@ class KerasVariationalLayer(keras.layers.Layer):
           'needs the TensorFlow backend and layers built outside a stateless '
           'scope.')
     return variable
-
-  def _seeded_initializer(self, initializer: Any, name: str) -> Any:
-    initializer = keras.initializers.get(initializer)
-    if not isinstance(initializer, keras.initializers.Initializer):
-      return initializer
-    config = initializer.get_config()
-    if 'seed' not in config or config['seed'] is not None:
-      return initializer
-    seed = None
-    if self.seed is not None:
-      seed = (self.seed * 1_000_003 + zlib.crc32(name.encode())) % _INT31
-    return type(initializer).from_config(dict(config, seed=seed))
 
   def call(self, inputs,
            seed: Optional[seeds_lib.SeedLike] = None) -> tf.Tensor:

@@ -1,0 +1,204 @@
+"""Rank-1 Bayesian and BatchEnsemble outputs, written once for every linear map.
+
+An ensemble of `K` members shares one deterministic kernel `W`; member `k`
+has its own input-side vector `s_k`, output-side vector `r_k` and bias `b_k`,
+and computes
+
+    y = r_k * apply(x * s_k, W) + b_k
+
+(`use_additive_perturbation`: `y = apply(x + s_k, W) + r_k + b_k`) for the
+layer's linear map `apply` (`tfnx.linear_maps`: dense, convolution,
+transposed convolution). The vectors act like Flipout's sign vectors: one
+value per input (output) channel, shared by every spatial position. That is
+member `k`'s layer with kernel `diag(s_k) W diag(r_k)`.
+
+- BatchEnsemble (Wen et al., 2020): the vectors are point estimates, so the
+  layer is exactly `K` layers that share `W`.
+- Rank-1 Bayesian (Dusenberry et al., 2020): each member's vectors have a
+  posterior (an elementwise normal or Cauchy of shape `[K, channels]`), and
+  each row (example) draws its own from its member's posterior: the outputs
+  of two rows are independent given their members.
+
+**Rows and members.** Of a batch of `N` rows, row `i` belongs to member
+`(i * K) // N`: `K` consecutive blocks of `N / K` rows. A batch tiled `K`
+times member-major (`tf.tile(x, [K, 1])`, `tfnx.keras.ensemble_inputs`) thus
+gives every member every example; an untiled batch (what `model.fit` passes)
+gives each member its own part of it, as edward2's layers do with a batch of
+`K * examples_per_member`. Every later layer reads the same blocks, since
+every layer keeps the rows' order.
+
+All randomness is stateless, driven by the `seed` argument.
+"""
+
+from typing import NamedTuple, Optional, Tuple, Union
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfnx import _fast_paths
+from tfnx import _sampling as sampling
+from tfnx import seeds as seeds_lib
+from tfnx.linear_maps import LinearMap
+
+tfd = tfp.distributions
+
+__all__ = ['Factor', 'Rank1Estimate', 'member_of_rows', 'factor_rows',
+           'rank1', 'is_point']
+
+Factor = Union[tf.Tensor, tfd.Distribution]
+"""A member's vectors `[K, channels]`: a tensor (a point) or a distribution."""
+
+
+class Rank1Estimate(NamedTuple):
+  """A rank-1 layer's outputs and the vectors each row used.
+
+  Attributes:
+    outputs: `r * apply(x * s, W) + b` per row, before any activation.
+    in_factors: the input-side vector of each row, `[rows, in_channels]`.
+    out_factors: the output-side vector of each row, `[rows, out_channels]`.
+  """
+  outputs: tf.Tensor
+  in_factors: tf.Tensor
+  out_factors: tf.Tensor
+
+
+def member_of_rows(rows: tf.Tensor, ensemble_size: int) -> tf.Tensor:
+  """Each row's member: row `i` of `rows` belongs to `(i * K) // rows`.
+
+  Args:
+    rows: the number of rows, an `int32` scalar.
+    ensemble_size: the number of members `K`.
+
+  Returns:
+    An `int32` vector of length `rows`, non-decreasing, in `[0, K)`.
+  """
+  rows = tf.cast(rows, tf.int32)
+  # Products of int32 row counts and small ensembles fit in int64 always.
+  index = tf.range(tf.cast(rows, tf.int64)) * ensemble_size
+  return tf.cast(index // tf.maximum(tf.cast(rows, tf.int64), 1), tf.int32)
+
+
+def is_point(factor: Factor) -> bool:
+  """Whether `factor` is a point (a tensor or variable), not a distribution."""
+  return not isinstance(factor, tfd.Distribution)
+
+
+def _location_scale(factor: tfd.Distribution
+                    ) -> Optional[Tuple[tfd.Distribution, tf.Tensor,
+                                        tf.Tensor]]:
+  """`(inner, loc, scale)` of an elementwise normal or Cauchy, else `None`."""
+  inner = factor
+  while isinstance(inner, tfd.Independent):
+    inner = inner.distribution
+  if type(inner) not in (tfd.Normal, tfd.Cauchy):
+    return None
+  return (inner, _fast_paths.parameter_tensor(inner.loc),
+          _fast_paths.parameter_tensor(inner.scale))
+
+
+def _standard_noise(kind: type, shape: tf.Tensor, seed: tf.Tensor,
+                    dtype: tf.DType) -> tf.Tensor:
+  if kind is tfd.Normal:
+    return sampling.standard_normal(shape, seed, dtype)
+  # A standard Cauchy by inversion of a uniform on the open interval (0, 1).
+  tiny = np.finfo(dtype.as_numpy_dtype).eps
+  uniform = tf.random.stateless_uniform(shape, seed, minval=tiny,
+                                        maxval=1. - tiny, dtype=dtype)
+  return tf.tan(np.pi * (uniform - 0.5))
+
+
+def factor_rows(factor: Factor, members: tf.Tensor, seed: tf.Tensor,
+                dtype: tf.DType) -> tf.Tensor:
+  """Each row's vector: its member's point, or a draw from its member's posterior.
+
+  An elementwise normal or Cauchy is drawn as `loc + scale * eps` from its
+  members' parameters; any other distribution over `[K, channels]` is
+  sampled once per row and each row keeps its member's draw.
+
+  Args:
+    factor: the members' vectors `[K, channels]`, a tensor or a distribution.
+    members: each row's member (`member_of_rows`).
+    seed: an `int32` seed of shape `[2]`.
+    dtype: the vectors' dtype.
+
+  Returns:
+    `[rows, channels]`.
+  """
+  if is_point(factor):
+    return tf.gather(tf.convert_to_tensor(factor, dtype), members)
+  location_scale = _location_scale(factor)
+  rows = tf.size(members)
+  if location_scale is None:
+    draws = tf.convert_to_tensor(factor.sample(rows, seed=seed), dtype)
+    return tf.gather(draws, members, axis=1, batch_dims=1)
+  inner, loc, scale = location_scale
+  loc = tf.broadcast_to(loc, tf.broadcast_dynamic_shape(tf.shape(loc),
+                                                        tf.shape(scale)))
+  loc, scale = tf.gather(loc, members), tf.gather(
+      tf.broadcast_to(scale, tf.shape(loc)), members)
+  return loc + scale * _standard_noise(type(inner), tf.shape(loc), seed,
+                                       loc.dtype)
+
+
+def _channels_last(vectors: tf.Tensor, rank: int) -> tf.Tensor:
+  """`[rows, channels]` as `[rows, 1, ..., 1, channels]`, broadcasting to rank."""
+  if rank == 2:
+    return vectors
+  shape = tf.concat([tf.shape(vectors)[:1], tf.ones([rank - 2], tf.int32),
+                     tf.shape(vectors)[1:]], axis=0)
+  return tf.reshape(vectors, shape)
+
+
+def rank1(inputs: tf.Tensor, kernel: tf.Tensor, in_factor: Factor,
+          out_factor: Factor, bias: Optional[tf.Tensor],
+          linear_map: LinearMap, ensemble_size: int, seed: tf.Tensor,
+          additive: bool = False,
+          bounds: Optional[Tuple[float, float]] = None) -> Rank1Estimate:
+  """The outputs of a rank-1 (or BatchEnsemble) layer, each row by its member.
+
+  Args:
+    inputs: `[rows, ..., in_channels]`, in the layout `linear_map.apply`
+      takes, rows in member blocks (`member_of_rows`).
+    kernel: the shared kernel.
+    in_factor: the input-side vectors `s`, `[K, in_channels]`: a tensor or a
+      distribution.
+    out_factor: the output-side vectors `r`, `[K, out_channels]`.
+    bias: the members' biases `[K, out_channels]`, or `None`.
+    linear_map: the `LinearMap` to apply.
+    ensemble_size: the number of members `K`.
+    seed: an `int32` seed of shape `[2]`, for the vectors' draws.
+    additive: `y = apply(x + s, W) + r + b` instead of the product.
+    bounds: `(low, high)` to clip drawn vectors to (edward2's
+      `min_perturbation_value` and `max_perturbation_value`), or `None`;
+      points are never clipped.
+
+  Returns:
+    A `Rank1Estimate`.
+  """
+  dtype = inputs.dtype
+  members = member_of_rows(tf.shape(inputs)[0], ensemble_size)
+  in_seed, out_seed = seeds_lib.split_seed(seed, 2)
+  in_rows = _bounded(factor_rows(in_factor, members, in_seed, dtype),
+                     in_factor, bounds)
+  out_rows = _bounded(factor_rows(out_factor, members, out_seed, dtype),
+                      out_factor, bounds)
+  rank = inputs.shape.rank
+  in_vectors = _channels_last(in_rows, rank)
+  if additive:
+    outputs = linear_map.apply(inputs + in_vectors, kernel)
+    outputs += _channels_last(out_rows, outputs.shape.rank)
+  else:
+    outputs = linear_map.apply(inputs * in_vectors, kernel)
+    outputs *= _channels_last(out_rows, outputs.shape.rank)
+  if bias is not None:
+    outputs += _channels_last(tf.gather(tf.convert_to_tensor(bias, dtype),
+                                        members), outputs.shape.rank)
+  return Rank1Estimate(outputs, in_rows, out_rows)
+
+
+def _bounded(rows: tf.Tensor, factor: Factor,
+             bounds: Optional[Tuple[float, float]]) -> tf.Tensor:
+  if bounds is None or is_point(factor):
+    return rows
+  return tf.clip_by_value(rows, bounds[0], bounds[1])
