@@ -188,7 +188,7 @@ class NormalKLDivergence:
     except NotImplementedError:
       divergence = posterior.log_prob(sample) - prior.log_prob(sample)
     scale = self.kl_weight / (self.num_examples or 1)
-    return divergence * tf.cast(scale, divergence.dtype)
+    return divergence * tf.constant(scale, divergence.dtype)
 
   def get_config(self) -> dict:
     """The constructor's arguments."""
