@@ -320,3 +320,30 @@ def test_a_model_mixing_ensemble_sizes_is_refused():
   with pytest.raises(ValueError, match='one ensemble_size'):
     tfn.predictive.sample_outputs(model, np.ones((2, 4), np.float32), 2,
                                   seed=0)
+
+
+def test_to_variational_rank1_shares_the_trained_kernel_in_every_member():
+  rng = np.random.default_rng(7)
+  trained = keras.Sequential([keras.Input((4,)),
+                              keras.layers.Dense(6, activation='relu'),
+                              keras.layers.Dropout(0.1),
+                              keras.layers.Dense(3)])
+  x = rng.normal(size=(5, 4)).astype(np.float32)
+  converted = tfpl.to_variational(trained, num_examples=100,
+                                  estimator='rank1', ensemble_size=K, seed=0)
+  assert [type(layer).__name__ for layer in converted.layers] == [
+      'DenseRank1', 'Dropout', 'DenseRank1']
+  first = converted.layers[0]
+  np.testing.assert_array_equal(first.kernel, trained.layers[0].kernel)
+  np.testing.assert_array_equal(
+      first.bias, np.tile(trained.layers[0].bias, [K, 1]))
+  assert len(converted.losses) == 4
+  for layer in (converted.layers[0], converted.layers[2]):
+    _weights(layer)['alpha_stddev'].assign(tf.fill(layer.alpha.batch_shape,
+                                                   -30.))
+    _weights(layer)['gamma_stddev'].assign(tf.fill(layer.gamma.batch_shape,
+                                                   -30.))
+  members = converted(tfpl.ensemble_inputs(x, K), training=False)
+  np.testing.assert_allclose(members.numpy().reshape(K, 5, 3),
+                             np.stack([trained(x)] * K), rtol=1e-5,
+                             atol=1e-6)
