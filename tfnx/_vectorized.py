@@ -226,11 +226,12 @@ def _row_wise_function(fn: Any) -> bool:
 def is_ensemble_layer(stage: Any) -> bool:
   """Whether `stage` is a rank-1 or BatchEnsemble layer (of either API).
 
-  Such a layer declares its `ensemble_size`, and gives each row its own
-  vectors: rows are independent given their members.
+  Such a layer declares its `ensemble_size` and `use_additive_perturbation`,
+  and gives each row its own vectors: rows are independent given their
+  members.
   """
   return isinstance(getattr(stage, 'ensemble_size', None), int) and hasattr(
-      stage, 'alpha')
+      stage, 'use_additive_perturbation')
 
 
 def _tfnx_stage_row_wise(stage: Any) -> bool:
