@@ -133,6 +133,16 @@ class Rank1Layer(variational.VariationalLayer):
     return super()._prior_parts()
 
   @property
+  def in_vectors(self) -> Any:
+    """The input-side vectors `s`, `[K, input_size]`: a posterior or a point."""
+    return self._posterior_parts()[0]
+
+  @property
+  def out_vectors(self) -> Any:
+    """The output-side vectors `r`, `[K, output_size]`: a posterior or a point."""
+    return self._posterior_parts()[1]
+
+  @property
   def kernel(self) -> Any:
     """The kernel the members share."""
     return self._kernel
