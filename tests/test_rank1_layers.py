@@ -233,3 +233,11 @@ def test_wrong_channels_are_an_error_naming_the_layer(case):
   layer = build(name='rank1_layer')
   with pytest.raises(ValueError, match='rank1_layer'):
     layer(tf.ones(input_shape[:-1] + (input_shape[-1] + 1,)))
+
+
+def test_variables_have_stable_readable_names():
+  layer = _convolution(name='net')
+  assert sorted(v.name for v in layer.trainable_variables) == [
+      'net/bias:0', 'net/kernel:0', 'net/posterior_in_vectors_loc:0',
+      'net/posterior_in_vectors_scale:0', 'net/posterior_out_vectors_loc:0',
+      'net/posterior_out_vectors_scale:0']
