@@ -177,6 +177,14 @@ KERNEL_BIAS_CASES = [
     _kernel_bias(tfn.VariationalLocalReparameterizationKernelBiasLayer),
 ]
 
+# The rank-1 layers: a posterior over vectors, not over the kernel, whose
+# members are routed by a row's place in its batch.
+RANK1_CASES = [
+    _dense(tfn.AffineRank1),
+    _convolution(tfn.ConvolutionRank1),
+    _convolution(tfn.ConvolutionTransposeRank1, transpose=True),
+]
+
 MODULE_CASES = [
     _dense(tfn.Affine, variational=False),
     _dense(tfn.AffineVariationalFlipout),
@@ -193,7 +201,7 @@ MODULE_CASES = [
     _convolution(tfn.ConvolutionV2, variational=False),
     _convolution(tfn.ConvolutionVariationalFlipoutV2),
     _convolution(tfn.ConvolutionVariationalReparameterizationV2),
-] + KERNEL_BIAS_CASES
+] + RANK1_CASES + KERNEL_BIAS_CASES
 
 CASES = MODULE_CASES + KERAS_CASES + SEQUENCE_CASES
 
@@ -362,9 +370,14 @@ def distribution_inputs(case: DistributionCase, batch=(5,), dtype='float32'):
   return tf.cast(tf.random.stateless_normal(batch + case.input_shape,
                                             seed=(0, 1)), dtype)
 VARIATIONAL = [c for c in CASES if c.variational]
-# Layers whose outputs are one linear map of the weights.
-LINEAR_VARIATIONAL = [c for c in VARIATIONAL if c not in SEQUENCE_CASES]
+# Layers whose outputs are one linear map of the weights (a rank-1 layer's
+# are products of its vectors: tests/test_rank1_layers.py has their moments).
+LINEAR_VARIATIONAL = [c for c in VARIATIONAL
+                      if c not in SEQUENCE_CASES + RANK1_CASES]
 MODULE_VARIATIONAL = [c for c in VARIATIONAL if not c.keras]
+# Those with a posterior over `[kernel, bias]`.
+KERNEL_BIAS_VARIATIONAL = [c for c in MODULE_VARIATIONAL
+                           if c not in RANK1_CASES]
 DENSE_VARIATIONAL = [c for c in MODULE_VARIATIONAL
                      if c.name.startswith('AffineVariational')]
 KERAS_DENSE = [c for c in KERAS_CASES if len(c.input_shape) == 1]
