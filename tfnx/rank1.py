@@ -79,6 +79,20 @@ def member_of_rows(rows: tf.Tensor, ensemble_size: int) -> tf.Tensor:
   return tf.cast(index // tf.maximum(tf.cast(rows, tf.int64), 1), tf.int32)
 
 
+def _of_members(values: tf.Tensor, members: tf.Tensor) -> tf.Tensor:
+  """Row `i` of the result is `values[members[i]]`, for `values` `[K, ...]`.
+
+  A one-hot product rather than `tf.gather`: its gradient to a variable is
+  dense, where a gather's would be `IndexedSlices` of one row per example
+  (the optimizer's and the all-reduce's work growing with the batch, not
+  with `K`); and it is exact, each output one value times one plus zeros.
+  """
+  one_hot = tf.one_hot(members, tf.shape(values)[0], dtype=values.dtype)
+  flat = tf.reshape(values, tf.stack([tf.shape(values)[0], -1]))
+  return tf.reshape(tf.matmul(one_hot, flat), tf.concat(
+      [tf.shape(members), tf.shape(values)[1:]], axis=0))
+
+
 def is_point(factor: Factor) -> bool:
   """Whether `factor` is a point (a tensor or variable), not a distribution."""
   return not isinstance(factor, tfd.Distribution)
@@ -126,7 +140,7 @@ def factor_rows(factor: Factor, members: tf.Tensor, seed: tf.Tensor,
     `[rows, channels]`.
   """
   if is_point(factor):
-    return tf.gather(tf.convert_to_tensor(factor, dtype), members)
+    return _of_members(tf.convert_to_tensor(factor, dtype), members)
   location_scale = _location_scale(factor)
   rows = tf.size(members)
   if location_scale is None:
@@ -135,7 +149,7 @@ def factor_rows(factor: Factor, members: tf.Tensor, seed: tf.Tensor,
   inner, loc, scale = location_scale
   loc = tf.broadcast_to(loc, tf.broadcast_dynamic_shape(tf.shape(loc),
                                                         tf.shape(scale)))
-  loc, scale = tf.gather(loc, members), tf.gather(
+  loc, scale = _of_members(loc, members), _of_members(
       tf.broadcast_to(scale, tf.shape(loc)), members)
   return loc + scale * _standard_noise(type(inner), tf.shape(loc), seed,
                                        loc.dtype)
@@ -192,8 +206,8 @@ def rank1(inputs: tf.Tensor, kernel: tf.Tensor, in_factor: Factor,
     outputs = linear_map.apply(inputs * in_vectors, kernel)
     outputs *= _channels_last(out_rows, outputs.shape.rank)
   if bias is not None:
-    outputs += _channels_last(tf.gather(tf.convert_to_tensor(bias, dtype),
-                                        members), outputs.shape.rank)
+    outputs += _channels_last(_of_members(tf.convert_to_tensor(bias, dtype),
+                                          members), outputs.shape.rank)
   return Rank1Estimate(outputs, in_rows, out_rows)
 
 
