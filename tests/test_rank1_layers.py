@@ -171,7 +171,7 @@ def test_the_default_posterior_starts_at_random_signs_with_a_small_scale():
   loc = tf.convert_to_tensor(layer.in_vectors.distribution.loc).numpy()
   scale = tf.convert_to_tensor(layer.in_vectors.distribution.scale).numpy()
   assert set(np.unique(loc)) == {-1., 1.}
-  np.testing.assert_allclose(scale, 0.0486, rtol=1e-4)
+  np.testing.assert_allclose(scale, 0.03, rtol=1e-4)
 
 
 def test_the_outputs_mean_and_variance_match_their_closed_form():

@@ -16,8 +16,9 @@ member `k`'s layer with kernel `diag(s_k) W diag(r_k)`.
   layer is exactly `K` layers that share `W`.
 - Rank-1 Bayesian (Dusenberry et al., 2020): each member's vectors have a
   posterior (an elementwise normal or Cauchy of shape `[K, channels]`), and
-  each row (example) draws its own from its member's posterior: the outputs
-  of two rows are independent given their members.
+  each row's vectors are an exact draw from its member's posterior, two rows
+  of a member uncorrelated (`factor_rows`: Flipout's sign flips of one draw
+  per member, so a call draws random signs per row, not normals).
 
 **Rows and members.** Of a batch of `N` rows, row `i` belongs to member
 `(i * K) // N`: `K` consecutive blocks of `N / K` rows. A batch tiled `K`
@@ -126,9 +127,14 @@ def factor_rows(factor: Factor, members: tf.Tensor, seed: tf.Tensor,
                 dtype: tf.DType) -> tf.Tensor:
   """Each row's vector: its member's point, or a draw from its member's posterior.
 
-  An elementwise normal or Cauchy is drawn as `loc + scale * eps` from its
-  members' parameters; any other distribution over `[K, channels]` is
-  sampled once per row and each row keeps its member's draw.
+  An elementwise normal or Cauchy, whose noise is symmetric, is drawn as
+  Flipout draws a kernel (Wen et al., 2018): one noise draw `eps` per member
+  and call, flipped per row by random signs, `loc + scale * eps * signs`.
+  Each row's vector is then an exact draw from its member's posterior, and
+  two rows of a member are uncorrelated (not independent: they share
+  `|eps|`), at the cost of random signs rather than a normal per element.
+  Any other distribution over `[K, channels]` is sampled once per row and
+  each row keeps its member's draw.
 
   Args:
     factor: the members' vectors `[K, channels]`, a tensor or a distribution.
@@ -147,12 +153,14 @@ def factor_rows(factor: Factor, members: tf.Tensor, seed: tf.Tensor,
     draws = tf.convert_to_tensor(factor.sample(rows, seed=seed), dtype)
     return tf.gather(draws, members, axis=1, batch_dims=1)
   inner, loc, scale = location_scale
-  loc = tf.broadcast_to(loc, tf.broadcast_dynamic_shape(tf.shape(loc),
-                                                        tf.shape(scale)))
-  loc, scale = _of_members(loc, members), _of_members(
-      tf.broadcast_to(scale, tf.shape(loc)), members)
-  return loc + scale * _standard_noise(type(inner), tf.shape(loc), seed,
-                                       loc.dtype)
+  shape = tf.broadcast_dynamic_shape(tf.shape(loc), tf.shape(scale))
+  noise_seed, sign_seed = seeds_lib.split_seed(seed, 2)
+  perturbation = tf.broadcast_to(scale, shape) * _standard_noise(
+      type(inner), shape, noise_seed, scale.dtype)
+  signs = sampling.rademacher(tf.stack([rows, shape[1]]), sign_seed,
+                              scale.dtype)
+  return (_of_members(tf.broadcast_to(loc, shape), members)
+          + _of_members(perturbation, members) * signs)
 
 
 def _channels_last(vectors: tf.Tensor, rank: int) -> tf.Tensor:

@@ -5,7 +5,8 @@ deterministic kernel among `ensemble_size` members; member `k` multiplies
 its inputs by `alpha_k` and its outputs by `gamma_k` and adds its own bias
 (`tfnx.rank1`, the math written once, through `tfnx._pipeline.sample_rank1`).
 In a rank-1 layer `alpha` and `gamma` have posteriors (`TrainableNormal`,
-`TrainableCauchy`) and each row draws its own; their KL to the prior
+`TrainableCauchy`) and each row's are an exact draw from them, rows of a
+member uncorrelated (`tfnx.rank1.factor_rows`); their KL to the prior
 (`NormalKLDivergence`) is in `losses`, as the regularizer of the vectors'
 weights (`_divergence_terms`). In a BatchEnsemble layer they are point
 estimates (any Keras initializer).
