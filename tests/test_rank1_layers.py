@@ -241,3 +241,30 @@ def test_variables_have_stable_readable_names():
       'net/bias:0', 'net/kernel:0', 'net/posterior_in_vectors_loc:0',
       'net/posterior_in_vectors_scale:0', 'net/posterior_out_vectors_loc:0',
       'net/posterior_out_vectors_scale:0']
+
+
+def test_to_variational_rank1_starts_every_member_as_the_trained_network():
+  trained = tfn.Sequential([
+      tfn.Affine(4, 6, activation_fn=tf.nn.relu,
+                 kernel_initializer=tfn.initializers.glorot_uniform(0),
+                 bias_initializer=lambda shape, dtype: tf.fill(shape, 0.3)),
+      tfn.Affine(6, 3,
+                 kernel_initializer=tfn.initializers.glorot_uniform(1))])
+  x = tf.random.stateless_normal([5, 4], [1, 2])
+  converted = tfn.util.to_variational(trained, estimator='rank1',
+                                      ensemble_size=3, seed=0)
+  assert [type(layer).__name__ for layer in converted.layers] == [
+      'AffineRank1', 'AffineRank1']
+  first = converted.layers[0]
+  np.testing.assert_array_equal(first.kernel, trained.layers[0].kernel)
+  np.testing.assert_array_equal(first.bias,
+                                np.tile(trained.layers[0].bias, [3, 1]))
+  for layer in converted.layers:
+    for vectors in (layer.in_vectors, layer.out_vectors):
+      np.testing.assert_array_equal(vectors.distribution.loc, 1.)
+      # Just above the posterior's softplus floor (1e-5).
+      vectors.distribution.scale.assign(
+          tf.fill(vectors.distribution.scale.shape, 2e-5))
+  members = converted(tf.tile(x, [3, 1]), seed=4).numpy().reshape(3, 5, 3)
+  np.testing.assert_allclose(members, np.stack([trained(x)] * 3),
+                             rtol=1e-3, atol=1e-4)
