@@ -358,3 +358,17 @@ def test_to_variational_rank1_shares_the_trained_kernel_in_every_member():
   np.testing.assert_allclose(members.numpy().reshape(K, 5, 3),
                              np.stack([trained(x)] * K), rtol=1e-5,
                              atol=1e-6)
+
+
+def test_predictive_passes_run_every_member_of_a_tfn_model():
+  model = tfn.Sequential([
+      tfn.AffineRank1(4, 6, ensemble_size=K, activation_fn=tf.nn.relu,
+                      make_posterior_fn=None, seed=0),
+      tfn.AffineRank1(6, 2, ensemble_size=K, make_posterior_fn=None,
+                      seed=1)])
+  x = tf.random.stateless_normal([5, 4], [1, 2])
+  members = model(tf.tile(x, [K, 1]), seed=0).numpy().reshape(K, 5, 2)
+  samples = tfn.predictive.sample_outputs(model, x, num_samples=2, seed=0)
+  assert samples.shape == (2 * K, 5, 2)
+  np.testing.assert_array_equal(samples[:K], members)
+  np.testing.assert_array_equal(samples[K:], members)
