@@ -161,6 +161,22 @@ def _ensemble(cls, rank=0, variational=True):
       case.build, alpha_initializer=agreeing, gamma_initializer=agreeing))
 
 
+def _rank1_rnn(cls):
+  """`tfnx.keras.VariationalRNN` of a 3-unit, 2-member cell, 4 steps of 2."""
+  def build(**kwargs):
+    kwargs.setdefault('seed', 3)
+    layer = tfpl.VariationalRNN(cls(3, ensemble_size=2, **kwargs),
+                                dtype=kwargs.get('dtype'))
+    layer.build((None, 4, 2))
+    return layer
+  agreeing = tfpl.TrainableNormal(mean_initializer='ones')
+  teacher = functools.partial(build, **{
+      name + '_initializer': agreeing for name in (
+          'alpha', 'gamma', 'recurrent_alpha', 'recurrent_gamma')})
+  return Case(cls.__name__, build, (4, 2), (3,), True, keras=True,
+              batch_dims=(1, 1), family=cls.__module__, teacher=teacher)
+
+
 # Rank-1 Bayesian layers and BatchEnsembles: a shared kernel, per-member
 # vectors.
 ENSEMBLE_CASES = [
@@ -172,6 +188,7 @@ ENSEMBLE_CASES = [
     _ensemble(tfpl.Conv1DBatchEnsemble, 1, variational=False),
     _ensemble(tfpl.Conv2DBatchEnsemble, 2, variational=False),
     _ensemble(tfpl.Conv3DBatchEnsemble, 3, variational=False),
+    _rank1_rnn(tfpl.LSTMCellRank1),
 ]
 
 
