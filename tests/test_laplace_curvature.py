@@ -101,6 +101,43 @@ def test_kron_posterior_blocks_are_factor_times_kronecker_product_plus_prior():
       rtol=1e-8)
 
 
+@pytest.mark.parametrize('structure', ['diag', 'kron'])
+def test_last_layer_output_covariance_is_the_rows_quadratic_form(structure):
+  # f = rows @ W~, so cov(f) = (rows (x) I) Sigma (rows (x) I)^T, Sigma the
+  # posterior's inverse precision; the probit reads its pair variances.
+  model = _mlp()
+  x, y = _data()
+  la = tfl.Laplace(model, hessian_structure=structure, prior_precision=0.7,
+                   temperature=0.5).fit(x, y)
+  precision = la.posterior_precision
+  precision = (np.diag(precision.numpy()) if structure == 'diag'
+               else precision[0].numpy())
+  rows = np.c_[np.tanh(x @ model.layers[0].kernel.numpy()
+                       + model.layers[0].bias.numpy()), np.ones(len(x))]
+  jacobian = np.einsum('nk,cd->nckd', rows, np.eye(3)).reshape(len(x), 3, -1)
+  expected = jacobian @ np.linalg.inv(precision) @ jacobian.transpose(0, 2, 1)
+  _, f_var = la.functional_variance(x)
+  np.testing.assert_allclose(f_var.numpy(), expected, rtol=1e-8, atol=1e-12)
+  diag = np.diagonal(expected, axis1=1, axis2=2)
+  pair_var = diag[:, :, None] + diag[:, None, :] - 2. * expected
+  f = model(x).numpy()
+  gaps = (f[:, :, None] - f[:, None, :]) / np.sqrt(1. + np.pi / 8. * pair_var)
+  p = 1. / np.exp(-gaps).sum(-1)
+  np.testing.assert_allclose(la(x).numpy(), p / p.sum(-1, keepdims=True),
+                             rtol=1e-10)
+
+
+@pytest.mark.parametrize('structure', ['diag', 'kron'])
+def test_last_layer_probit_forms_no_jacobian_and_no_covariance(structure):
+  # Only the pair variances the probit reads: no Jacobian product (Einsum),
+  # no [n, c, c] covariance built (BatchMatMulV2) or read (MatrixDiagPart).
+  la = tfl.Laplace(_mlp(), hessian_structure=structure).fit(*_data())
+  concrete = tf.function(la.__call__).get_concrete_function(
+      tf.TensorSpec([None, 4], _F64))
+  ops = set(support.op_types(concrete))
+  assert not ops & {'Einsum', 'BatchMatMulV2', 'MatrixDiagPartV3'}
+
+
 def _keras_conv(data_format='channels_last'):
   shape = (6, 5, 2) if data_format == 'channels_last' else (2, 6, 5)
   model = keras.Sequential([

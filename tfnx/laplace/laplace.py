@@ -164,8 +164,10 @@ class Laplace(tf.Module):
     trace = lambda fn: tf.function(fn, reduce_retracing=True,
                                    autograph=False)
     self._update = trace(self._update_batch)
-    self._moments = trace(self._glm_moments)
-    self._probit = trace(lambda x: predictive.probit(*self._glm_moments(x)))
+    self._moments = trace(lambda x: self._linearized(
+        x, self.curvature.functional_variance))
+    self._probit = trace(lambda x: predictive.probit(*self._linearized(
+        x, self.curvature.pair_variance)))
 
   def _init_state(self) -> None:
     """The variables a checkpoint holds besides the curvature's."""
@@ -402,11 +404,16 @@ class Laplace(tf.Module):
 
   # Predictions.
 
-  def _glm_moments(self, x: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+  def _linearized(self, x: tf.Tensor, question: Any
+                  ) -> Tuple[tf.Tensor, tf.Tensor]:
+    """`f(x; theta*)` and what a curvature method says of its variance.
+
+    `question` is `functional_variance` (the covariance) or `pair_variance`
+    (all the probit reads).
+    """
     trace = self._network.trace(x)
-    f_var = self.curvature.functional_variance(
-        trace.rows, trace.grads, self._factor(), self._prior_precision)
-    return trace.outputs, f_var
+    return trace.outputs, question(trace.rows, trace.grads, self._factor(),
+                                   self._prior_precision)
 
   def functional_variance(self, x: Any) -> Tuple[tf.Tensor, tf.Tensor]:
     """The linearized network's outputs: mean and covariance.
