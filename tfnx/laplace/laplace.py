@@ -44,7 +44,10 @@ posterior in nearly every direction, and the predictive is far too wide
 0.003 restores the curvature's scale; on digits and breast cancer (medians
 of three seeds) it keeps the accuracy and lowers NLL and ECE, where 0.01
 loses digits' ECE and 0.001 gives back part of the NLL (docs/laplace.md).
-Pass `temperature=1` for the untempered posterior, as laplace-torch has it.
+At temperature 1 none of the alternatives measured there (the whole GGN,
+the empirical Fisher, the GGN's expectation under the posterior, a refit to
+the MAP) kept digits' NLL and ECE below the network's. Pass
+`temperature=1` for the untempered posterior, as laplace-torch has it.
 """
 
 
