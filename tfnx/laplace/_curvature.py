@@ -74,7 +74,7 @@ def _pair_variance(f_var: tf.Tensor) -> tf.Tensor:
 
 
 def _basis_variance(w: tf.Tensor, q: Optional[tf.Tensor]) -> tf.Tensor:
-  """`q diag(w_n) q^T` `[n, c, c]`, from `w [n, j]` and `q [c, j]` (`None`: I)."""
+  """`q diag(w_n) q^T`, `[n, c, c]`, from `w [n, j]`, `q [c, j]` (None: I)."""
   if q is None:
     return tf.linalg.diag(w)
   return (w[:, None, :] * q) @ tf.transpose(q)
