@@ -16,7 +16,11 @@ Three structures keep it:
 The posterior precision is `factor * GGN + diag(prior)`, `factor` being
 `1 / (temperature * sigma_noise**2)` (see `tfnx.laplace.Laplace`), and each
 structure answers the questions the marginal likelihood and the predictive
-ask of it: its log determinant, the variance of `f` it implies, samples.
+ask of it: its log determinant, the variance of `f` it implies (and, for
+the probit, only the variances of the outputs' differences), samples. Where
+the chosen weights are the dense output layer's alone, `f = rows @ W~` and
+the covariance of `f` is a quadratic form of the rows with the posterior's
+factors: `Diag` and `Kron` answer it without a Jacobian.
 """
 
 from typing import Any, List, Optional, Sequence, Tuple
@@ -61,6 +65,32 @@ def dense_grads(grads: Optional[tf.Tensor], rows: tf.Tensor,
     return grads
   eye = tf.eye(classes, dtype=rows.dtype)[None, :, None, :]
   return tf.tile(eye, [tf.shape(rows)[0], 1, 1, 1])
+
+
+def _pair_variance(f_var: tf.Tensor) -> tf.Tensor:
+  """`var(f_c - f_k)`, `[n, c, c]`, from the outputs' covariance `[n, c, c]`."""
+  diag = tf.linalg.diag_part(f_var)
+  return diag[:, :, None] + diag[:, None, :] - 2. * f_var
+
+
+def _basis_variance(w: tf.Tensor, q: Optional[tf.Tensor]) -> tf.Tensor:
+  """`q diag(w_n) q^T`, `[n, c, c]`, from `w [n, j]`, `q [c, j]` (None: I)."""
+  if q is None:
+    return tf.linalg.diag(w)
+  return (w[:, None, :] * q) @ tf.transpose(q)
+
+
+def _basis_pair_variance(w: tf.Tensor, q: Optional[tf.Tensor]) -> tf.Tensor:
+  """`var(f_c - f_k)` of `q diag(w_n) q^T` without forming it.
+
+  `sum_j w_nj (q_cj - q_kj)^2`: one `[n, j] @ [j, c * c]` product.
+  """
+  if q is None:
+    pairs = w[:, :, None] + w[:, None, :]
+    return tf.linalg.set_diag(pairs, tf.zeros_like(w))
+  c = q.shape[0]
+  gaps = tf.reshape(tf.square(q[:, None, :] - q[None, :, :]), [c * c, -1])
+  return tf.reshape(w @ tf.transpose(gaps), [-1, c, c])
 
 
 def _jacobian(rows: Sequence[tf.Tensor], grads: Sequence[Optional[tf.Tensor]],
@@ -129,6 +159,11 @@ class Curvature(tf.Module):
     """`J Sigma J^T` of the outputs, `[n, c, c]`."""
     raise NotImplementedError
 
+  def pair_variance(self, rows, grads, factor, prior) -> tf.Tensor:
+    """`var(f_c - f_k)` of the outputs, `[n, c, c]`: what the probit uses."""
+    return _pair_variance(self.functional_variance(rows, grads, factor,
+                                                   prior))
+
   def sample(self, eps, factor, prior) -> tf.Tensor:
     """Deviations from the mean with the posterior's covariance, `[n, P]`."""
     raise NotImplementedError
@@ -155,9 +190,30 @@ class Diag(Curvature):
   def variance(self, factor, prior) -> tf.Tensor:
     return 1. / self.precision(factor, prior)
 
+  def _output_layer_variances(self, rows, grads, factor, prior
+                              ) -> Optional[tf.Tensor]:
+    """The outputs' variances where only the dense output layer is chosen.
+
+    Its outputs are then uncorrelated, each of variance `rows^2 @ var(W~)`
+    `[n, c]`; `None` for any other choice (the Jacobian's general path).
+    """
+    if len(rows) != 1 or grads[0] is not None or rows[0].shape[1] != 1:
+      return None
+    var = tf.reshape(self.variance(factor, prior), self.shapes[0])
+    return tf.square(rows[0][:, 0]) @ var
+
   def functional_variance(self, rows, grads, factor, prior) -> tf.Tensor:
+    w = self._output_layer_variances(rows, grads, factor, prior)
+    if w is not None:
+      return _basis_variance(w, None)
     j = _jacobian(rows, grads, self.shapes)
     return tf.einsum('bcp,p,bdp->bcd', j, self.variance(factor, prior), j)
+
+  def pair_variance(self, rows, grads, factor, prior) -> tf.Tensor:
+    w = self._output_layer_variances(rows, grads, factor, prior)
+    if w is not None:
+      return _basis_pair_variance(w, None)
+    return super().pair_variance(rows, grads, factor, prior)
 
   def sample(self, eps, factor, prior) -> tf.Tensor:
     return eps * tf.sqrt(self.variance(factor, prior))
@@ -281,23 +337,39 @@ class Kron(Curvature):
         for lam, qa, qg in zip(self._eigenvalues(factor, prior), self.vec_a,
                                self.vec_g)], axis=0)
 
-  def functional_variance(self, rows, grads, factor, prior) -> tf.Tensor:
-    total = 0.
+  def _variance_terms(self, rows, grads, factor, prior) -> List[Any]:
+    """Each layer's share of `J Sigma J^T`.
+
+    `[n, c, c]`, or for the output layer `(w, Qg)`, standing for
+    `Qg diag(w_n) Qg^T`: no Jacobian, and the probit needs no covariance.
+    """
+    terms = []
     for r, g, lam, qa, qg in zip(rows, grads,
                                  self._eigenvalues(factor, prior),
                                  self.vec_a, self.vec_g):
       if r.shape[1] == 1:  # Dense: J = rows (x) df/ds has no sum to expand.
         w = tf.square(r[:, 0] @ qa) @ (1. / lam)
-        if g is None:  # The output layer: f_var = Qg diag(w) Qg^T.
-          total += (w[:, None, :] * qg) @ tf.transpose(qg)
+        if g is None:  # The output layer.
+          terms.append((w, qg))
           continue
         gq = tf.einsum('bco,op->bcp', g[:, :, 0], qg)
-        total += tf.einsum('bo,bco,bdo->bcd', w, gq, gq)
+        terms.append(tf.einsum('bo,bco,bdo->bcd', w, gq, gq))
       else:
         j = tf.einsum('blk,km,bclo,op->bcmp', r, qa,
                       dense_grads(g, r, qg.shape[0]), qg)
-        total += tf.einsum('bcko,ko,bdko->bcd', j, 1. / lam, j)
-    return total
+        terms.append(tf.einsum('bcko,ko,bdko->bcd', j, 1. / lam, j))
+    return terms
+
+  def functional_variance(self, rows, grads, factor, prior) -> tf.Tensor:
+    return tf.add_n([
+        _basis_variance(*t) if isinstance(t, tuple) else t
+        for t in self._variance_terms(rows, grads, factor, prior)])
+
+  def pair_variance(self, rows, grads, factor, prior) -> tf.Tensor:
+    return tf.add_n([
+        _basis_pair_variance(*t) if isinstance(t, tuple) else
+        _pair_variance(t)
+        for t in self._variance_terms(rows, grads, factor, prior)])
 
   def sample(self, eps, factor, prior) -> tf.Tensor:
     parts = tf.split(eps, self.sizes, axis=-1)

@@ -14,7 +14,7 @@ LINK_APPROXIMATIONS = ('probit', 'mc')
 PRED_TYPES = ('glm', 'nn')
 
 
-def probit(f_mean: tf.Tensor, f_var: tf.Tensor) -> tf.Tensor:
+def probit(f_mean: tf.Tensor, pair_var: tf.Tensor) -> tf.Tensor:
   """The probit approximation of the GLM's class probabilities, pairwise.
 
   `p_c ~ 1 / sum_k exp(-(f_c - f_k) / sqrt(1 + pi/8 var(f_c - f_k)))`,
@@ -27,13 +27,12 @@ def probit(f_mean: tf.Tensor, f_var: tf.Tensor) -> tf.Tensor:
 
   Args:
     f_mean: the logits at the trained weights, `[n, c]`.
-    f_var: their covariance, `[n, c, c]`.
+    pair_var: the variances of their differences, `var(f_c - f_k)`,
+      `[n, c, c]` (all the probit reads of their covariance).
 
   Returns:
     Class probabilities, `[n, c]`.
   """
-  diag = tf.linalg.diag_part(f_var)
-  pair_var = diag[:, :, None] + diag[:, None, :] - 2. * f_var
   gaps = f_mean[:, :, None] - f_mean[:, None, :]
   scaled = gaps * tf.math.rsqrt(1. + np.pi / 8. * pair_var)
   p = tf.math.reciprocal(tf.reduce_sum(tf.exp(-scaled), axis=-1))
