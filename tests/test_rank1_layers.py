@@ -171,7 +171,7 @@ def test_the_default_posterior_starts_at_random_signs_with_a_small_scale():
   loc = tf.convert_to_tensor(layer.in_vectors.distribution.loc).numpy()
   scale = tf.convert_to_tensor(layer.in_vectors.distribution.scale).numpy()
   assert set(np.unique(loc)) == {-1., 1.}
-  np.testing.assert_allclose(scale, 0.0486, rtol=1e-4)
+  np.testing.assert_allclose(scale, 0.03, rtol=1e-4)
 
 
 def test_the_outputs_mean_and_variance_match_their_closed_form():
@@ -263,3 +263,30 @@ def test_each_row_draws_its_own_vectors_from_its_member_s_posterior():
   point = _dense(make_posterior_fn=None, seed=1)
   z = point(x, seed=(1, 2)).numpy()
   np.testing.assert_array_equal(z[0::2], z[1::2])
+
+
+def test_to_variational_rank1_starts_every_member_as_the_trained_network():
+  trained = tfn.Sequential([
+      tfn.Affine(4, 6, activation_fn=tf.nn.relu,
+                 kernel_initializer=tfn.initializers.glorot_uniform(0),
+                 bias_initializer=lambda shape, dtype: tf.fill(shape, 0.3)),
+      tfn.Affine(6, 3,
+                 kernel_initializer=tfn.initializers.glorot_uniform(1))])
+  x = tf.random.stateless_normal([5, 4], [1, 2])
+  converted = tfn.util.to_variational(trained, estimator='rank1',
+                                      ensemble_size=3, seed=0)
+  assert [type(layer).__name__ for layer in converted.layers] == [
+      'AffineRank1', 'AffineRank1']
+  first = converted.layers[0]
+  np.testing.assert_array_equal(first.kernel, trained.layers[0].kernel)
+  np.testing.assert_array_equal(first.bias,
+                                np.tile(trained.layers[0].bias, [3, 1]))
+  for layer in converted.layers:
+    for vectors in (layer.in_vectors, layer.out_vectors):
+      np.testing.assert_array_equal(vectors.distribution.loc, 1.)
+      # Just above the posterior's softplus floor (1e-5).
+      vectors.distribution.scale.assign(
+          tf.fill(vectors.distribution.scale.shape, 2e-5))
+  members = converted(tf.tile(x, [3, 1]), seed=4).numpy().reshape(3, 5, 3)
+  np.testing.assert_allclose(members, np.stack([trained(x)] * 3),
+                             rtol=1e-3, atol=1e-4)

@@ -5,8 +5,9 @@ its own input-side vectors `s_k`, output-side vectors `r_k` and bias `b_k`,
 and computes `activation_fn(r_k * apply(x * s_k, W) + b_k)` for the layer's
 linear map (`tfnx.rank1`, written once, run by `_pipeline.sample_rank1`).
 The vectors have a posterior over `[ensemble_size, channels]` from
-`make_posterior_fn` (default `tfnx.util.make_rank1_posterior_normal`), from
-which each row draws its own, and the KL to `make_prior_fn`'s prior in
+`make_posterior_fn` (default `tfnx.util.make_rank1_posterior_normal`), of
+which each row's vectors are an exact draw (`tfnx.rank1.factor_rows`), and
+the KL to `make_prior_fn`'s prior in
 `losses`; with `make_posterior_fn=None` they are points (BatchEnsemble).
 
 Rows are routed to members in blocks (`tfnx.rank1.member_of_rows`): of `N`
@@ -215,7 +216,8 @@ _RANK1_KEYWORDS_DOC = """    use_additive_perturbation: keyword only: `apply(x +
 """
 
 _RANK1_CALL_DOC = """
-  Each row draws its own `s_k`, `r_k` from member `k`'s posterior: call
+  Each row's `s_k`, `r_k` are a draw from member `k`'s posterior, rows of a
+  member uncorrelated (`tfnx.rank1.factor_rows`): call
   `layer(x, seed=s)` for a pure function of the variables, `x` and `s`. Row
   `i` of `N` (the batch flattened) belongs to member `(i * K) // N`: tile a
   batch `K` times, member-major, for every member's outputs on every

@@ -223,10 +223,10 @@ def _fixed_normal(loc: float, scale: float, shape: Shape, batch_ndims: int,
       reinterpreted_batch_ndims=len(shape) - batch_ndims, name=name)
 
 
-# A rank-1 layer's vectors start at random signs with this scale (softplus(-3),
-# tfnx.keras' `TrainableNormal`), and have the prior N(1, 0.1): Dusenberry et
-# al. (2020), as edward2's layers.
-_INITIAL_VECTOR_SCALE = 0.0486
+# A rank-1 layer's vectors start at random signs with this scale (as
+# tfnx.keras' `TrainableNormal`), and have the prior N(1, 0.1) (Dusenberry et
+# al., 2020): the defaults examples/rank1.py measured (docs/rank1.md).
+_INITIAL_VECTOR_SCALE = 0.03
 _VECTOR_PRIOR = (1., 0.1)
 
 
@@ -247,7 +247,7 @@ def make_rank1_posterior_normal(
   (`[ensemble_size, in_channels]`) and output-side vectors `r`
   (`[ensemble_size, out_channels]`) in the kernel's and bias's places. Each
   has a trainable `loc` (`<name>_loc`) and a softplus `scale`
-  (`<name>_scale`, starting at 0.05).
+  (`<name>_scale`, starting at 0.03).
 
   Args:
     in_shape: the shape of `s`.
