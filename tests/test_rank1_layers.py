@@ -243,6 +243,28 @@ def test_variables_have_stable_readable_names():
       'net/posterior_out_vectors_scale:0']
 
 
+def test_additive_members_add_their_vectors_before_and_after_the_map():
+  layer = _dense(make_posterior_fn=None, use_additive_perturbation=True,
+                 seed=1)
+  x = _inputs((2, 4))
+  y = layer(tf.tile(x, [K, 1]), seed=(1, 2))
+  for k in range(K):
+    expected = ((x + layer.in_vectors[k]) @ layer.kernel
+                + layer.out_vectors[k] + layer.bias[k])
+    np.testing.assert_allclose(y[2 * k:2 * k + 2], expected, rtol=1e-6)
+
+
+def test_each_row_draws_its_own_vectors_from_its_member_s_posterior():
+  layer = _dense(seed=1)
+  x = tf.tile(_inputs((1, 4)), [2 * K, 1])
+  y = layer(x, seed=(1, 2)).numpy()
+  # Rows 2k and 2k + 1 share member k and the inputs, not the draw.
+  assert all(not np.array_equal(y[2 * k], y[2 * k + 1]) for k in range(K))
+  point = _dense(make_posterior_fn=None, seed=1)
+  z = point(x, seed=(1, 2)).numpy()
+  np.testing.assert_array_equal(z[0::2], z[1::2])
+
+
 def test_to_variational_rank1_starts_every_member_as_the_trained_network():
   trained = tfn.Sequential([
       tfn.Affine(4, 6, activation_fn=tf.nn.relu,

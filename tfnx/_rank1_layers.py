@@ -67,6 +67,23 @@ def _point_or_posterior(part: Any) -> Any:
   return inner.loc if isinstance(inner, tfd.Deterministic) else part
 
 
+def _seeded_initializers(seed: Optional[seeds_lib.SeedLike], name: str,
+                         kernel_initializer: Optional[Callable]
+                         ) -> Tuple[Optional[Callable], Tuple[Any, Any]]:
+  """The kernel's and the vectors' initializers, seeded from a layer's `seed`.
+
+  Without a seed, the kernel's is the one given and the vectors' are the
+  builders' defaults (`None`).
+  """
+  if seed is None:
+    return kernel_initializer, (None, None)
+  kernel_seed, in_seed, out_seed = seeds_lib.split_seed(
+      seeds_lib.sanitize_seed(seed, name), 3)
+  return (kernel_initializer or init_lib.glorot_uniform(kernel_seed),
+          (init_lib.random_sign(seed=in_seed),
+           init_lib.random_sign(seed=out_seed)))
+
+
 class Rank1Layer(variational.VariationalLayer):
   """The rank-1 layers' base: shared kernel, members' biases and vectors.
 
@@ -101,19 +118,13 @@ class Rank1Layer(variational.VariationalLayer):
     self._ensemble_size = checks.check_size(name, 'ensemble_size',
                                             ensemble_size)
     dtype = tf.as_dtype(dtype)
-    kernel_seed, in_seed, out_seed = (None,) * 3
-    if seed is not None:
-      kernel_seed, in_seed, out_seed = seeds_lib.split_seed(
-          seeds_lib.sanitize_seed(seed, name), 4)[1:]
-      kernel_initializer = (kernel_initializer
-                            or init_lib.glorot_uniform(kernel_seed))
+    kernel_initializer, vector_initializers = _seeded_initializers(
+        seed, name, kernel_initializer)
     vector_shapes = ([self._ensemble_size, self._input_size],
                      [self._ensemble_size, self._output_size])
     self._kernel, self._bias = layers_lib.make_kernel_bias_in_scope(
         name, make_kernel_bias_fn, kernel_shape, vector_shapes[1],
         kernel_initializer, bias_initializer, 0, dtype)
-    vector_initializers = (None, None) if seed is None else (
-        init_lib.random_sign(seed=in_seed), init_lib.random_sign(seed=out_seed))
     with tf.name_scope(name):
       posterior = (make_posterior_fn or _point_vectors)(
           *vector_shapes, *vector_initializers, 0, 0, dtype)
