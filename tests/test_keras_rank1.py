@@ -133,3 +133,12 @@ def test_lstm_config_round_trips_its_recurrent_arguments():
   assert isinstance(restored.recurrent_alpha_initializer,
                     tfpl.TrainableCauchy)
   assert restored.units == 4 and restored.ensemble_size == 3
+
+
+@pytest.mark.parametrize('make', [
+    lambda policy: tfpl.DenseRank1(3, dtype=policy, name='m'),
+    lambda policy: tfpl.Conv2DBatchEnsemble(3, 3, dtype=policy, name='m'),
+    lambda policy: tfpl.LSTMCellRank1(3, dtype=policy, name='m')])
+def test_a_mixed_precision_policy_is_a_clear_error(make):
+  with pytest.raises(ValueError, match="m: .*mixed policy 'mixed_float16'"):
+    make('mixed_float16')

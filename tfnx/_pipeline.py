@@ -4,7 +4,8 @@ A call splits its seed, materializes the posteriors (their scales computed
 once, `tfnx._fast_paths`), brings the inputs to the linear map's layout
 (the layer's `Layout`), runs the estimator (a `tfnx.estimators.Estimator`)
 and brings the outputs back: `sample`. A layer that applies its weights many
-times in a call (a recurrent cell) draws them once instead: `draw_weights`.
+times in a call (a recurrent cell) draws them once instead: `draw_weights`
+(a rank-1 cell its vectors: `draw_rank1_rows`).
 Either leaves a `Record`: the seeds, the materialized parameters and the
 weights the estimator drew.
 

@@ -30,6 +30,7 @@ from tfnx import seeds as seeds_lib
 from tfnx.keras import _call_seeds as call_seeds
 from tfnx.keras import _divergence_terms as divergence_terms
 from tfnx.keras import _shapes as shapes
+from tfnx.keras import _variational as variational
 from tfnx.keras._export import export
 
 tfd = tfp.distributions
@@ -330,9 +331,7 @@ class EnsembleLayer(keras.layers.Layer):
                ensemble_size: int = 4, seed: Optional[int] = None,
                **kwargs):
     super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-    if not tf.as_dtype(self.variable_dtype).is_floating:
-      raise ValueError(f'{self.name}: expected a floating dtype; received '
-                       f'{self.variable_dtype}.')
+    variational.check_dtype_policy(self)
     self.ensemble_size = checks.check_size(self.name, 'ensemble_size',
                                            ensemble_size)
     self.activation = keras.activations.get(activation)

@@ -29,7 +29,7 @@ from tfnx.linear_maps import LinearMap
 
 tfd = tfp.distributions
 
-__all__ = ['KerasVariationalLayer']
+__all__ = ['KerasVariationalLayer', 'check_dtype_policy']
 
 _FUNCTION_KEYS = (
     'kernel_posterior_fn', 'kernel_posterior_tensor_fn', 'kernel_prior_fn',
@@ -53,6 +53,25 @@ class KerasPosteriorValueFn:
     if self._takes_seed:
       return self._tensor_fn(distribution, seed=seed)
     return self._tensor_fn(distribution)
+
+
+def check_dtype_policy(layer: keras.layers.Layer) -> None:
+  """Checks that a layer computes in its weights' dtype, a floating one.
+
+  Args:
+    layer: a constructed Keras layer.
+
+  Raises:
+    ValueError: for a mixed policy (`'mixed_float16'`), or a dtype that is
+      not floating.
+  """
+  if layer.compute_dtype != layer.variable_dtype:
+    raise ValueError(
+        f'{layer.name}: expected one dtype for weights and computations; '
+        f'received the mixed policy {layer.dtype_policy.name!r}.')
+  if not tf.as_dtype(layer.variable_dtype).is_floating:
+    raise ValueError(f'{layer.name}: expected a floating dtype; received '
+                     f'{layer.variable_dtype}.')
 
 
 class KerasVariationalLayer(keras.layers.Layer):
@@ -147,13 +166,7 @@ class KerasVariationalLayer(keras.layers.Layer):
       **kwargs):
     super().__init__(activity_regularizer=activity_regularizer,
                      trainable=trainable, **kwargs)
-    if self.compute_dtype != self.variable_dtype:
-      raise ValueError(
-          f'{self.name}: expected one dtype for weights and computations; '
-          f'received the mixed policy {self.dtype_policy.name!r}.')
-    if not tf.as_dtype(self.variable_dtype).is_floating:
-      raise ValueError(f'{self.name}: expected a floating dtype; received '
-                       f'{self.variable_dtype}.')
+    check_dtype_policy(self)
     if kernel_posterior_fn is None:
       raise ValueError(f'{self.name}: expected a `kernel_posterior_fn`; '
                        'received None.')
