@@ -368,13 +368,10 @@ class KerasVariationalLayer(keras.layers.Layer):
 
   def _carry_divergences(self) -> None:
     """Hangs the layer's KL terms on its weights (`_divergence_terms`)."""
-    parts = self._parts()
-    seed_state = self._seed_generator.state
     divergence_terms.carry(
-        self.name, [w for w in self.weights if w is not seed_state],
-        [functools.partial(self._divergence, index)
-         for index, part in enumerate(parts)
-         if _pipeline.has_divergence(part)])
+        self, [functools.partial(self._divergence, index)
+               for index, part in enumerate(self._parts())
+               if _pipeline.has_divergence(part)])
 
   def _divergence(self, index: int) -> tf.Tensor:
     """Part `index`'s KL term, computed now (`_pipeline.divergence`)."""
