@@ -82,7 +82,9 @@ class KerasVariationalLayer(keras.layers.Layer):
   switches the noise off; here it does not). Local reparameterization, which
   draws no kernel, uses it only for the sample it passes to a custom
   `kernel_divergence_fn`. The bias is drawn with `bias_posterior_tensor_fn`,
-  except a normal bias that local reparameterization marginalizes. A
+  except a normal bias, which Flipout perturbs with the kernel's output
+  signs and local reparameterization marginalizes (`tfp.layers` draws it
+  with `bias_posterior_tensor_fn` there too). A
   divergence function receives the weight the call used (Flipout:
   `loc + dW`, itself a posterior sample). Tensor and divergence functions
   receive the call's copy of the posterior: the same distribution, with its
