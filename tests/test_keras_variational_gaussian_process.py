@@ -114,6 +114,25 @@ def test_initial_variational_scale_is_tfp_layers():
                                                     (2, 6, 6)), rtol=1e-6)
 
 
+def test_the_whole_scale_variable_enters_the_process_as_in_tfp_layers():
+  # tfp.layers passes the scale variable whole: TFP's process reads its lower
+  # triangle in the KL and all of it in the predictive covariance, so
+  # training moves the upper triangle too.
+  model = _model()
+  x, y = _data()
+  layer = model.layers[-1]
+  [scale] = [w for w in layer.weights
+             if w.name == 'variational_inducing_observations_scale']
+  scale.assign(np.random.default_rng(0).normal(size=(1, 6, 6)) * 0.3)
+  rv = model(x)
+  process = _process(layer, x)
+  np.testing.assert_allclose(rv.variational_loss(y, kl_weight=0.25),
+                             process.variational_loss(y[None], kl_weight=0.25),
+                             rtol=1e-5)
+  np.testing.assert_allclose(rv.stddev(), tf.transpose(process.stddev()),
+                             rtol=1e-5)
+
+
 @pytest.mark.slow
 def test_fit_lowers_the_variational_loss():
   keras.utils.set_random_seed(0)  # `fit`'s shuffling.

@@ -99,10 +99,7 @@ class DenseVariational(keras.layers.Layer):
         model.build(input_shape)
     self.input_spec = keras.layers.InputSpec(
         min_ndim=2, axes={-1: self._input_size(input_shape)})
-    divergence_terms.carry(
-        self.name, [w for model in (self._posterior, self._prior)
-                    for w in getattr(model, 'weights', [])],
-        [self._divergence])
+    divergence_terms.carry(self, [self._divergence])
 
   def _distribution(self, model: Any, inputs: tf.Tensor,
                     what: str) -> tfd.Distribution:

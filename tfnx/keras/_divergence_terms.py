@@ -9,9 +9,17 @@ weights; which weight carries which term only orders the terms. After
 `fit`, `evaluate` or `predict`, `model.losses` are the terms at the trained
 weights. As Keras drops a frozen weight's regularizer, a layer made
 untrainable adds no KL.
+
+Keras reads only trainable weights' regularizers, so a term needs a
+trainable weight. Where a trainable layer has fewer than it has terms
+(fixed posteriors or priors, which make no weight, or weights made
+untrainable by their builder), it gets an empty one for each missing: a
+trainable weight of shape `(0,)` named `divergence_carrier`, which holds no
+number, so neither the outputs nor the optimizer's updates change; it is
+in the layer's `trainable_weights`, `.keras` files and checkpoints.
 """
 
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, Callable, List, Optional
 
 import keras
 import tensorflow as tf
@@ -36,35 +44,40 @@ class DivergenceTerm:
 
   def __call__(self, value: Any) -> tf.Tensor:
     term = self.term()
+    if 0 in tuple(value.shape):
+      # A carrier's sum, zero, gives the optimizer its (empty) gradient.
+      term += tf.cast(tf.reduce_sum(value), term.dtype)
     if self.regularizer is None:
       return term
     return self.regularizer(value) + tf.cast(term, value.dtype)
 
 
-def carry(owner: str, weights: Sequence[keras.Variable],
-          terms: List[Term]) -> None:
-  """Makes `weights` carry `terms` as regularizers, replacing earlier terms.
+def carry(layer: keras.layers.Layer, terms: List[Term]) -> None:
+  """Makes `layer`'s weights carry `terms`, replacing earlier terms.
 
   The terms go, in order, to the trainable weights without a regularizer of
   their own first (Keras reads a layer's trainable weights' regularizers,
-  in the layer's order), then to the others.
+  in the layer's order), then to the other trainable ones; where these run
+  out, to empty carrier weights added to the layer (see the module). A
+  frozen layer's terms go to any of its weights, which Keras does not read.
 
   Args:
-    owner: the layer's name, for errors.
-    weights: the layer's posterior and prior weights, in creation order.
+    layer: the layer, built but for its carriers; its `weights` are the
+      posteriors' and priors' (also of its sublayers) and earlier carriers.
     terms: the layer's KL terms.
-
-  Raises:
-    ValueError: if there are more terms than weights.
   """
+  weights = layer.weights
   for weight in weights:
     if isinstance(weight.regularizer, DivergenceTerm):
       weight.regularizer = weight.regularizer.regularizer
-  if len(terms) > len(weights):
-    raise ValueError(f'{owner}: expected a weight to carry each of its '
-                     f'{len(terms)} KL terms; received {len(weights)} '
-                     'weights.')
-  free = sorted(weights, key=lambda w: (w.regularizer is not None,
-                                        not w.trainable))
+  free = sorted((w for w in weights if w.trainable or not layer.trainable),
+                key=lambda w: (w.regularizer is not None, not w.trainable))
+  with tf.init_scope():
+    free += [_add_carrier(layer) for _ in range(len(terms) - len(free))]
   for weight, term in zip(free, terms):
     weight.regularizer = DivergenceTerm(term, weight.regularizer)
+
+
+def _add_carrier(layer: keras.layers.Layer) -> keras.Variable:
+  return layer.add_weight(name='divergence_carrier', shape=(0,),
+                          initializer='zeros', trainable=True)

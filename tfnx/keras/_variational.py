@@ -98,7 +98,9 @@ class KerasVariationalLayer(keras.layers.Layer):
   switches the noise off; here it does not). Local reparameterization, which
   draws no kernel, uses it only for the sample it passes to a custom
   `kernel_divergence_fn`. The bias is drawn with `bias_posterior_tensor_fn`,
-  except a normal bias that local reparameterization marginalizes. A
+  except a normal bias, which Flipout perturbs with the kernel's output
+  signs and local reparameterization marginalizes (`tfp.layers` draws it
+  with `bias_posterior_tensor_fn` there too). A
   divergence function receives the weight the call used (Flipout:
   `loc + dW`, itself a posterior sample). Tensor and divergence functions
   receive the call's copy of the posterior: the same distribution, with its
@@ -367,13 +369,10 @@ class KerasVariationalLayer(keras.layers.Layer):
 
   def _carry_divergences(self) -> None:
     """Hangs the layer's KL terms on its weights (`_divergence_terms`)."""
-    parts = self._parts()
-    seed_state = self._seed_generator.state
     divergence_terms.carry(
-        self.name, [w for w in self.weights if w is not seed_state],
-        [functools.partial(self._divergence, index)
-         for index, part in enumerate(parts)
-         if _pipeline.has_divergence(part)])
+        self, [functools.partial(self._divergence, index)
+               for index, part in enumerate(self._parts())
+               if _pipeline.has_divergence(part)])
 
   def _divergence(self, index: int) -> tf.Tensor:
     """Part `index`'s KL term, computed now (`_pipeline.divergence`)."""

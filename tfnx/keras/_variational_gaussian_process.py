@@ -64,7 +64,9 @@ class VariationalGaussianProcess(distribution_lambda.DistributionLambda):
 
   Inputs of shape `[..., num_points, input_dim]` are the index points of a
   `tfd.VariationalGaussianProcess` with trainable inducing index points,
-  variational inducing observations (location and lower-triangular scale),
+  variational inducing observations (location and scale: the scale variable
+  goes to the process whole, as `tfp.layers` passes it, so the process's KL
+  reads its lower triangle and its predictive covariance all of it),
   observation noise variance (`softplus` of a variable) and, unless
   `mean_fn` is given, a trainable constant mean. Train it with
   `loss=lambda y, rv_y: rv_y.variational_loss(y, kl_weight=...)`. The
@@ -161,8 +163,8 @@ class VariationalGaussianProcess(distribution_lambda.DistributionLambda):
             self._inducing_index_points),
         variational_inducing_observations_loc=tf.convert_to_tensor(
             self._loc),
-        variational_inducing_observations_scale=tf.linalg.band_part(
-            tf.convert_to_tensor(self._scale), -1, 0),
+        variational_inducing_observations_scale=tf.convert_to_tensor(
+            self._scale),
         mean_fn=mean_fn,
         observation_noise_variance=tf.nn.softplus(
             tf.convert_to_tensor(self._noise)),
