@@ -16,6 +16,7 @@ inputs with `ensemble_inputs` to give every member every example; an untiled
 batch, as `model.fit` passes it, gives each member its own part of it.
 """
 
+import functools
 import math
 from typing import Any, Optional, Sequence, Tuple
 
@@ -433,12 +434,10 @@ class EnsembleLayer(keras.layers.Layer):
     with tf.init_scope():
       self._parts_built = self._build_weights(input_shape)
     self.input_spec = self._make_input_spec(input_shape)
-    seed_state = self._seed_generator.state
     divergence_terms.carry(
-        self.name, [w for w in self.weights if w is not seed_state],
-        [lambda index=index: self._divergence(index)
-         for index, part in enumerate(self._parts_built)
-         if _pipeline.has_divergence(part)])
+        self, [functools.partial(self._divergence, index)
+               for index, part in enumerate(self._parts_built)
+               if _pipeline.has_divergence(part)])
 
   def _build_weights(self, input_shape: Tuple) -> Tuple[_pipeline.Part, ...]:
     """Creates the weights; returns the vectors' `Part`s, as calls use them."""
