@@ -32,7 +32,8 @@ products, and each pass only draws normals around them.
 """
 
 import sys
-from typing import Any, Callable, NamedTuple, Optional, Sequence
+from typing import (Any, Callable, Dict, Iterator, NamedTuple, Optional,
+                    Sequence, Tuple)
 
 import tensorflow as tf
 import tensorflow_probability as tfp
@@ -84,11 +85,16 @@ class Tiling(NamedTuple):
   Attributes:
     passes_per_call: `(inputs, num_samples) -> k`, at most `num_samples`.
     tile: `(inputs, k) -> inputs` of `k` copies of the rows.
-    untile: `(outputs, k, inputs) -> outputs` of shape `[k, *per_pass]`.
+    untile: `(outputs, k, inputs) -> outputs` of shape
+      `[k * members, *per_pass]`.
+    members: how many samples a pass gives: the ensemble size of a model
+      with rank-1 or BatchEnsemble layers (each pass runs every member),
+      else 1.
   """
   passes_per_call: Callable[[tf.Tensor, tf.Tensor], Any]
   tile: Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
   untile: Callable[[tf.Tensor, tf.Tensor, tf.Tensor], tf.Tensor]
+  members: int = 1
 
 
 def _many_passes_per_call(inputs: tf.Tensor,
@@ -142,6 +148,48 @@ LEADING_AXIS = Tiling(_many_passes_per_call, _tile_leading, _untile_leading)
 BATCH_AXIS = Tiling(_many_passes_per_call, _tile_batch, _untile_batch)
 PER_PASS = Tiling(_one_pass_per_call, _tile_none, _untile_none)
 
+_MEMBER_TILINGS: Dict[Tuple[Tiling, int], Tiling] = {}
+
+
+def members_tiling(base: Tiling, ensemble_size: int) -> Tiling:
+  """`base` (`BATCH_AXIS` or `PER_PASS`) with every pass run by every member.
+
+  The rows of a call are `[members, passes, batch]`, member-major, so each
+  rank-1 layer's blocks (`tfnx.rank1.member_of_rows`) are its members; the
+  outputs come back as `[passes * members, batch, ...]`, pass-major. One
+  object per `(base, ensemble_size)`, so that traces keyed on it are
+  reused.
+
+  Args:
+    base: how the passes alone would share a call.
+    ensemble_size: the model's number of members.
+
+  Returns:
+    The `Tiling`.
+  """
+  key = (base, ensemble_size)
+  if key not in _MEMBER_TILINGS:
+    def passes_per_call(inputs: tf.Tensor, num_samples: tf.Tensor) -> Any:
+      return base.passes_per_call(_tile_batch(inputs, ensemble_size),
+                                  num_samples)
+
+    def tile(inputs: tf.Tensor, k: tf.Tensor) -> tf.Tensor:
+      return _tile_batch(base.tile(inputs, k), ensemble_size)
+
+    def untile(outputs: tf.Tensor, k: tf.Tensor,
+               inputs: tf.Tensor) -> tf.Tensor:
+      shape = tf.shape(outputs)
+      by_member = tf.reshape(outputs, tf.concat(
+          [[ensemble_size, -1, tf.shape(inputs)[0]], shape[1:]], 0))
+      rank = outputs.shape.rank + 2
+      by_pass = tf.transpose(by_member, [1, 0] + list(range(2, rank)))
+      return tf.reshape(by_pass, tf.concat(
+          [[-1, tf.shape(inputs)[0]], shape[1:]], 0))
+
+    _MEMBER_TILINGS[key] = Tiling(passes_per_call, tile, untile,
+                                  ensemble_size)
+  return _MEMBER_TILINGS[key]
+
 
 def keras_module() -> Optional[Any]:
   """Keras if it has been imported, else `None` (no model can be Keras's)."""
@@ -175,9 +223,22 @@ def _row_wise_function(fn: Any) -> bool:
     return False
 
 
+def is_ensemble_layer(stage: Any) -> bool:
+  """Whether `stage` is a rank-1 or BatchEnsemble layer (of either API).
+
+  Such a layer declares its `ensemble_size` and `use_additive_perturbation`,
+  and gives each row its own vectors: rows are independent given their
+  members.
+  """
+  return isinstance(getattr(stage, 'ensemble_size', None), int) and hasattr(
+      stage, 'use_additive_perturbation')
+
+
 def _tfnx_stage_row_wise(stage: Any) -> bool:
   if isinstance(stage, layers_lib.Sequential):
     return all(_tfnx_stage_row_wise(s) for s in stage.layers)
+  if is_ensemble_layer(stage):
+    return _row_wise_function(getattr(stage, 'activation_fn', None))
   if isinstance(stage, variational.VariationalLayer):
     return (_row_wise_function(stage.activation_fn)
             and _variational_rows_independent(stage))
@@ -205,7 +266,7 @@ def _keras_stage_row_wise(keras: Any, stage: Any) -> bool:
   if keras_variational is not None and isinstance(
       stage, keras_variational.KerasVariationalLayer):
     return _variational_rows_independent(stage)
-  return type(stage) in keras_row_wise_layers()
+  return is_ensemble_layer(stage) or type(stage) in keras_row_wise_layers()
 
 
 class FirstStage(NamedTuple):
@@ -294,6 +355,35 @@ def is_keras_model(model: Any) -> bool:
   return keras is not None and isinstance(model, keras.layers.Layer)
 
 
+def _all_stages(model: Any) -> Iterator[Any]:
+  """Every layer of a tfnx or Keras model, nested models walked."""
+  yield model
+  for layer in getattr(model, 'layers', None) or ():
+    if layer is not None and layer is not model:
+      yield from _all_stages(layer)
+
+
+def ensemble_size(model: Any) -> int:
+  """The members of a model's rank-1 and BatchEnsemble layers; 1 with none.
+
+  Args:
+    model: a tfnx or Keras model or layer.
+
+  Returns:
+    The layers' common `ensemble_size`.
+
+  Raises:
+    ValueError: if two such layers have different ensemble sizes.
+  """
+  sizes = {stage.ensemble_size for stage in _all_stages(model)
+           if is_ensemble_layer(stage)}
+  if len(sizes) > 1:
+    raise ValueError('expected every rank-1 and BatchEnsemble layer of a '
+                     'model to have one ensemble_size; received '
+                     f'{sorted(sizes)}.')
+  return sizes.pop() if sizes else 1
+
+
 def tiling(model: Any, output_fn: Optional[Callable]) -> Tiling:
   """How passes of `model` (then `output_fn`) can share a call, if they can.
 
@@ -303,8 +393,19 @@ def tiling(model: Any, output_fn: Optional[Callable]) -> Tiling:
 
   Returns:
     `LEADING_AXIS` for a row-wise tfnx model, `BATCH_AXIS` for a row-wise
-    Keras model, `PER_PASS` when passes need a call each.
+    Keras model, `PER_PASS` when passes need a call each; for a model with
+    rank-1 or BatchEnsemble layers, its `members_tiling` (tfnx models too
+    merge the passes into the batch axis, whose rows the members split).
   """
+  base = _passes_tiling(model, output_fn)
+  members = ensemble_size(model)
+  if members == 1:
+    return base
+  return members_tiling(PER_PASS if base == PER_PASS else BATCH_AXIS,
+                        members)
+
+
+def _passes_tiling(model: Any, output_fn: Optional[Callable]) -> Tiling:
   if not _row_wise_function(output_fn):
     return PER_PASS
   if is_keras_model(model):

@@ -27,7 +27,7 @@ tfd = tfp.distributions
 __all__ = ['to_variational', 'check_choices', 'initial_scale', 'ESTIMATORS',
            'PRIORS', 'SCALES', 'DEFAULT_MOPED_DELTA']
 
-ESTIMATORS = ('flipout', 'local', 'reparameterization')
+ESTIMATORS = ('flipout', 'local', 'reparameterization', 'rank1')
 PRIORS = ('default', 'moped')
 SCALES = ('layer', 'weight')
 

@@ -23,6 +23,11 @@ in as few calls of the model as its layers allow:
 - Otherwise (reparameterization layers, lambdas, custom layers) pass `i` is
   its own call, `model(inputs, seed=pass_seed(seed, i))`, in a traced loop.
 
+A model with rank-1 or BatchEnsemble layers (`tfnx.rank1`) runs every
+member in every pass: each call's rows are the inputs tiled member-major, so
+a pass gives one sample per member, and the helpers average over members and
+over the vectors' draws alike.
+
 Either way the passes are a pure function of the variables, the inputs and
 `seed`, and changing `num_samples` does not retrace. Keras models built from
 `tfnx.keras` layers work too: they are called in inference mode, and each of
@@ -177,7 +182,8 @@ def _sample_passes(model, inputs, num_samples, seed, output_fn, tiling):
         lambda t: tiling.untile(t, passes_per_call, inputs), outputs)
 
   stacked = _stack_calls(call, -(-num_samples // passes_per_call))
-  return tf.nest.map_structure(lambda t: t[:num_samples], stacked)
+  return tf.nest.map_structure(lambda t: t[:num_samples * tiling.members],
+                               stacked)
 
 
 def sample_outputs(model: Callable, inputs: Any, num_samples: int = 50,
@@ -207,7 +213,9 @@ def sample_outputs(model: Callable, inputs: Any, num_samples: int = 50,
 
   Returns:
     The passes' outputs (after `output_fn`) stacked on a new leading axis of
-    size `num_samples`; a structure of outputs gives a structure of stacks.
+    size `num_samples`, or `num_samples * ensemble_size` for a model with
+    rank-1 or BatchEnsemble layers (pass-major: the members of pass 0
+    first); a structure of outputs gives a structure of stacks.
   """
   if (isinstance(num_samples, bool) or not isinstance(num_samples, int)
       or num_samples < 1):
@@ -239,7 +247,8 @@ def class_probabilities(model: Callable, inputs: Any, num_samples: int = 50,
     seed: the seed of the passes; `None` draws one.
 
   Returns:
-    The mean over passes of `softmax(logits)`, shape `[..., classes]`.
+    The mean over passes (and over the members of rank-1 and BatchEnsemble
+    layers) of `softmax(logits)`, shape `[..., classes]`.
   """
   return tf.reduce_mean(sample_outputs(model, inputs, num_samples, seed,
                                        tf.nn.softmax), axis=0)
@@ -280,6 +289,8 @@ def sample_probabilities(model: Callable, inputs: Any, num_samples: int = 50,
     model, inputs, num_samples, seed: as for `class_probabilities`.
 
   Returns:
-    `softmax(logits)` of every pass, shape `[num_samples, ..., classes]`.
+    `softmax(logits)` of every pass, shape `[num_samples, ..., classes]`
+    (`[num_samples * ensemble_size, ...]` with rank-1 layers: a sample per
+    member and pass).
   """
   return sample_outputs(model, inputs, num_samples, seed, tf.nn.softmax)

@@ -21,6 +21,7 @@ from tfnx.keras import _builders as builders
 from tfnx.keras import _conv as conv
 from tfnx.keras import _dense as dense
 from tfnx.keras import _divergence as divergence
+from tfnx.keras import _rank1 as rank1
 from tfnx import conversion as conversion_lib
 from tfnx.keras._export import export
 
@@ -39,6 +40,10 @@ _CONV = {
     keras.layers.Conv3D: {'flipout': conv.Conv3DFlipout,
                           'reparameterization': conv.Conv3DReparameterization},
 }
+_RANK1 = {keras.layers.Dense: rank1.DenseRank1,
+          keras.layers.Conv1D: rank1.Conv1DRank1,
+          keras.layers.Conv2D: rank1.Conv2DRank1,
+          keras.layers.Conv3D: rank1.Conv3DRank1}
 
 
 @export
@@ -84,16 +89,19 @@ class CenteredNormalFn:
 
 def _variational_class(layer: Any, estimator: str) -> Optional[type]:
   """The `tfnx.keras` class a layer becomes, or `None` if it stays."""
-  if type(layer) is keras.layers.Dense:
+  if estimator == 'rank1':
+    classes = {'rank1': _RANK1[type(layer)]} if type(layer) in _RANK1 else None
+  elif type(layer) is keras.layers.Dense:
     return _DENSE[estimator]
-  classes = _CONV.get(type(layer))
+  else:
+    classes = _CONV.get(type(layer))
   if classes is None:
     return None
   if estimator not in classes:
     raise ValueError(f'to_variational: {layer.name} ({type(layer).__name__}) '
                      f'has no {estimator!r} form; expected one of '
                      f'{tuple(classes)}, or `layers=` leaving it out.')
-  if layer.groups != 1:
+  if getattr(layer, 'groups', 1) != 1:
     raise ValueError(f'to_variational: {layer.name} has groups='
                      f'{layer.groups}; expected a convolution of one group.')
   return classes[estimator]
@@ -106,6 +114,21 @@ def _geometry(layer: Any) -> dict:
           'strides': layer.strides, 'padding': layer.padding,
           'data_format': layer.data_format,
           'dilation_rate': layer.dilation_rate}
+
+
+def _new_rank1_layer(layer: Any, cls: type, num_examples: int,
+                     ensemble_size: int,
+                     seed: Optional[int]) -> keras.layers.Layer:
+  """A rank-1 layer whose every member starts as the trained layer."""
+  return cls(activation=layer.activation, use_bias=layer.use_bias,
+             alpha_initializer=rank1.TrainableNormal(mean_initializer='ones'),
+             gamma_initializer=rank1.TrainableNormal(mean_initializer='ones'),
+             alpha_regularizer=rank1.NormalKLDivergence(
+                 num_examples=num_examples),
+             gamma_regularizer=rank1.NormalKLDivergence(
+                 num_examples=num_examples),
+             ensemble_size=ensemble_size, seed=seed, name=layer.name,
+             dtype=layer.dtype_policy, **_geometry(layer))
 
 
 def _new_layer(layer: Any, cls: type, kl: divergence.KLPerExample,
@@ -126,6 +149,11 @@ def _set_weights(new: Any, old: Any, moped_delta: float,
                  posterior_scale: str) -> None:
   """Posterior means (and a centred prior's) at the trained weights."""
   kernel = np.asarray(old.kernel)
+  if isinstance(new, tuple(_RANK1.values())):
+    new.kernel.assign(kernel)
+    if new.bias is not None:
+      new.bias.assign(np.tile(np.asarray(old.bias), [new.ensemble_size, 1]))
+    return
   normal = new.kernel_posterior.distribution
   normal.loc.assign(kernel)
   scale = np.asarray(conversion_lib.initial_scale(
@@ -176,7 +204,8 @@ def to_variational(model: keras.Model, num_examples: int,
                    posterior_scale: str = 'layer',
                    prior: str = 'default',
                    layers: Optional[Collection[Any]] = None,
-                   seed: Optional[int] = None) -> keras.Model:
+                   seed: Optional[int] = None,
+                   ensemble_size: int = 4) -> keras.Model:
   """A variational Keras model whose posterior means are a trained one's weights.
 
   Works on built `Sequential` and functional models (through
@@ -190,8 +219,15 @@ def to_variational(model: keras.Model, num_examples: int,
     model: a trained, built Keras 3 model.
     num_examples: the number of training examples; each layer's KL is
       divided by it (`tfnx.keras.KLPerExample`).
-    estimator: `'flipout'` (default), `'local'` (`Dense` only) or
-      `'reparameterization'`.
+    estimator: `'flipout'` (default), `'local'` (`Dense` only),
+      `'reparameterization'`, or `'rank1'`: `DenseRank1` and
+      `Conv{1,2,3}DRank1` layers sharing the trained kernel, every member's
+      bias the trained one and its vectors' posteriors `TrainableNormal`s
+      around 1 (each member starts as the trained network), their KL to
+      `NormalKLDivergence`'s `N(1, 0.1)` divided by `num_examples`;
+      `moped_delta`, `posterior_scale` and `prior` do not apply. Tile the
+      inputs (`tfnx.keras.ensemble_inputs`) or use `tfnx.predictive` to run
+      every member.
     moped_delta: the posterior scale's ratio to each trained weight; the
       default is `tfnx.util.to_variational`'s.
     posterior_scale: `'layer'` (default), one scale per kernel, or
@@ -203,6 +239,7 @@ def to_variational(model: keras.Model, num_examples: int,
       `Conv1D/2D/3D`.
     seed: a Python int seeding the new layers (`seed + i` for the `i`-th);
       `None` for non-deterministic.
+    ensemble_size: the members of `'rank1'` layers.
 
   Returns:
     The new model.
@@ -217,9 +254,12 @@ def to_variational(model: keras.Model, num_examples: int,
   pairs = []
 
   def clone(layer):
-    if id(layer) in chosen:
-      new = _new_layer(layer, chosen[id(layer)], kl, prior,
-                       None if seed is None else seed + len(pairs))
+    layer_seed = None if seed is None else seed + len(pairs)
+    if id(layer) in chosen and estimator == 'rank1':
+      new = _new_rank1_layer(layer, chosen[id(layer)], num_examples,
+                             ensemble_size, layer_seed)
+    elif id(layer) in chosen:
+      new = _new_layer(layer, chosen[id(layer)], kl, prior, layer_seed)
     else:
       new = layer.__class__.from_config(layer.get_config())
     pairs.append((new, layer))

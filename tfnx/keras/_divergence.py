@@ -56,8 +56,10 @@ class KLPerExample:
     """`kl_weight * divergence_fn(posterior, prior, sample) / num_examples`."""
     divergence = tf.convert_to_tensor(
         self.divergence_fn(posterior, prior, sample))
-    return divergence * tf.cast(self.kl_weight / self.num_examples,
-                                divergence.dtype)
+    # A constant of the divergence's dtype: `tf.cast` of a Python float
+    # would round it to float32 first.
+    return divergence * tf.constant(self.kl_weight / self.num_examples,
+                                    divergence.dtype)
 
   def get_config(self) -> dict:
     """The constructor's arguments, Keras-serialized."""

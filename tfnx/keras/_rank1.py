@@ -15,6 +15,7 @@ inputs with `ensemble_inputs` to give every member every example; an untiled
 batch, as `model.fit` passes it, gives each member its own part of it.
 """
 
+import math
 from typing import Any, Optional, Sequence, Tuple
 
 import keras
@@ -68,6 +69,11 @@ class RandomSign(keras.initializers.Initializer):
     return {'probability': self.probability, 'seed': self.seed}
 
 
+# The defaults of `examples/rank1.py`'s measurement (docs/rank1.md): an
+# initial posterior scale of 0.03, means at random signs, prior N(1, 0.1).
+_INITIAL_UNTRANSFORMED_STDDEV = math.log(math.expm1(0.03))
+
+
 class _TrainableLocationScale:
   """A posterior over a layer's vectors: `family(loc, softplus(u))` elementwise.
 
@@ -75,7 +81,8 @@ class _TrainableLocationScale:
     mean_initializer: initializes `loc`; default `RandomSign(0.5)`, each
       member's vectors near +1 or -1 (Dusenberry et al., 2020).
     stddev_initializer: initializes the unconstrained `u` whose softplus is
-      the scale; default `RandomNormal(-3, 0.1)`, a scale near 0.05.
+      the scale; default `RandomNormal(softplus^-1(0.03), 0.1)`, a scale
+      near 0.03.
     mean_regularizer, mean_constraint: Keras' for `loc`.
   """
 
@@ -87,8 +94,8 @@ class _TrainableLocationScale:
     self.mean_initializer = keras.initializers.get(
         mean_initializer or RandomSign(0.5))
     self.stddev_initializer = keras.initializers.get(
-        stddev_initializer
-        or keras.initializers.RandomNormal(mean=-3., stddev=0.1))
+        stddev_initializer or keras.initializers.RandomNormal(
+            mean=_INITIAL_UNTRANSFORMED_STDDEV, stddev=0.1))
     self.mean_regularizer = keras.regularizers.get(mean_regularizer)
     self.mean_constraint = keras.constraints.get(mean_constraint)
 
@@ -188,7 +195,7 @@ class NormalKLDivergence:
     except NotImplementedError:
       divergence = posterior.log_prob(sample) - prior.log_prob(sample)
     scale = self.kl_weight / (self.num_examples or 1)
-    return divergence * tf.cast(scale, divergence.dtype)
+    return divergence * tf.constant(scale, divergence.dtype)
 
   def get_config(self) -> dict:
     """The constructor's arguments."""
@@ -505,7 +512,7 @@ class _ConvEnsemble(shapes.ConvolutionShapes, _EnsembleLayer):
 
 
 _BATCH_ENSEMBLE_DEFAULTS = {
-    'alpha_initializer': 'ones', 'gamma_initializer': 'ones',
+    'alpha_initializer': RandomSign(0.5), 'gamma_initializer': RandomSign(0.5),
     'alpha_regularizer': None, 'gamma_regularizer': None}
 
 
@@ -542,9 +549,9 @@ _BATCH_ENSEMBLE_DOC = """{what} BatchEnsemble layer (Wen et al., 2020).
 
   `ensemble_size` members share one kernel `W`; member `k`'s outputs are
   `activation(gamma_k * apply(x * alpha_k, W) + bias_k)` with point vectors
-  `alpha_k`, `gamma_k` (default initializer `'ones'`; pass
-  `RandomSign(...)` or a random initializer to make members differ from the
-  start): exactly `ensemble_size` layers with kernels
+  `alpha_k`, `gamma_k` (default initializer `RandomSign(0.5)`, so members
+  differ from the start; edward2's default is `'ones'`): exactly
+  `ensemble_size` layers with kernels
   `diag(alpha_k) W diag(gamma_k)`. Row `i` of `N` belongs to member
   `(i * ensemble_size) // N`; `ensemble_inputs` tiles inputs so that every
   member sees every row.
