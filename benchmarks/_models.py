@@ -217,12 +217,15 @@ def deep_ensemble_mlp(members: int = ENSEMBLE_SIZE) -> Model:
                [v for network in networks for v in network.variables])
 
 
-def handwritten_rank1_mlp(members: int = ENSEMBLE_SIZE) -> Model:
+def handwritten_rank1_mlp(members: int = ENSEMBLE_SIZE,
+                          per_row: bool = True) -> Model:
   """The rank-1 MLP in the fewest TF ops: each row draws its member's vectors.
 
   The Keras layers' defaults on bare variables: a shared kernel, members'
   biases, normal posteriors over `alpha` and `gamma` (locations 1,
-  scales softplus(-3)) and the closed-form KL to `N(1, 0.1)`.
+  scales softplus(-3)) and the closed-form KL to `N(1, 0.1)`. With
+  `per_row=False` each member draws one pair of vectors a call, which all
+  its rows share: what the per-row draws cost.
   """
   layers = []
   for seed, (n_in, n_out) in enumerate(((784, HIDDEN), (HIDDEN, 10))):
@@ -244,9 +247,13 @@ def handwritten_rank1_mlp(members: int = ENSEMBLE_SIZE) -> Model:
                                     (gamma_loc, gamma_raw))):
       scale = tf.nn.softplus(raw)
       kls.append(kl(loc, scale))
-      rows_loc = tf.gather(loc, member)
-      vectors.append(rows_loc + tf.gather(scale, member) * (
-          sampling.standard_normal(tf.shape(rows_loc), seed + [0, i])))
+      if per_row:
+        rows_loc = tf.gather(loc, member)
+        vectors.append(rows_loc + tf.gather(scale, member) * (
+            sampling.standard_normal(tf.shape(rows_loc), seed + [0, i])))
+      else:
+        vectors.append(tf.gather(loc + scale * sampling.standard_normal(
+            tf.shape(loc), seed + [0, i]), member))
     outputs = tf.matmul(x * vectors[0], kernel) * vectors[1]
     return outputs + tf.gather(bias, member), tf.add_n(kls)
   return _two_layers(dense, layers)
@@ -270,6 +277,8 @@ def ensembles() -> Dict[str, Callable[[], Model]]:
       'plain dense': plain_mlp,
       f'deep ensemble of {ENSEMBLE_SIZE}': deep_ensemble_mlp,
       'hand-written rank-1': handwritten_rank1_mlp,
+      'hand-written rank-1, a draw per member': (
+          lambda: handwritten_rank1_mlp(per_row=False)),
       'tfnx.keras DenseRank1': lambda: keras_ensemble_mlp('Rank1'),
       'tfnx.keras DenseBatchEnsemble': (
           lambda: keras_ensemble_mlp('BatchEnsemble')),
