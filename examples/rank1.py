@@ -134,12 +134,11 @@ def main():
                  choices=protocol.DATASETS)
   p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
   args = p.parse_args()
-  lines = ['| data set | model | accuracy | NLL | ECE | parameters |',
-           '|---|---|---|---|---|---|']
+  print('| data set | model | accuracy | NLL | ECE | parameters |\n'
+        '|---|---|---|---|---|---|', flush=True)
   for dataset in args.datasets:
     runs = [run_seed(dataset, seed, args.steps) for seed in args.seeds]
-    lines += table(dataset, runs)
-    print('\n'.join(lines), flush=True)
+    print('\n'.join(table(dataset, runs)), flush=True)
 
 
 if __name__ == '__main__':
