@@ -130,11 +130,20 @@ def _rank1_dense(rng, stddev_s, stddev_r, **kwargs):
   return layer, {name: v.numpy() for name, v in w.items()}
 
 
-def _draws(layer, x, rows_per_member, seed=0):
-  """Member k's outputs for `rows_per_member` independent rows of input x."""
-  rows = np.concatenate([np.repeat(x[None], rows_per_member, 0)] * 2)
-  out = layer(rows, seed=seed).numpy()
-  return out.reshape(2, rows_per_member, -1)
+def _draws(layer, x, num_calls, rows_per_member=1):
+  """Each member's outputs for input `x` over `num_calls` seeded calls.
+
+  Returns `[members, num_calls * rows_per_member, outputs]`: the rows of
+  one call share their member's noise draw (up to signs), so moments are
+  taken over calls.
+  """
+  rows = np.repeat(x[None], 2 * rows_per_member, 0)
+  seeds = tf.stack([tf.range(num_calls), tf.fill([num_calls], 5)], axis=1)
+  outputs = tf.function(lambda seeds: tf.map_fn(
+      lambda seed: layer(rows, seed=seed), seeds,
+      fn_output_signature=tf.float64))(seeds).numpy()
+  outputs = outputs.reshape(num_calls, 2, rows_per_member, -1)
+  return outputs.transpose(1, 0, 2, 3).reshape(2, -1, outputs.shape[-1])
 
 
 def _standard_error_of_variance(samples: np.ndarray) -> np.ndarray:
@@ -168,12 +177,12 @@ def test_rank1_dense_output_moments_match_their_closed_forms():
     assert abs(products.mean() - covariance) < 5 * products.std() / np.sqrt(n)
 
 
-def test_rank1_rows_of_a_member_are_independent():
+def test_rank1_rows_of_a_member_are_uncorrelated():
   rng = np.random.default_rng(4)
   layer, _ = _rank1_dense(rng, 0.3, 0.3)
   n = 20000
-  samples = _draws(layer, np.array([1., -1., 0.5]), 2 * n)[0]
-  first, second = samples[:n, 0], samples[n:, 0]
+  samples = _draws(layer, np.array([1., -1., 0.5]), n, rows_per_member=2)[0]
+  first, second = samples[0::2, 0], samples[1::2, 0]
   correlation = np.corrcoef(first, second)[0, 1]
   assert abs(correlation) < 5 / np.sqrt(n)
 
@@ -195,14 +204,16 @@ def test_cauchy_vectors_are_drawn_from_their_members_cauchy():
   n = 40000
   loc = tf.constant([[1., -1.], [0.5, 2.]], tf.float64)
   scale = tf.constant([[0.1, 0.2], [0.3, 0.05]], tf.float64)
-  members = rank1_lib.member_of_rows(tf.constant(2 * n), 2)
-  draws = rank1_lib.factor_rows(tfd.Cauchy(loc, scale), members,
-                                tf.constant([1, 2]), tf.float64).numpy()
+  members = rank1_lib.member_of_rows(tf.constant(2), 2)
+  seeds = tf.stack([tf.range(n), tf.fill([n], 3)], axis=1)
+  draws = tf.function(lambda seeds: tf.map_fn(
+      lambda seed: rank1_lib.factor_rows(tfd.Cauchy(loc, scale), members,
+                                         seed, tf.float64),
+      seeds, fn_output_signature=tf.float64))(seeds).numpy()
   for k in range(2):
-    block = draws[k * n:(k + 1) * n]
     for q in (0.25, 0.5, 0.75):
       quantile = loc[k] + scale[k] * np.tan(np.pi * (q - 0.5))
-      fraction = (block <= quantile.numpy()).mean(0)
+      fraction = (draws[:, k] <= quantile.numpy()).mean(0)
       assert np.all(np.abs(fraction - q) < 5 * np.sqrt(q * (1 - q) / n))
 
 
@@ -347,3 +358,17 @@ def test_to_variational_rank1_shares_the_trained_kernel_in_every_member():
   np.testing.assert_allclose(members.numpy().reshape(K, 5, 3),
                              np.stack([trained(x)] * K), rtol=1e-5,
                              atol=1e-6)
+
+
+def test_predictive_passes_run_every_member_of_a_tfn_model():
+  model = tfn.Sequential([
+      tfn.AffineRank1(4, 6, ensemble_size=K, activation_fn=tf.nn.relu,
+                      make_posterior_fn=None, seed=0),
+      tfn.AffineRank1(6, 2, ensemble_size=K, make_posterior_fn=None,
+                      seed=1)])
+  x = tf.random.stateless_normal([5, 4], [1, 2])
+  members = model(tf.tile(x, [K, 1]), seed=0).numpy().reshape(K, 5, 2)
+  samples = tfn.predictive.sample_outputs(model, x, num_samples=2, seed=0)
+  assert samples.shape == (2 * K, 5, 2)
+  np.testing.assert_array_equal(samples[:K], members)
+  np.testing.assert_array_equal(samples[K:], members)

@@ -31,6 +31,9 @@ from tfnx._convolution_v2 import ConvolutionV2
 from tfnx._convolution_v2 import ConvolutionVariationalFlipoutV2
 from tfnx._convolution_v2 import ConvolutionVariationalReparameterizationV2
 from tfnx._layers import KernelBiasLayer
+from tfnx._rank1_layers import AffineRank1
+from tfnx._rank1_layers import ConvolutionRank1
+from tfnx._rank1_layers import ConvolutionTransposeRank1
 from tfnx._layers import Layer
 from tfnx._layers import Sequential
 from tfnx._variational import VariationalFlipoutKernelBiasLayer
@@ -47,11 +50,14 @@ __version__ = '0.1.0'
 
 __all__ = [
     'Affine',
+    'AffineRank1',
     'AffineVariationalFlipout',
     'AffineVariationalReparameterization',
     'AffineVariationalReparameterizationLocal',
     'Convolution',
+    'ConvolutionRank1',
     'ConvolutionTranspose',
+    'ConvolutionTransposeRank1',
     'ConvolutionTransposeVariationalFlipout',
     'ConvolutionTransposeVariationalReparameterization',
     'ConvolutionV2',

@@ -110,8 +110,25 @@ def _check_broadcast(input_batch: tf.TensorShape,
                      f'shape {input_batch}.') from None
 
 
-class _AffineVariational(layers_lib.Sizes, variational.VariationalLayer):
-  """The dense variational layers' shared constructor and shapes."""
+class DenseShapes(layers_lib.Sizes):
+  """The sizes, checks and layouts of a dense layer on the pipeline.
+
+  Inputs `[..., input_size]` reach the dense map as `[N, input_size]`, and
+  its outputs return to `[..., output_size]`.
+  """
+
+  def _check_inputs(self, x: tf.Tensor) -> tf.Tensor:
+    return _check_dense_inputs(x, self._input_size, self.name)
+
+  def _to_map_layout(self, x):
+    return shapes_lib.flatten_batch(x, 1)
+
+  def _from_map_layout(self, y, restore, x):
+    return shapes_lib.restore_batch(y, restore, x, 1)
+
+
+class _AffineVariational(DenseShapes, variational.VariationalLayer):
+  """The dense variational layers' shared constructor."""
 
   def __init__(
       self,
@@ -176,15 +193,6 @@ class _AffineVariational(layers_lib.Sizes, variational.VariationalLayer):
                      apply_kernel_fn=linear_maps.dense,
                      unpack_weights_fn=unpack_weights_fn,
                      divergence_fn=divergence_fn)
-
-  def _check_inputs(self, x: tf.Tensor) -> tf.Tensor:
-    return _check_dense_inputs(x, self._input_size, self.name)
-
-  def _to_map_layout(self, x):
-    return shapes_lib.flatten_batch(x, 1)
-
-  def _from_map_layout(self, y, restore, x):
-    return shapes_lib.restore_batch(y, restore, x, 1)
 
 
 class AffineVariationalReparameterization(_AffineVariational):

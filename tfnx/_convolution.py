@@ -62,7 +62,7 @@ def _from_geometry(field: str, doc: str) -> property:
   return property(lambda self: getattr(self._geometry, field), doc=doc)
 
 
-class _ConvolutionShapes(layers_lib.Sizes):
+class ConvolutionShapes(layers_lib.Sizes):
   """The properties, checks and layouts every convolution layer shares.
 
   All of them follow from the layer's `ConvolutionGeometry`, given to
@@ -116,7 +116,7 @@ def _batch_shape(batch_shape: Any, owner: str) -> list:
   return sizes
 
 
-class DeterministicConvolutionBase(_ConvolutionShapes,
+class DeterministicConvolutionBase(ConvolutionShapes,
                                    layers_lib.KernelBiasLayer):
   """The deterministic convolutions' weights and call, for any geometry.
 
@@ -264,7 +264,7 @@ class Convolution(DeterministicConvolutionBase):
                                             padding, dilations, data_format)))
 
 
-class VariationalConvolutionBase(_ConvolutionShapes,
+class VariationalConvolutionBase(ConvolutionShapes,
                                  variational.VariationalLayer):
   """The variational convolutions' weights, for any geometry."""
 

@@ -36,7 +36,7 @@ __all__ = ['ConvolutionTranspose', 'ConvolutionTransposeVariationalFlipout',
 _METHODS = ('auto', 'subkernels', 'subkernel_matrix', 'dilation')
 
 
-def _transpose_geometry(owner: str, rank: Any, filter_shape: Any,
+def transpose_geometry(owner: str, rank: Any, filter_shape: Any,
                         strides: Any, padding: Any, dilations: Any,
                         output_padding: Any, method: str,
                         data_format: Any) -> ConvolutionGeometry:
@@ -49,7 +49,7 @@ def _transpose_geometry(owner: str, rank: Any, filter_shape: Any,
                                     TRANSPOSE, output_padding)
 
 
-class _Transposed:
+class Transposed:
   """What the transposed layers add to their convolution base classes."""
 
   @property
@@ -58,7 +58,7 @@ class _Transposed:
     return self._geometry.output_padding
 
 
-class ConvolutionTranspose(_Transposed, DeterministicConvolutionBase):
+class ConvolutionTranspose(Transposed, DeterministicConvolutionBase):
   """A deterministic transposed convolution, `conv_transpose(x, kernel) + bias`.
 
   Inputs `[..., *spatial, input_size]` (any batch shape) give outputs
@@ -118,12 +118,12 @@ class ConvolutionTranspose(_Transposed, DeterministicConvolutionBase):
     name = name or type(self).__name__
     super().__init__(**base_arguments(
         DeterministicConvolutionBase, locals(), batch_shape=(),
-        geometry=_transpose_geometry(name, rank, filter_shape, strides,
+        geometry=transpose_geometry(name, rank, filter_shape, strides,
                                      padding, dilations, output_padding,
                                      method, data_format)))
 
 
-class _ConvolutionTransposeVariational(_Transposed,
+class _ConvolutionTransposeVariational(Transposed,
                                        VariationalConvolutionBase):
   """The variational transposed convolutions' shared constructor."""
 
@@ -168,7 +168,7 @@ class _ConvolutionTransposeVariational(_Transposed,
     name = name or type(self).__name__
     super().__init__(**base_arguments(
         VariationalConvolutionBase, locals(),
-        geometry=_transpose_geometry(name, rank, filter_shape, strides,
+        geometry=transpose_geometry(name, rank, filter_shape, strides,
                                      padding, dilations, output_padding,
                                      method, data_format)))
 

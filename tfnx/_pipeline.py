@@ -39,8 +39,8 @@ from tfnx.linear_maps import LinearMap
 tfd = tfp.distributions
 
 __all__ = ['Part', 'Record', 'Layout', 'Ensemble', 'KeptCall', 'calls_not_kept', 'sample',
-           'sample_rank1', 'moments', 'draw_weights', 'readable', 'has_divergence',
-           'weight_values', 'divergence', 'divergences']
+           'sample_rank1', 'draw_rank1_rows', 'moments', 'draw_weights', 'readable',
+           'has_divergence', 'weight_values', 'divergence', 'divergences']
 
 class Part(NamedTuple):
   """One weight of a layer (its kernel or its bias).
@@ -190,6 +190,36 @@ def sample_rank1(x: tf.Tensor, seed: tf.Tensor, linear_map: LinearMap,
       ensemble.bounds)
   outputs = layout.from_map(estimate.outputs, restore, x)
   return outputs, Record((in_seed, out_seed), parameters, (None, None))
+
+
+def draw_rank1_rows(parts: Sequence[Part], seed: tf.Tensor, rows: tf.Tensor,
+                    ensemble: Ensemble, dtype: tf.DType
+                    ) -> Tuple[List[tf.Tensor], Record]:
+  """Draws a rank-1 layer's vectors once, for a call that applies them many times.
+
+  A rank-1 recurrent cell applies its vectors at every time step of a
+  sequence; it draws each row's here, once per call
+  (`tfnx.rank1.factors_of_rows`).
+
+  Args:
+    parts: the vectors' `Part`s.
+    seed: the call's `int32` seed of shape `[2]`.
+    rows: the number of rows (sequences), an `int32` scalar.
+    ensemble: the members and how their vectors apply (its kernel and bias
+      are not read).
+    dtype: the layer's dtype.
+
+  Returns:
+    Each part's `[rows, channels]` vectors, and the call's `Record`.
+  """
+  draw_seed, divergence_seed = seeds_lib.split_seed(seed, 2)
+  parameters, posteriors = _materialized(parts)
+  vectors = rank1_lib.factors_of_rows(posteriors, rows,
+                                      ensemble.ensemble_size, draw_seed,
+                                      dtype, ensemble.bounds)
+  record = Record(tuple(seeds_lib.split_seed(divergence_seed, len(parts))),
+                  parameters, (None,) * len(parts))
+  return vectors, record
 
 
 def moments(x: tf.Tensor, seed: tf.Tensor, linear_map: LinearMap,

@@ -120,10 +120,15 @@ def _inline_when_traced(function: Any) -> Callable:
   return function
 
 
-def _named_variables(*distributions: tfd.Distribution) -> dict:
-  """The distributions' variables by readable name (`posterior_kernel_loc`)."""
+def _named_variables(*distributions: Optional[tfd.Distribution]) -> dict:
+  """The distributions' variables by readable name (`posterior_kernel_loc`).
+
+  A missing distribution (`None`: a rank-1 layer's point vectors have no
+  prior) has none.
+  """
   named = {}
-  for variable in (v for d in distributions for v in d.variables):
+  for variable in (v for d in distributions if d is not None
+                   for v in d.variables):
     key = variable.name.split(':')[0].rsplit('/', 1)[-1]
     while key in named:
       key += '_'
@@ -411,12 +416,20 @@ class VariationalLayer(layers_lib.MapLayout, layers_lib.Layer):
           x, message=f'{self.name}: inputs must be finite')
     return x
 
+  def _sample(self, x: tf.Tensor,
+              seed: tf.Tensor) -> Tuple[tf.Tensor, _pipeline.Record]:
+    """The pipeline's outputs (before the activation) and the call's record.
+
+    The estimator's `_pipeline.sample` here; the rank-1 layers run
+    `_pipeline.sample_rank1` instead.
+    """
+    return _pipeline.sample(x, seed, self._estimator, self._linear_map,
+                            self._layout(), self._parts())
+
   @tf.function(reduce_retracing=True, autograph=False)
   def _call(self, inputs, seed, rank):
     del rank  # Part of the trace's signature only.
-    outputs, record = _pipeline.sample(self._finite(inputs), seed,
-                                       self._estimator, self._linear_map,
-                                       self._layout(), self._parts())
+    outputs, record = self._sample(self._finite(inputs), seed)
     if self._activation_fn is not None:
       outputs = self._activation_fn(outputs)
     return outputs, record

@@ -227,8 +227,9 @@ def is_ensemble_layer(stage: Any) -> bool:
   """Whether `stage` is a rank-1 or BatchEnsemble layer (of either API).
 
   Such a layer declares its `ensemble_size` and `use_additive_perturbation`,
-  and gives each row its own vectors: rows are independent given their
-  members.
+  and gives each row its own exact draw of its member's vectors, rows
+  uncorrelated, as Flipout's: passes tiled into one call are uncorrelated
+  samples.
   """
   return isinstance(getattr(stage, 'ensemble_size', None), int) and hasattr(
       stage, 'use_additive_perturbation')

@@ -19,6 +19,7 @@ from tfnx import _convolution as convolution
 from tfnx import _convolution_transpose as transpose
 from tfnx import initializers as init_lib
 from tfnx import _layers as layers_lib
+from tfnx import _rank1_layers as rank1_layers
 from tfnx import seeds as seeds_lib
 from tfnx.util import kernel_bias as kernel_bias_lib
 
@@ -54,6 +55,11 @@ _VARIATIONAL_CLASSES = {
         'reparameterization':
             transpose.ConvolutionTransposeVariationalReparameterization},
 }
+_RANK1_CLASSES = {
+    affine.Affine: rank1_layers.AffineRank1,
+    convolution.Convolution: rank1_layers.ConvolutionRank1,
+    transpose.ConvolutionTranspose: rank1_layers.ConvolutionTransposeRank1,
+}
 
 
 def _constant(value: tf.Tensor) -> Callable:
@@ -64,6 +70,32 @@ def _constant(value: tf.Tensor) -> Callable:
     del shape, batch_ndims  # The trained weight already has its shape.
     return tf.cast(value, dtype)
   return init
+
+
+def _ones(shape, dtype=tf.float32, batch_ndims: int = 0) -> tf.Tensor:
+  del batch_ndims  # Every axis gets ones.
+  return tf.ones(shape, dtype)
+
+
+def _vectors_at_one(in_shape, out_shape, in_initializer=None,
+                    out_initializer=None, *args) -> Any:
+  """A rank-1 posterior whose vectors start at 1: each member the trained layer."""
+  del in_initializer, out_initializer  # The layer's random signs.
+  return kernel_bias_lib.make_rank1_posterior_normal(in_shape, out_shape,
+                                                     _ones, _ones, *args)
+
+
+def _convert_to_rank1(layer: Any, ensemble_size: int,
+                      seed: Optional[tf.Tensor]) -> Any:
+  """The rank-1 layer sharing `layer`'s kernel, every member its bias."""
+  input_size, output_size = _sizes(layer)
+  return _RANK1_CLASSES[type(layer)](
+      input_size, output_size, ensemble_size=ensemble_size,
+      kernel_initializer=_constant(layer.kernel),
+      bias_initializer=_constant(tf.tile(layer.bias[tf.newaxis],
+                                         [ensemble_size, 1])),
+      make_posterior_fn=_vectors_at_one, seed=seed, name=layer.name,
+      **_geometry(layer))
 
 
 def initial_scale(weight: Any, kernel: Any, moped_delta: float,
@@ -247,8 +279,8 @@ def to_variational(model: layers_lib.Sequential,
                    posterior_scale: str = 'layer',
                    prior: str = 'default',
                    layers: Optional[Collection[Any]] = None,
-                   seed: Optional[seeds_lib.SeedLike] = None
-                   ) -> layers_lib.Sequential:
+                   seed: Optional[seeds_lib.SeedLike] = None,
+                   ensemble_size: int = 4) -> layers_lib.Sequential:
   """A variational network whose posterior means are a trained one's weights.
 
   Each chosen `Affine`, `Convolution` or `ConvolutionTranspose` becomes the
@@ -263,8 +295,14 @@ def to_variational(model: layers_lib.Sequential,
 
   Args:
     model: a trained `tfnx.Sequential`.
-    estimator: `'flipout'` (default), `'local'` (dense layers only) or
-      `'reparameterization'`.
+    estimator: `'flipout'` (default), `'local'` (dense layers only),
+      `'reparameterization'`, or `'rank1'`: `AffineRank1`,
+      `ConvolutionRank1` and `ConvolutionTransposeRank1` layers sharing the
+      trained kernel, every member's bias the trained one and its vectors'
+      posteriors starting at 1 with the default scale and prior
+      (`tfnx.util.make_rank1_posterior_normal`, `make_rank1_prior_normal`),
+      so every member starts as the trained network; `moped_delta`,
+      `posterior_scale` and `prior` do not apply.
     moped_delta: the posterior scale's ratio to the trained weights; default
       `DEFAULT_MOPED_DELTA` (0.5), chosen by measurement
       (docs/calibration.md).
@@ -281,6 +319,7 @@ def to_variational(model: layers_lib.Sequential,
       convertible layer.
     seed: seeds the new layers' seed streams (each its own, split from this
       one); `None` for non-deterministic.
+    ensemble_size: the members of `'rank1'` layers.
 
   Returns:
     A new `tfnx.Sequential` of the same name.
@@ -303,8 +342,10 @@ def to_variational(model: layers_lib.Sequential,
     layer_seeds = seeds_lib.split_seed(
         seeds_lib.sanitize_seed(seed, 'to_variational'), len(model.layers))
   converted = [
-      _convert_layer(layer, estimator, moped_delta, posterior_scale, prior,
-                     layer_seeds[i])
-      if i in chosen else layer
+      layer if i not in chosen
+      else _convert_to_rank1(layer, ensemble_size, layer_seeds[i])
+      if estimator == 'rank1'
+      else _convert_layer(layer, estimator, moped_delta, posterior_scale,
+                          prior, layer_seeds[i])
       for i, layer in enumerate(model.layers)]
   return layers_lib.Sequential(converted, name=model.name)

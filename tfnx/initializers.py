@@ -15,7 +15,7 @@ import tensorflow as tf
 from tfnx import seeds as seeds_lib
 
 __all__ = ['glorot_uniform', 'glorot_normal', 'he_uniform', 'he_normal',
-           'zeros']
+           'zeros', 'random_sign']
 
 Initializer = Callable[..., tf.Tensor]
 
@@ -31,6 +31,12 @@ def fans(shape: Sequence[int], batch_ndims: int = 0):
   return shape[-2] * receptive_field, shape[-1] * receptive_field
 
 
+def _call_seed(seed: Optional[seeds_lib.SeedLike]) -> tf.Tensor:
+  """An initializer's seed: `seed`, or a fresh one per call where `None`."""
+  return seeds_lib.sanitize_seed(
+      seeds_lib.python_random_seed() if seed is None else seed, 'initializer')
+
+
 def _variance_scaling(scale: float, mode: str, distribution: str,
                       seed: Optional[seeds_lib.SeedLike]) -> Initializer:
   def init(shape, dtype=tf.float32, batch_ndims: int = 0) -> tf.Tensor:
@@ -38,9 +44,7 @@ def _variance_scaling(scale: float, mode: str, distribution: str,
     fan_in, fan_out = fans(shape, batch_ndims)
     fan = fan_in if mode == 'fan_in' else (fan_in + fan_out) / 2.
     variance = scale / max(1., fan)
-    call_seed = seeds_lib.sanitize_seed(
-        seeds_lib.python_random_seed() if seed is None else seed,
-        'initializer')
+    call_seed = _call_seed(seed)
     if distribution == 'uniform':
       limit = math.sqrt(3. * variance)
       return tf.random.stateless_uniform(shape, call_seed, minval=-limit,
@@ -105,6 +109,31 @@ def zeros() -> Initializer:
   def init(shape, dtype=tf.float32, batch_ndims: int = 0) -> tf.Tensor:
     del batch_ndims  # Zeros need no fans.
     return tf.zeros(shape, dtype=dtype)
+  return init
+
+
+def random_sign(probability: float = 0.5,
+                seed: Optional[seeds_lib.SeedLike] = None) -> Initializer:
+  """Random signs: +1 with `probability`, else -1 (rank-1 layers' vectors).
+
+  Args:
+    probability: the probability of +1, in `[0, 1]`.
+    seed: a stateless seed (see `tfnx.seeds.sanitize_seed`); `None` draws one
+      per call.
+
+  Returns:
+    `init(shape, dtype, batch_ndims=0)`.
+  """
+  if not 0. <= probability <= 1.:
+    raise ValueError('random_sign: expected a probability in [0, 1]; '
+                     f'received {probability!r}.')
+
+  def init(shape, dtype=tf.float32, batch_ndims: int = 0) -> tf.Tensor:
+    del batch_ndims  # Every element is drawn alike.
+    uniform = tf.random.stateless_uniform([int(d) for d in shape],
+                                          _call_seed(seed), dtype=dtype)
+    return tf.where(uniform < probability, tf.ones_like(uniform),
+                    -tf.ones_like(uniform))
   return init
 
 

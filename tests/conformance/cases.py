@@ -6,6 +6,7 @@ it. Adding a layer class to either without a case here makes
 `test_coverage.py` fail, so every layer goes through the same machinery.
 """
 
+import functools
 import inspect
 from typing import Any, Callable, Mapping, NamedTuple, Optional, Tuple
 
@@ -19,7 +20,6 @@ import tfnx as tfn
 import tfnx.keras as tfpl
 from tfnx import _layers as layers_lib
 from tfnx import _variational as variational_lib
-from tfnx.keras import _variational as keras_variational
 
 
 class Case(NamedTuple):
@@ -40,6 +40,9 @@ class Case(NamedTuple):
       (whole numbers in range for an embedding); the identity by default.
     family: the module defining the layer class; `params` runs one case of
       each family in the inner loop.
+    teacher: `(**kwargs) -> layer` making the targets of the training runs
+      (`distributed_training.py`), one the layer can learn to match; `None`
+      for `build`.
   """
   name: str
   build: Callable[..., tf.Module]
@@ -50,6 +53,7 @@ class Case(NamedTuple):
   batch_dims: Tuple[int, int] = (0, 3)
   valid_inputs: Callable[[tf.Tensor], tf.Tensor] = tf.identity
   family: str = ''
+  teacher: Optional[Callable[..., tf.Module]] = None
 
 
 def _dense(cls, variational=True):
@@ -96,19 +100,22 @@ def _kernel_bias(cls, variational=True):
               batch_dims=(1, 3), family=cls.__module__)
 
 
-def _keras(cls, input_shape, output_shape, *args):
+def _keras(cls, input_shape, output_shape, *args, variational=True,
+           **defaults):
   """A built Keras layer: `cls(*args, seed=3)` on `[None, *input_shape]`.
 
   Dense layers take any number of batch dimensions from one; convolutions,
-  as Keras', exactly one.
+  as Keras', exactly one. A layer that is not variational gets no seed: two
+  builds differ in their random initial weights, as two plain layers do.
   """
   def build(**kwargs):
-    kwargs.setdefault('seed', 3)
-    layer = cls(*args, **kwargs)
+    if variational:
+      kwargs.setdefault('seed', 3)
+    layer = cls(*args, **dict(defaults, **kwargs))
     layer.build((None,) + input_shape)
     return layer
   batch_dims = (1, 3) if len(input_shape) == 1 else (1, 1)
-  return Case(cls.__name__, build, input_shape, output_shape, True,
+  return Case(cls.__name__, build, input_shape, output_shape, variational,
               keras=True, batch_dims=batch_dims, family=cls.__module__)
 
 
@@ -127,6 +134,61 @@ KERAS_CASES = [
     _keras_convolution(tfpl.Convolution1DReparameterization, 1),
     _keras_convolution(tfpl.Convolution2DReparameterization, 2),
     _keras_convolution(tfpl.Convolution3DReparameterization, 3),
+]
+
+
+def _ensemble(cls, rank=0, variational=True):
+  """A rank-1 or BatchEnsemble case of 2 members (4 for a convolution).
+
+  The registry's batches (5 rows, nested 2 x 3, 1 to 4 per dimension) are
+  not all multiples of the members: the layers route any batch to members
+  in blocks. Their batch is one axis of rows: the axes a dense layer's
+  inputs have between the rows and the features (a sequence's steps) share
+  their row's member and vectors (tests/test_keras_rank1.py), so a nested
+  batch is not a flat one. BatchEnsemble's vectors start random
+  (`RandomSign`), so that its members differ.
+  """
+  defaults = {} if variational else {
+      'alpha_initializer': tfpl.RandomSign(), 'gamma_initializer': 'he_normal'}
+  if not rank:
+    case = _keras(cls, (4,), (3,), 3, variational=variational,
+                  ensemble_size=2, **defaults)
+  else:
+    case = _keras(cls, (3,) * rank + (2,), (1,) * rank + (3,), 3, 3,
+                  variational=variational, ensemble_size=4, **defaults)
+  agreeing = tfpl.TrainableNormal(mean_initializer='ones')
+  return case._replace(batch_dims=(1, 1), teacher=functools.partial(
+      case.build, alpha_initializer=agreeing, gamma_initializer=agreeing))
+
+
+def _rank1_rnn(cls):
+  """`tfnx.keras.VariationalRNN` of a 3-unit, 2-member cell, 4 steps of 2."""
+  def build(**kwargs):
+    kwargs.setdefault('seed', 3)
+    layer = tfpl.VariationalRNN(cls(3, ensemble_size=2, **kwargs),
+                                dtype=kwargs.get('dtype'))
+    layer.build((None, 4, 2))
+    return layer
+  agreeing = tfpl.TrainableNormal(mean_initializer='ones')
+  teacher = functools.partial(build, **{
+      name + '_initializer': agreeing for name in (
+          'alpha', 'gamma', 'recurrent_alpha', 'recurrent_gamma')})
+  return Case(cls.__name__, build, (4, 2), (3,), True, keras=True,
+              batch_dims=(1, 1), family=cls.__module__, teacher=teacher)
+
+
+# Rank-1 Bayesian layers and BatchEnsembles: a shared kernel, per-member
+# vectors.
+ENSEMBLE_CASES = [
+    _ensemble(tfpl.DenseRank1),
+    _ensemble(tfpl.Conv1DRank1, 1),
+    _ensemble(tfpl.Conv2DRank1, 2),
+    _ensemble(tfpl.Conv3DRank1, 3),
+    _ensemble(tfpl.DenseBatchEnsemble, variational=False),
+    _ensemble(tfpl.Conv1DBatchEnsemble, 1, variational=False),
+    _ensemble(tfpl.Conv2DBatchEnsemble, 2, variational=False),
+    _ensemble(tfpl.Conv3DBatchEnsemble, 3, variational=False),
+    _rank1_rnn(tfpl.LSTMCellRank1),
 ]
 
 
@@ -177,6 +239,14 @@ KERNEL_BIAS_CASES = [
     _kernel_bias(tfn.VariationalLocalReparameterizationKernelBiasLayer),
 ]
 
+# The rank-1 layers: a posterior over vectors, not over the kernel, whose
+# members are routed by a row's place in its batch.
+RANK1_CASES = [
+    _dense(tfn.AffineRank1),
+    _convolution(tfn.ConvolutionRank1),
+    _convolution(tfn.ConvolutionTransposeRank1, transpose=True),
+]
+
 MODULE_CASES = [
     _dense(tfn.Affine, variational=False),
     _dense(tfn.AffineVariationalFlipout),
@@ -193,9 +263,9 @@ MODULE_CASES = [
     _convolution(tfn.ConvolutionV2, variational=False),
     _convolution(tfn.ConvolutionVariationalFlipoutV2),
     _convolution(tfn.ConvolutionVariationalReparameterizationV2),
-] + KERNEL_BIAS_CASES
+] + RANK1_CASES + KERNEL_BIAS_CASES
 
-CASES = MODULE_CASES + KERAS_CASES + SEQUENCE_CASES
+CASES = MODULE_CASES + KERAS_CASES + SEQUENCE_CASES + ENSEMBLE_CASES
 
 
 @keras.saving.register_keras_serializable(package='conformance')
@@ -362,9 +432,16 @@ def distribution_inputs(case: DistributionCase, batch=(5,), dtype='float32'):
   return tf.cast(tf.random.stateless_normal(batch + case.input_shape,
                                             seed=(0, 1)), dtype)
 VARIATIONAL = [c for c in CASES if c.variational]
-# Layers whose outputs are one linear map of the weights.
-LINEAR_VARIATIONAL = [c for c in VARIATIONAL if c not in SEQUENCE_CASES]
+# Layers whose outputs are one linear map of normal weights (a rank-1
+# layer's are products of its vectors: tests/test_rank1.py and
+# tests/test_rank1_layers.py pin their moments).
+LINEAR_VARIATIONAL = [c for c in VARIATIONAL
+                      if c not in SEQUENCE_CASES + RANK1_CASES
+                      + ENSEMBLE_CASES]
 MODULE_VARIATIONAL = [c for c in VARIATIONAL if not c.keras]
+# Those with a posterior over `[kernel, bias]`.
+KERNEL_BIAS_VARIATIONAL = [c for c in MODULE_VARIATIONAL
+                           if c not in RANK1_CASES]
 DENSE_VARIATIONAL = [c for c in MODULE_VARIATIONAL
                      if c.name.startswith('AffineVariational')]
 KERAS_DENSE = [c for c in KERAS_CASES if len(c.input_shape) == 1]
@@ -423,9 +500,9 @@ def params(case_list, marks: Optional[Mapping[str, Any]] = None, *,
 
 def call(layer, x, seed=(1, 2)):
   """Calls a layer, with `seed` where it takes one."""
-  if isinstance(layer, (tfn.VariationalLayer,
-                        keras_variational.KerasVariationalLayer,
-                        tfpl.VariationalRNN)):
+  if isinstance(layer, tfn.VariationalLayer) or (
+      isinstance(layer, keras.layers.Layer)
+      and 'seed' in inspect.signature(layer.call).parameters):
     return layer(x, seed=seed)
   return layer(x)
 

@@ -33,7 +33,7 @@ def _train(cases, case, strategy):
   # tripled (a linear layer's kernel can triple too), they stand well above
   # the floor the posterior's noise sets, which small initial kernels (as
   # tfp.layers' are) would otherwise sit close to.
-  y = 3. * case.build(seed=99)(x, seed=(0, 0)).numpy()
+  y = 3. * (case.teacher or case.build)(seed=99)(x, seed=(0, 0)).numpy()
   dataset = tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(BATCH)
   iterator = iter(strategy.experimental_distribute_dataset(dataset))
 

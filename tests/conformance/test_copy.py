@@ -24,7 +24,7 @@ def test_deepcopy_gives_equal_outputs_and_independent_variables(case):
           [v.name for v in layer.variables])
 
 
-@pytest.mark.parametrize('case', cases.params(cases.MODULE_VARIATIONAL))
+@pytest.mark.parametrize('case', cases.params(cases.KERNEL_BIAS_VARIATIONAL))
 def test_variables_have_stable_readable_names(case):
   layer = case.build(name='net')
   names = sorted(v.name for v in layer.trainable_variables)

@@ -33,7 +33,10 @@ def reports(request) -> dict:
           **{line.pop('case'): line for line in lines}}
 
 
-@pytest.mark.parametrize('case', cases.params(cases.VARIATIONAL))
+# A rank-1 teacher's targets depend on each row's place in its batch (its
+# member), which the per-replica batches change: no student can reach them.
+@pytest.mark.parametrize('case', cases.params(
+    [c for c in cases.VARIATIONAL if c not in cases.RANK1_CASES]))
 def test_mirrored_training_converges_like_single_device(case, reports):
   assert case.name in reports, reports['stderr']
   report = reports[case.name]

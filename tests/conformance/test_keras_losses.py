@@ -13,6 +13,7 @@ from conformance import cases
 tfd = tfp.distributions
 
 _WEIGHTS = ('kernel', 'recurrent_kernel', 'bias')
+_VECTORS = ('alpha', 'gamma', 'recurrent_alpha', 'recurrent_gamma')
 
 
 def _exact_kls(layer):
@@ -23,10 +24,26 @@ def _exact_kls(layer):
         layer._posterior(inputs).distribution,  # pylint: disable=protected-access
         layer._prior(inputs).distribution))]  # pylint: disable=protected-access
   layer = getattr(layer, 'cell', layer)
+  if isinstance(getattr(layer, 'alpha', None), tfd.Distribution):
+    return _exact_vector_kls(layer)
   pairs = [(getattr(layer, w + '_posterior', None),
             getattr(layer, w + '_prior', None)) for w in _WEIGHTS]
   return [tfd.kl_divergence(q, p) for q, p in pairs
           if q is not None and p is not None]
+
+
+def _exact_vector_kls(layer):
+  """A rank-1 layer's KL terms: its vectors' posteriors to the priors."""
+  kls = []
+  for name in _VECTORS:
+    posterior = getattr(layer, name, None)
+    if posterior is None:
+      continue
+    divergence = getattr(layer, name + '_regularizer')
+    prior = divergence.prior(posterior.batch_shape, posterior.dtype)
+    kls.append(tfd.kl_divergence(tfd.Independent(posterior, 2), prior)
+               * divergence.kl_weight / (divergence.num_examples or 1))
+  return kls
 
 
 def _fitted(layer, input_shape, inputs):
@@ -47,8 +64,10 @@ def _assert_usable_kls_at_current_weights(model, layer):
 
 
 # Short training runs: the inner loop fits one layer, CI every family's.
-_CASES = cases.params(cases.KERAS_CASES + cases.SEQUENCE_CASES,
-                      inner_loop='library')
+_CASES = cases.params(
+    cases.KERAS_CASES + cases.SEQUENCE_CASES
+    + [c for c in cases.ENSEMBLE_CASES if c.variational],
+    inner_loop='library')
 _DENSE_VARIATIONAL = cases.DISTRIBUTION_CASES[0]
 
 

@@ -32,7 +32,9 @@ def test_1500_steps_at_learning_rate_0_05_stay_finite(case):
   assert np.isfinite(losses).all()
   for variable in layer.variables:
     assert np.isfinite(variable.numpy()).all(), variable.name
-  scales = [v for v in variables if 'scale' in v.name]
+  # tfp.layers' names, and edward2's for the rank-1 layers' vectors.
+  scales = [v for v in variables
+            if 'scale' in v.name or 'stddev' in v.name]
   assert scales
   for pretransformed in scales:
     # The scale is softplus(v) + 1e-5 (tfp.layers' untransformed scale too):

@@ -40,6 +40,7 @@ from tfnx.keras import _kl_divergence_layers
 from tfnx.keras import _masked_autoregressive
 from tfnx.keras import _rank1
 from tfnx.keras import _recurrent
+from tfnx.keras import _recurrent_rank1
 from tfnx.keras import _variable_layer
 from tfnx.keras import _variational_gaussian_process
 from tfnx.keras import initializers

@@ -5,7 +5,8 @@ deterministic kernel among `ensemble_size` members; member `k` multiplies
 its inputs by `alpha_k` and its outputs by `gamma_k` and adds its own bias
 (`tfnx.rank1`, the math written once, through `tfnx._pipeline.sample_rank1`).
 In a rank-1 layer `alpha` and `gamma` have posteriors (`TrainableNormal`,
-`TrainableCauchy`) and each row draws its own; their KL to the prior
+`TrainableCauchy`) and each row's are an exact draw from them, rows of a
+member uncorrelated (`tfnx.rank1.factor_rows`); their KL to the prior
 (`NormalKLDivergence`) is in `losses`, as the regularizer of the vectors'
 weights (`_divergence_terms`). In a BatchEnsemble layer they are point
 estimates (any Keras initializer).
@@ -37,7 +38,8 @@ __all__ = ['RandomSign', 'TrainableNormal', 'TrainableCauchy',
            'NormalKLDivergence', 'ensemble_inputs', 'DenseRank1',
            'DenseBatchEnsemble', 'Conv1DRank1', 'Conv2DRank1', 'Conv3DRank1',
            'Conv1DBatchEnsemble', 'Conv2DBatchEnsemble',
-           'Conv3DBatchEnsemble']
+           'Conv3DBatchEnsemble', 'EnsembleLayer', 'OBJECT_KEYS',
+           'vectors_initializer', 'vectors_regularizer']
 
 
 @export
@@ -99,7 +101,7 @@ class _TrainableLocationScale:
     self.mean_regularizer = keras.regularizers.get(mean_regularizer)
     self.mean_constraint = keras.constraints.get(mean_constraint)
 
-  def build(self, layer: '_EnsembleLayer', name: str,
+  def build(self, layer: 'EnsembleLayer', name: str,
             shape: Sequence[int]) -> tfd.Distribution:
     """Creates the posterior's weights on `layer`.
 
@@ -212,8 +214,16 @@ _POSTERIORS = {'trainable_normal': TrainableNormal,
                'trainable_cauchy': TrainableCauchy}
 
 
-def _vectors(initializer: Any) -> Any:
-  """A posterior builder (by name or instance), or a Keras initializer."""
+def vectors_initializer(initializer: Any) -> Any:
+  """A vectors' initializer argument as the layer keeps it.
+
+  Args:
+    initializer: `'trainable_normal'`, `'trainable_cauchy'`, a
+      `TrainableNormal` or `TrainableCauchy`, or a Keras initializer.
+
+  Returns:
+    A posterior builder, or a Keras initializer.
+  """
   if isinstance(initializer, str) and initializer in _POSTERIORS:
     return _POSTERIORS[initializer]()
   if isinstance(initializer, _TrainableLocationScale):
@@ -221,7 +231,16 @@ def _vectors(initializer: Any) -> Any:
   return keras.initializers.get(initializer)
 
 
-def _divergence(regularizer: Any) -> Any:
+def vectors_regularizer(regularizer: Any) -> Any:
+  """A vectors' regularizer argument as the layer keeps it.
+
+  Args:
+    regularizer: `'normal_kl_divergence'`, a `NormalKLDivergence`, a Keras
+      regularizer or `None`.
+
+  Returns:
+    A `NormalKLDivergence`, a Keras regularizer or `None`.
+  """
   if regularizer == 'normal_kl_divergence':
     return NormalKLDivergence()
   if isinstance(regularizer, NormalKLDivergence):
@@ -253,7 +272,15 @@ def ensemble_inputs(inputs: Any, ensemble_size: int) -> tf.Tensor:
 export(ensemble_inputs, serializable=False)
 
 
-class _EnsembleLayer(keras.layers.Layer):
+# The rank-1 layers' constructor arguments that are Keras objects.
+OBJECT_KEYS = (
+    'alpha_initializer', 'gamma_initializer', 'kernel_initializer',
+    'bias_initializer', 'alpha_regularizer', 'gamma_regularizer',
+    'kernel_regularizer', 'bias_regularizer', 'alpha_constraint',
+    'gamma_constraint', 'kernel_constraint', 'bias_constraint')
+
+
+class EnsembleLayer(keras.layers.Layer):
   """The rank-1 and BatchEnsemble layers' base: weights, seeds, call, KL, config.
 
   Args:
@@ -283,6 +310,9 @@ class _EnsembleLayer(keras.layers.Layer):
     **kwargs: Keras layer arguments (`name`, `dtype`).
   """
 
+  # The constructor's arguments that `get_config` serializes as objects.
+  _object_keys = OBJECT_KEYS
+
   def __init__(self, activation: Any = None, use_bias: bool = True,
                alpha_initializer: Any = 'trainable_normal',
                gamma_initializer: Any = 'trainable_normal',
@@ -307,12 +337,12 @@ class _EnsembleLayer(keras.layers.Layer):
                                            ensemble_size)
     self.activation = keras.activations.get(activation)
     self.use_bias = bool(use_bias)
-    self.alpha_initializer = _vectors(alpha_initializer)
-    self.gamma_initializer = _vectors(gamma_initializer)
+    self.alpha_initializer = vectors_initializer(alpha_initializer)
+    self.gamma_initializer = vectors_initializer(gamma_initializer)
     self.kernel_initializer = keras.initializers.get(kernel_initializer)
     self.bias_initializer = keras.initializers.get(bias_initializer)
-    self.alpha_regularizer = _divergence(alpha_regularizer)
-    self.gamma_regularizer = _divergence(gamma_regularizer)
+    self.alpha_regularizer = vectors_regularizer(alpha_regularizer)
+    self.gamma_regularizer = vectors_regularizer(gamma_regularizer)
     self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
     self.bias_regularizer = keras.regularizers.get(bias_regularizer)
     self.alpha_constraint = keras.constraints.get(alpha_constraint)
@@ -401,23 +431,8 @@ class _EnsembleLayer(keras.layers.Layer):
   def build(self, input_shape) -> None:
     """Creates the shared kernel, the members' vectors and biases."""
     input_shape = tuple(input_shape)
-    in_channels = self._in_channels(input_shape)
-    out_channels = self._out_channels()
     with tf.init_scope():
-      self.kernel = self.add_vector(
-          'kernel', self._kernel_shape(in_channels), self.kernel_initializer,
-          self.kernel_regularizer, self.kernel_constraint)
-      if self.use_bias:
-        self.bias = self.add_vector(
-            'bias', (self.ensemble_size, out_channels), self.bias_initializer,
-            self.bias_regularizer, self.bias_constraint)
-      self._alpha, alpha_part = self._factor(
-          'alpha', self.alpha_initializer, self.alpha_regularizer,
-          self.alpha_constraint, in_channels)
-      self._gamma, gamma_part = self._factor(
-          'gamma', self.gamma_initializer, self.gamma_regularizer,
-          self.gamma_constraint, out_channels)
-    self._parts_built = (alpha_part, gamma_part)
+      self._parts_built = self._build_weights(input_shape)
     self.input_spec = self._make_input_spec(input_shape)
     seed_state = self._seed_generator.state
     divergence_terms.carry(
@@ -425,6 +440,25 @@ class _EnsembleLayer(keras.layers.Layer):
         [lambda index=index: self._divergence(index)
          for index, part in enumerate(self._parts_built)
          if _pipeline.has_divergence(part)])
+
+  def _build_weights(self, input_shape: Tuple) -> Tuple[_pipeline.Part, ...]:
+    """Creates the weights; returns the vectors' `Part`s, as calls use them."""
+    in_channels = self._in_channels(input_shape)
+    out_channels = self._out_channels()
+    self.kernel = self.add_vector(
+        'kernel', self._kernel_shape(in_channels), self.kernel_initializer,
+        self.kernel_regularizer, self.kernel_constraint)
+    if self.use_bias:
+      self.bias = self.add_vector(
+          'bias', (self.ensemble_size, out_channels), self.bias_initializer,
+          self.bias_regularizer, self.bias_constraint)
+    self._alpha, alpha_part = self._factor(
+        'alpha', self.alpha_initializer, self.alpha_regularizer,
+        self.alpha_constraint, in_channels)
+    self._gamma, gamma_part = self._factor(
+        'gamma', self.gamma_initializer, self.gamma_regularizer,
+        self.gamma_constraint, out_channels)
+    return alpha_part, gamma_part
 
   def _divergence(self, index: int) -> tf.Tensor:
     parts = self._parts_built
@@ -446,16 +480,18 @@ class _EnsembleLayer(keras.layers.Layer):
     """
     x = checks.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
                               self.name)
-    ensemble = _pipeline.Ensemble(
+    outputs, record = _pipeline.sample_rank1(
+        x, call_seeds.call_seed(self._seed_generator, seed, self),
+        self._linear_map, self._layout(), self._ensemble(), self._parts_built)
+    self._last_call.keep(record)
+    return self.activation(outputs)
+
+  def _ensemble(self) -> _pipeline.Ensemble:
+    return _pipeline.Ensemble(
         tf.convert_to_tensor(self.kernel),
         None if self.bias is None else tf.convert_to_tensor(self.bias),
         self.ensemble_size, self.use_additive_perturbation,
         (self.min_perturbation_value, self.max_perturbation_value))
-    outputs, record = _pipeline.sample_rank1(
-        x, call_seeds.call_seed(self._seed_generator, seed, self),
-        self._linear_map, self._layout(), ensemble, self._parts_built)
-    self._last_call.keep(record)
-    return self.activation(outputs)
 
   def _layout(self) -> _pipeline.Layout:
     return _pipeline.Layout(self._to_map_layout, self._from_map_layout)
@@ -472,27 +508,21 @@ class _EnsembleLayer(keras.layers.Layer):
         'min_perturbation_value': self.min_perturbation_value,
         'max_perturbation_value': self.max_perturbation_value,
         'ensemble_size': self.ensemble_size, 'seed': self.seed})
-    for key in _OBJECT_KEYS:
+    for key in self._object_keys:
       config[key] = serialize(getattr(self, key))
     return config
 
   @classmethod
-  def from_config(cls, config: dict) -> '_EnsembleLayer':
+  def from_config(cls, config: dict) -> 'EnsembleLayer':
     """Rebuilds a layer from `get_config()`."""
     config = dict(config)
-    for key in _OBJECT_KEYS:
+    for key in cls._object_keys:
       config[key] = keras.saving.deserialize_keras_object(config[key])
     return cls(**config)
 
 
-_OBJECT_KEYS = (
-    'alpha_initializer', 'gamma_initializer', 'kernel_initializer',
-    'bias_initializer', 'alpha_regularizer', 'gamma_regularizer',
-    'kernel_regularizer', 'bias_regularizer', 'alpha_constraint',
-    'gamma_constraint', 'kernel_constraint', 'bias_constraint')
 
-
-class _DenseEnsemble(shapes.DenseShapes, _EnsembleLayer):
+class _DenseEnsemble(shapes.DenseShapes, EnsembleLayer):
   """The dense family: `[rows, ..., in]` to `[rows, ..., units]`."""
 
   def __init__(self, units: int, *args, **kwargs):
@@ -500,7 +530,7 @@ class _DenseEnsemble(shapes.DenseShapes, _EnsembleLayer):
     self._init_dense(units)
 
 
-class _ConvEnsemble(shapes.ConvolutionShapes, _EnsembleLayer):
+class _ConvEnsemble(shapes.ConvolutionShapes, EnsembleLayer):
   """The convolution family, rows on the first axis."""
 
   def __init__(self, filters: int, kernel_size: Any, strides: Any = 1,
@@ -540,7 +570,7 @@ _RANK1_DOC = """{what} rank-1 Bayesian layer (Dusenberry et al., 2020).
 
   Args:
 {args}    **kwargs: those of every rank-1 layer, documented on its base
-      (`tfnx.keras._rank1._EnsembleLayer`): the vectors' initializers,
+      (`tfnx.keras._rank1.EnsembleLayer`): the vectors' initializers,
       regularizers and constraints, `use_additive_perturbation`, the
       perturbation bounds, `ensemble_size`, `seed`, and Keras' own.
 """

@@ -37,7 +37,8 @@ from tfnx.keras._export import export
 
 tfd = tfp.distributions
 
-__all__ = ['LSTMCellFlipout', 'LSTMCellReparameterization', 'GRUCellFlipout',
+__all__ = ['DrawsOncePerCall', 'lstm_step', 'LSTMCellFlipout',
+           'LSTMCellReparameterization', 'GRUCellFlipout',
            'GRUCellReparameterization', 'VariationalRNN']
 
 _RECURRENT_KEYS = (
@@ -120,7 +121,120 @@ _CELL_ARGS_DOC = """
 """
 
 
-class _VariationalCell(variational.KerasVariationalLayer):
+class DrawsOncePerCall:
+  """A cell that draws its weights once per RNN call and applies them at every step.
+
+  The protocol of every cell of `tfnx.keras`: `VariationalRNN` holds one
+  draw for its call (`one_draw`); a plain `keras.layers.RNN` asks for the
+  initial state once per call (`get_initial_state`), and the cell draws
+  there; a cell called on its own draws at each call. A cell defines
+  `_draw(batch_size, seed)`, its `state_size` and `_step(x, states,
+  weights)`; it takes step inputs `[batch, input_size]`.
+  """
+
+  def __init__(self, *args, **kwargs):
+    super().__init__(*args, **kwargs)
+    # The weights of the RNN call under way, held by `one_draw` or drawn by
+    # `get_initial_state`; past Keras' tracking, since they are tensors.
+    object.__setattr__(self, '_call_weights', None)
+    object.__setattr__(self, '_held', False)
+
+  @contextlib.contextmanager
+  def one_draw(self, batch_size: Any,
+               seed: Optional[tf.Tensor] = None) -> Iterator[None]:
+    """Within, every step of the cell applies one draw of its weights.
+
+    `VariationalRNN` enters it around its call, so each sequence applies the
+    same weights at all its time steps, whatever initial state it is given.
+
+    Args:
+      batch_size: the number of sequences, an int or a scalar int tensor.
+      seed: an `int32` seed of shape `[2]`, or `None` for the next seed of
+        the cell's generator.
+
+    Raises:
+      ValueError: if the cell is not built (its RNN builds it).
+    """
+    if not self.built:
+      raise ValueError(f'{self.name}: expected a built cell to draw its '
+                       'weights; received an unbuilt one (build its RNN '
+                       'first).')
+    self._hold(self._draw(batch_size, seed), True)
+    try:
+      yield
+    finally:
+      self._hold(None, False)
+
+  def _hold(self, weights: Any, held: bool) -> None:
+    object.__setattr__(self, '_call_weights', weights)
+    object.__setattr__(self, '_held', held)
+
+  def _input_size(self, input_shape: Tuple) -> int:
+    if len(input_shape) != 2 or input_shape[-1] is None:
+      raise ValueError(f'{self.name}: expected step inputs of shape [batch, '
+                       'input_size] with a known input_size (sequences '
+                       '[batch, time, input_size] to the RNN); received shape '
+                       f'{input_shape}.')
+    return int(input_shape[-1])
+
+  def _make_input_spec(self, input_shape: Tuple) -> keras.layers.InputSpec:
+    return keras.layers.InputSpec(
+        ndim=2, axes={-1: self._input_size(input_shape)})
+
+  def call(self, inputs, states, training=None):
+    """One time step: `(outputs, new_states)`, with the call's weights."""
+    del training  # Each call samples, in training and inference alike.
+    x = checks.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
+                              self.name)
+    weights = self._call_weights
+    # Weights of a traced call that has returned are gone: draw afresh.
+    if weights is None or not _pipeline.readable(weights):
+      weights = self._draw(tf.shape(x)[0], None)
+    return self._step(x, states, weights)
+
+  def get_initial_state(self, batch_size=None) -> list:
+    """Zeros for every state; for a plain RNN's call, also its weights.
+
+    `keras.layers.RNN` asks for the initial state once per call, before its
+    time loop (unless it is given one): the cell draws there the weights
+    every step of that call applies, unless `one_draw` holds them.
+
+    Args:
+      batch_size: the number of sequences.
+
+    Returns:
+      One `[batch_size, size]` tensor of zeros per state.
+    """
+    if batch_size is not None and not self._held:
+      self._hold(self._draw(batch_size, None), False)
+    sizes = (self.state_size if isinstance(self.state_size, list)
+             else [self.state_size])
+    return [tf.zeros((batch_size, size), self.compute_dtype)
+            for size in sizes]
+
+
+def lstm_step(z: tf.Tensor, c: tf.Tensor, activation: Callable,
+              recurrent_activation: Callable) -> Tuple[tf.Tensor, list]:
+  """The LSTM's gates (Hochreiter and Schmidhuber, 1997), as Keras' LSTMCell.
+
+  Args:
+    z: the gates' pre-activations `[batch, 4 * units]`: input, forget,
+      candidate, output.
+    c: the carry state.
+    activation: the candidate's and the output's activation.
+    recurrent_activation: the gates' activation.
+
+  Returns:
+    `(h, [h, c])`: the outputs and the new states.
+  """
+  i, f, g, o = tf.split(z, 4, axis=-1)
+  c = recurrent_activation(f) * c + recurrent_activation(i) * activation(g)
+  h = recurrent_activation(o) * activation(c)
+  return h, [h, c]
+
+
+class _VariationalCell(DrawsOncePerCall,
+                       variational.KerasVariationalLayer):
   """The cells' posteriors, per-call draw, KL terms and configuration.
 
   A cell family defines `gates`, its bias shape and `_step`; a concrete cell
@@ -158,10 +272,6 @@ class _VariationalCell(variational.KerasVariationalLayer):
     self.output_size = self.units
     self._recurrent_kernel_posterior = None
     self._recurrent_kernel_prior = None
-    # The weights of the RNN call under way, held by `one_draw` or drawn by
-    # `get_initial_state`; past Keras' tracking, since they are tensors.
-    object.__setattr__(self, '_call_weights', None)
-    object.__setattr__(self, '_held', False)
 
   @property
   def recurrent_kernel_posterior(self) -> Optional[tfd.Distribution]:
@@ -189,14 +299,6 @@ class _VariationalCell(variational.KerasVariationalLayer):
         self._estimator, self._recurrent_kernel_posterior, self.name)
     self._carry_divergences()
 
-  def _input_size(self, input_shape: Tuple) -> int:
-    if len(input_shape) != 2 or input_shape[-1] is None:
-      raise ValueError(f'{self.name}: expected step inputs of shape [batch, '
-                       'input_size] with a known input_size (sequences '
-                       '[batch, time, input_size] to the RNN); received shape '
-                       f'{input_shape}.')
-    return int(input_shape[-1])
-
   def _weight_shapes(self, input_shape: Tuple) -> Tuple[Sequence[int],
                                                         Sequence[int]]:
     return ([self._input_size(input_shape), self.gates * self.units],
@@ -204,10 +306,6 @@ class _VariationalCell(variational.KerasVariationalLayer):
 
   def _bias_shape(self) -> Sequence[int]:
     return [self.gates * self.units]
-
-  def _make_input_spec(self, input_shape: Tuple) -> keras.layers.InputSpec:
-    return keras.layers.InputSpec(
-        ndim=2, axes={-1: self._input_size(input_shape)})
 
   def _parts(self) -> Tuple[_pipeline.Part, ...]:
     """The kernel's, the recurrent kernel's and the bias's `Part`."""
@@ -218,36 +316,6 @@ class _VariationalCell(variational.KerasVariationalLayer):
         variational.KerasPosteriorValueFn(
             self.recurrent_kernel_posterior_tensor_fn))
     return kernel, recurrent, bias
-
-  @contextlib.contextmanager
-  def one_draw(self, batch_size: Any,
-               seed: Optional[tf.Tensor] = None) -> Iterator[None]:
-    """Within, every step of the cell applies one draw of its weights.
-
-    `VariationalRNN` enters it around its call, so each sequence applies the
-    same weights at all its time steps, whatever initial state it is given.
-
-    Args:
-      batch_size: the number of sequences, an int or a scalar int tensor.
-      seed: an `int32` seed of shape `[2]`, or `None` for the next seed of
-        the cell's generator.
-
-    Raises:
-      ValueError: if the cell is not built (its RNN builds it).
-    """
-    if not self.built:
-      raise ValueError(f'{self.name}: expected a built cell to draw its '
-                       'weights; received an unbuilt one (build its RNN '
-                       'first).')
-    self._hold(self._draw(batch_size, seed), True)
-    try:
-      yield
-    finally:
-      self._hold(None, False)
-
-  def _hold(self, weights: Optional[_CallWeights], held: bool) -> None:
-    object.__setattr__(self, '_call_weights', weights)
-    object.__setattr__(self, '_held', held)
 
   def _draw(self, batch_size: Any,
             seed: Optional[tf.Tensor]) -> _CallWeights:
@@ -260,37 +328,6 @@ class _VariationalCell(variational.KerasVariationalLayer):
         tf.as_dtype(self.compute_dtype))
     self._last_call.keep(record)
     return _CallWeights(*draws, output_signs=output_signs)
-
-  def call(self, inputs, states, training=None):
-    """One time step: `(outputs, new_states)`, with the call's weights."""
-    del training  # Each call samples, in training and inference alike.
-    x = checks.convert_inputs(inputs, tf.as_dtype(self.compute_dtype),
-                                  self.name)
-    weights = self._call_weights
-    # Weights of a traced call that has returned are gone: draw afresh.
-    if weights is None or not _pipeline.readable(weights):
-      weights = self._draw(tf.shape(x)[0], None)
-    return self._step(x, states, weights)
-
-  def get_initial_state(self, batch_size=None) -> list:
-    """Zeros for every state; for a plain RNN's call, also its weights.
-
-    `keras.layers.RNN` asks for the initial state once per call, before its
-    time loop (unless it is given one): the cell draws there the weights
-    every step of that call applies, unless `one_draw` holds them.
-
-    Args:
-      batch_size: the number of sequences.
-
-    Returns:
-      One `[batch_size, size]` tensor of zeros per state.
-    """
-    if batch_size is not None and not self._held:
-      self._hold(self._draw(batch_size, None), False)
-    sizes = (self.state_size if isinstance(self.state_size, list)
-             else [self.state_size])
-    return [tf.zeros((batch_size, size), self.compute_dtype)
-            for size in sizes]
 
   def get_config(self) -> dict:
     """The constructor's arguments; callables Keras-serialized."""
@@ -327,11 +364,7 @@ class _LSTMCell(_VariationalCell):
     h, c = states
     z = weights.affine([(x, weights.kernel), (h, weights.recurrent_kernel)],
                        weights.bias)
-    i, f, g, o = tf.split(z, 4, axis=-1)
-    c = (self.recurrent_activation(f) * c
-         + self.recurrent_activation(i) * self.activation(g))
-    h = self.recurrent_activation(o) * self.activation(c)
-    return h, [h, c]
+    return lstm_step(z, c, self.activation, self.recurrent_activation)
 
 
 class _GRUCell(_VariationalCell):
@@ -433,7 +466,7 @@ class GRUCellReparameterization(_GRUCell):
 
 def _variational_cells(cell: Any) -> list:
   cells = getattr(cell, 'cells', [cell])
-  return [c for c in cells if isinstance(c, _VariationalCell)]
+  return [c for c in cells if isinstance(c, DrawsOncePerCall)]
 
 
 @export

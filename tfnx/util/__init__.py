@@ -24,6 +24,8 @@ from tfnx.util.kernel_bias import make_kernel_bias
 from tfnx.util.kernel_bias import make_kernel_bias_posterior_mvn_diag
 from tfnx.util.kernel_bias import make_kernel_bias_prior_normal
 from tfnx.util.kernel_bias import make_kernel_bias_prior_spike_and_slab
+from tfnx.util.kernel_bias import make_rank1_posterior_normal
+from tfnx.util.kernel_bias import make_rank1_prior_normal
 from tfnx.util._random_variable import CallOnce
 from tfnx.util._random_variable import RandomVariable
 from tfnx.util._reshaping import batchify_op

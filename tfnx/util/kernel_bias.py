@@ -4,7 +4,8 @@ Every builder takes the same arguments, so a layer can be handed any of them:
 `(kernel_shape, bias_shape, kernel_initializer=None, bias_initializer=None,
 kernel_batch_ndims=0, bias_batch_ndims=0, dtype=tf.float32, kernel_name=...,
 bias_name=...)`. Posteriors and priors are `JointDistributionSequential`s of
-`[kernel, bias]`.
+`[kernel, bias]`. A rank-1 layer's builders take its vectors `[s, r]` in the
+kernel's and bias's places (`make_rank1_*`).
 """
 
 from typing import Callable, Optional, Sequence, Tuple
@@ -20,7 +21,8 @@ tfd = tfp.distributions
 
 __all__ = ['make_kernel_bias', 'make_kernel_bias_posterior_mvn_diag',
            'make_kernel_bias_prior_spike_and_slab',
-           'make_kernel_bias_prior_normal']
+           'make_kernel_bias_prior_normal', 'make_rank1_posterior_normal',
+           'make_rank1_prior_normal']
 
 Shape = Sequence[int]
 
@@ -76,11 +78,13 @@ def make_kernel_bias(
 
 def _trainable_normal(initializer: Optional[Callable], default: Callable,
                       shape: Shape, batch_ndims: int, dtype: tf.DType,
-                      name: str) -> tfd.Distribution:
+                      name: str,
+                      initial_scale: float = _INITIAL_POSTERIOR_SCALE
+                      ) -> tfd.Distribution:
   loc = tf.Variable(_initial_value(initializer, default, shape, dtype,
                                    batch_ndims), name=name + '_loc')
   scale = tfp.util.TransformedVariable(
-      tf.fill(shape, tf.constant(_INITIAL_POSTERIOR_SCALE, dtype)),
+      tf.fill(shape, tf.constant(initial_scale, dtype)),
       tfb.Softplus(low=tf.constant(_MIN_SCALE, dtype)),
       name=name + '_scale')
   return tfd.Independent(tfd.Normal(loc=loc, scale=scale),
@@ -204,13 +208,99 @@ def make_kernel_bias_prior_normal(
     `Independent(Normal)` (the form the closed-form KL is registered for).
   """
   del kernel_initializer, bias_initializer  # A prior has no variables.
-
-  def standard_normal(shape, batch_ndims, name):
-    return tfd.Independent(
-        tfd.Normal(loc=tf.zeros(shape, dtype), scale=tf.ones(shape, dtype)),
-        reinterpreted_batch_ndims=len(shape) - batch_ndims, name=name)
-
   return tfd.JointDistributionSequential([
-      standard_normal(kernel_shape, kernel_batch_ndims, kernel_name),
-      standard_normal(bias_shape, bias_batch_ndims, bias_name),
+      _fixed_normal(0., 1., kernel_shape, kernel_batch_ndims, dtype,
+                    kernel_name),
+      _fixed_normal(0., 1., bias_shape, bias_batch_ndims, dtype, bias_name),
+  ])
+
+
+def _fixed_normal(loc: float, scale: float, shape: Shape, batch_ndims: int,
+                  dtype: tf.DType, name: str) -> tfd.Distribution:
+  return tfd.Independent(
+      tfd.Normal(loc=tf.fill(shape, tf.constant(loc, dtype)),
+                 scale=tf.fill(shape, tf.constant(scale, dtype))),
+      reinterpreted_batch_ndims=len(shape) - batch_ndims, name=name)
+
+
+# A rank-1 layer's vectors start at random signs with this scale (as
+# tfnx.keras' `TrainableNormal`), and have the prior N(1, 0.1) (Dusenberry et
+# al., 2020): the defaults examples/rank1.py measured (docs/rank1.md).
+_INITIAL_VECTOR_SCALE = 0.03
+_VECTOR_PRIOR = (1., 0.1)
+
+
+def make_rank1_posterior_normal(
+    in_shape: Shape,
+    out_shape: Shape,
+    in_initializer: Optional[Callable] = None,
+    out_initializer: Optional[Callable] = None,
+    in_batch_ndims: int = 0,
+    out_batch_ndims: int = 0,
+    dtype: tf.DType = tf.float32,
+    in_name: str = 'posterior_in_vectors',
+    out_name: str = 'posterior_out_vectors'
+) -> tfd.JointDistributionSequential:
+  """Creates a rank-1 layer's posterior: an elementwise normal per vector set.
+
+  The builders' signature, on a rank-1 layer's input-side vectors `s`
+  (`[ensemble_size, in_channels]`) and output-side vectors `r`
+  (`[ensemble_size, out_channels]`) in the kernel's and bias's places. Each
+  has a trainable `loc` (`<name>_loc`) and a softplus `scale`
+  (`<name>_scale`, starting at 0.03).
+
+  Args:
+    in_shape: the shape of `s`.
+    out_shape: the shape of `r`.
+    in_initializer: initializes `s`'s `loc`; `None` means random signs
+      (`tfnx.initializers.random_sign()`), each member near +1 or -1.
+    out_initializer: likewise for `r`.
+    in_batch_ndims: how many leftmost axes of `s` are batch axes.
+    out_batch_ndims: likewise for `r`.
+    dtype: the variables' dtype.
+    in_name: `s`'s part's name.
+    out_name: `r`'s part's name.
+
+  Returns:
+    A `JointDistributionSequential` of `[s, r]` distributions, each an
+    `Independent(Normal)`.
+  """
+  return tfd.JointDistributionSequential([
+      _trainable_normal(initializer, init_lib.random_sign(), shape,
+                        batch_ndims, dtype, name, _INITIAL_VECTOR_SCALE)
+      for initializer, shape, batch_ndims, name in (
+          (in_initializer, in_shape, in_batch_ndims, in_name),
+          (out_initializer, out_shape, out_batch_ndims, out_name))])
+
+
+def make_rank1_prior_normal(
+    in_shape: Shape,
+    out_shape: Shape,
+    in_initializer: Optional[Callable] = None,
+    out_initializer: Optional[Callable] = None,
+    in_batch_ndims: int = 0,
+    out_batch_ndims: int = 0,
+    dtype: tf.DType = tf.float32,
+    in_name: str = 'prior_in_vectors',
+    out_name: str = 'prior_out_vectors') -> tfd.JointDistributionSequential:
+  """Creates a rank-1 layer's prior: `N(1, 0.1)` for every element of `s`, `r`.
+
+  Its KL divergence from `make_rank1_posterior_normal`'s posterior has a
+  closed form, which the layers use.
+
+  Args:
+    in_shape, out_shape, in_batch_ndims, out_batch_ndims, dtype, in_name,
+      out_name: as for `make_rank1_posterior_normal`.
+    in_initializer: ignored (accepted for the builders' signature).
+    out_initializer: ignored.
+
+  Returns:
+    A `JointDistributionSequential` of `[s, r]` distributions, each an
+    `Independent(Normal)`.
+  """
+  del in_initializer, out_initializer  # A prior has no variables.
+  return tfd.JointDistributionSequential([
+      _fixed_normal(*_VECTOR_PRIOR, in_shape, in_batch_ndims, dtype, in_name),
+      _fixed_normal(*_VECTOR_PRIOR, out_shape, out_batch_ndims, dtype,
+                    out_name),
   ])
