@@ -259,6 +259,17 @@ def handwritten_rank1_mlp(members: int = ENSEMBLE_SIZE,
   return _two_layers(dense, layers)
 
 
+def module_rank1_mlp(members: int = ENSEMBLE_SIZE) -> Model:
+  """The MLP of tfnx's `tf.Module` `AffineRank1` layers, their defaults."""
+  model = tfnx.Sequential([
+      tfnx.AffineRank1(784, HIDDEN, members, activation_fn=tf.nn.relu,
+                       seed=1),
+      tfnx.AffineRank1(HIDDEN, 10, members, seed=2),
+  ])
+  return Model(model, _module_divergence(tfnx, model),
+               model.trainable_variables)
+
+
 def keras_ensemble_mlp(kind: str, members: int = ENSEMBLE_SIZE) -> Model:
   """The MLP of `tfnx.keras`' `Dense` + `kind` (`'Rank1'`, `'BatchEnsemble'`)."""
   cls = getattr(tfnx_keras, 'Dense' + kind)
@@ -279,6 +290,7 @@ def ensembles() -> Dict[str, Callable[[], Model]]:
       'hand-written rank-1': handwritten_rank1_mlp,
       'hand-written rank-1, a draw per member': (
           lambda: handwritten_rank1_mlp(per_row=False)),
+      'tfnx AffineRank1': module_rank1_mlp,
       'tfnx.keras DenseRank1': lambda: keras_ensemble_mlp('Rank1'),
       'tfnx.keras DenseBatchEnsemble': (
           lambda: keras_ensemble_mlp('BatchEnsemble')),
