@@ -74,7 +74,8 @@ def ensemble_mlp(layer: Callable, input_size: int, classes: int,
   ]))
 
 
-def count(variables) -> int:
+def count(variables: List[tf.Variable]) -> int:
+  """The number of values in `variables`."""
   return int(sum(np.prod(v.shape) for v in variables))
 
 
