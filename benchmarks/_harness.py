@@ -123,3 +123,21 @@ def scaling(rounds: int, steps_per_round: int) -> None:
     print(f'| {width} | {batch_size} | {times["plain"]:.2f} | '
           f'{times["flipout"]:.2f} | {times["flipout"] / times["plain"]:.2f} |',
           flush=True)
+
+
+def ensembles(rounds: int, steps_per_round: int) -> None:
+  """Rank-1 and BatchEnsemble MLP steps against a deep ensemble and plain dense.
+
+  Every model trains on one batch of `ENSEMBLE_SIZE * MLP_BATCH` rows: the
+  plain network on all of them, each ensemble member on its own block.
+  """
+  batch = _models.batch_for('mlp', _models.ENSEMBLE_SIZE * _models.MLP_BATCH)
+  steps = {name: (training_step(build()), batch)
+           for name, build in _models.ensembles().items()}
+  times = time_interleaved(steps, rounds, steps_per_round)
+  ensemble = times[f'deep ensemble of {_models.ENSEMBLE_SIZE}']
+  print('| model | ms/step | x plain dense | x deep ensemble |')
+  print('|---|---|---|---|')
+  for name, ms in times.items():
+    print(f'| {name} | {ms:.2f} | {ms / times["plain dense"]:.2f} | '
+          f'{ms / ensemble:.2f} |')

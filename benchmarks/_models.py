@@ -25,6 +25,7 @@ from tfnx import _sampling as sampling
 NUM_EXAMPLES = 60000  # N in the ELBO's KL / N, as for MNIST.
 MLP_BATCH, CNN_BATCH = 128, 64
 HIDDEN = 512
+ENSEMBLE_SIZE = 4  # Members of the ensembles, each with MLP_BATCH rows.
 
 
 class Model(NamedTuple):
@@ -65,8 +66,8 @@ def _flatten(x):
 # Plain TensorFlow: the floor every ratio is taken against.
 
 
-def plain_mlp(width: int = HIDDEN) -> Model:
-  w1, w2 = _glorot([784, width], 1), _glorot([width, 10], 2)
+def plain_mlp(width: int = HIDDEN, seed: int = 1) -> Model:
+  w1, w2 = _glorot([784, width], seed), _glorot([width, 10], seed + 1)
   b1, b2 = tf.Variable(tf.zeros([width])), tf.Variable(tf.zeros([10]))
 
   def logits(x):
@@ -102,10 +103,28 @@ def _default_posterior_scale() -> Tuple[float, float]:
   return (float(scale.pretransformed_input[0]), float(scale.bijector.low))
 
 
+def _two_layers(dense: Callable, layers: List[List[tf.Variable]]) -> Model:
+  """A hand-written MLP: `dense(x, variables, seed) -> (outputs, KL)` twice.
+
+  Each pass takes a fresh seed from a counter variable (never
+  constant-folded); the ReLU is between the layers.
+  """
+  counter = tf.Variable([0, 0])
+  divergence = [tf.constant(0.)]
+
+  def logits(x):
+    seed = counter.assign_add([1, 0])
+    h, kl_1 = dense(x, layers[0], seed)
+    out, kl_2 = dense(tf.nn.relu(h), layers[1], seed + [0, 100])
+    divergence[0] = kl_1 + kl_2
+    return out
+  return Model(logits, lambda: divergence[0],
+               [v for layer in layers for v in layer])
+
+
 def handwritten_mlp(estimator: str, prior: str = 'spike-and-slab') -> Model:
   """A 784-512-10 MLP of one estimator, written directly in TF ops."""
   spike_and_slab = tfnx.distributions.SpikeAndSlabNormal()
-  counter = tf.Variable([0, 0])  # Seeds from a variable: never constant-folded.
   raw_scale, min_scale = _default_posterior_scale()
   layers = []
   for seed, (n_in, n_out) in enumerate(((784, HIDDEN), (HIDDEN, 10))):
@@ -113,7 +132,6 @@ def handwritten_mlp(estimator: str, prior: str = 'spike-and-slab') -> Model:
                    tf.Variable(tf.fill([n_in, n_out], raw_scale)),
                    tf.Variable(tf.zeros([n_out])),
                    tf.Variable(tf.fill([n_out], raw_scale))])
-  divergence = [tf.constant(0.)]
 
   def sampled_kl(w, scale):  # Entropy-form Monte Carlo KL at a sample w.
     return -tf.reduce_sum(tf.math.log(scale)) - tf.reduce_sum(
@@ -153,15 +171,7 @@ def handwritten_mlp(estimator: str, prior: str = 'spike-and-slab') -> Model:
           tf.shape(mean), seeds[2])
       kernel_kl = kl(loc, scale, seeds[0])
     return y, kernel_kl + kl(bias_loc, bias_scale, seeds[4])
-
-  def logits(x):
-    seed = counter.assign_add([1, 0])
-    h, kl_1 = dense(x, layers[0], seed)
-    out, kl_2 = dense(tf.nn.relu(h), layers[1], seed + [0, 100])
-    divergence[0] = kl_1 + kl_2
-    return out
-  return Model(logits, lambda: divergence[0],
-               [v for layer in layers for v in layer])
+  return _two_layers(dense, layers)
 
 
 def handwritten_cnn() -> Model:
@@ -190,6 +200,101 @@ def handwritten_cnn() -> Model:
     h = _pool(tf.nn.relu(tf.nn.conv2d(x, kernels[0], 1, 'VALID') + bk))
     return tf.matmul(_flatten(h), kernels[1]) + bw
   return Model(logits, lambda: divergence[0], locs + raws + [bk, bw])
+
+
+# Ensembles of ENSEMBLE_SIZE members, MLP_BATCH rows each: the rows of a
+# batch go to the members in blocks, as tfnx.rank1 routes them.
+
+
+def deep_ensemble_mlp(members: int = ENSEMBLE_SIZE) -> Model:
+  """`members` plain MLPs, each trained on its own block of the batch."""
+  networks = [plain_mlp(seed=1 + 2 * k) for k in range(members)]
+
+  def logits(x):
+    return tf.concat([network.logits(block) for network, block in
+                      zip(networks, tf.split(x, members))], axis=0)
+  return Model(logits, _no_divergence,
+               [v for network in networks for v in network.variables])
+
+
+def handwritten_rank1_mlp(members: int = ENSEMBLE_SIZE,
+                          per_row: bool = True) -> Model:
+  """The rank-1 MLP in the fewest TF ops: each row draws its member's vectors.
+
+  The Keras layers' defaults on bare variables: a shared kernel, members'
+  biases, normal posteriors over `alpha` and `gamma` (locations 1,
+  scales softplus(-3)) and the closed-form KL to `N(1, 0.1)`. With
+  `per_row=False` each member draws one pair of vectors a call, which all
+  its rows share: what the per-row draws cost.
+  """
+  layers = []
+  for seed, (n_in, n_out) in enumerate(((784, HIDDEN), (HIDDEN, 10))):
+    layers.append([_glorot([n_in, n_out], seed + 1),
+                   tf.Variable(tf.zeros([members, n_out]))]
+                  + [tf.Variable(tf.fill([members, n], value))
+                     for n in (n_in, n_out) for value in (1., -3.)])
+
+  def kl(loc, scale):
+    return tf.reduce_sum(tf.math.log(0.1 / scale) + (
+        tf.square(scale) + tf.square(loc - 1.)) / (2. * 0.1**2) - 0.5)
+
+  def dense(x, variables, seed):
+    kernel, bias, alpha_loc, alpha_raw, gamma_loc, gamma_raw = variables
+    rows = tf.shape(x)[0]
+    member = tf.range(rows) * members // rows
+    vectors, kls = [], []
+    for i, (loc, raw) in enumerate(((alpha_loc, alpha_raw),
+                                    (gamma_loc, gamma_raw))):
+      scale = tf.nn.softplus(raw)
+      kls.append(kl(loc, scale))
+      if per_row:
+        rows_loc = tf.gather(loc, member)
+        vectors.append(rows_loc + tf.gather(scale, member) * (
+            sampling.standard_normal(tf.shape(rows_loc), seed + [0, i])))
+      else:
+        vectors.append(tf.gather(loc + scale * sampling.standard_normal(
+            tf.shape(loc), seed + [0, i]), member))
+    outputs = tf.matmul(x * vectors[0], kernel) * vectors[1]
+    return outputs + tf.gather(bias, member), tf.add_n(kls)
+  return _two_layers(dense, layers)
+
+
+def module_rank1_mlp(members: int = ENSEMBLE_SIZE) -> Model:
+  """The MLP of tfnx's `tf.Module` `AffineRank1` layers, their defaults."""
+  model = tfnx.Sequential([
+      tfnx.AffineRank1(784, HIDDEN, members, activation_fn=tf.nn.relu,
+                       seed=1),
+      tfnx.AffineRank1(HIDDEN, 10, members, seed=2),
+  ])
+  return Model(model, _module_divergence(tfnx, model),
+               model.trainable_variables)
+
+
+def keras_ensemble_mlp(kind: str, members: int = ENSEMBLE_SIZE) -> Model:
+  """The MLP of `tfnx.keras`' `Dense` + `kind` (`'Rank1'`, `'BatchEnsemble'`)."""
+  cls = getattr(tfnx_keras, 'Dense' + kind)
+  model = keras.Sequential([
+      keras.Input((784,)),
+      cls(HIDDEN, activation='relu', ensemble_size=members, seed=1),
+      cls(10, ensemble_size=members, seed=2),
+  ])
+  return Model(model, _keras_losses(model) if kind == 'Rank1'
+               else _no_divergence, model.trainable_variables)
+
+
+def ensembles() -> Dict[str, Callable[[], Model]]:
+  """The ensemble benchmark's models, all trained on the same 512 rows."""
+  return {
+      'plain dense': plain_mlp,
+      f'deep ensemble of {ENSEMBLE_SIZE}': deep_ensemble_mlp,
+      'hand-written rank-1': handwritten_rank1_mlp,
+      'hand-written rank-1, a draw per member': (
+          lambda: handwritten_rank1_mlp(per_row=False)),
+      'tfnx AffineRank1': module_rank1_mlp,
+      'tfnx.keras DenseRank1': lambda: keras_ensemble_mlp('Rank1'),
+      'tfnx.keras DenseBatchEnsemble': (
+          lambda: keras_ensemble_mlp('BatchEnsemble')),
+  }
 
 
 # tf.Module layers: tfnx and tfp.experimental.nn share their API.

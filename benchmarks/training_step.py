@@ -20,6 +20,7 @@ a fresh process (measured in a subprocess per model, Linux only).
 
     python benchmarks/training_step.py              # the table
     python benchmarks/training_step.py --scaling    # Flipout vs plain dense
+    python benchmarks/training_step.py --ensembles  # rank-1 vs deep ensemble
     python benchmarks/training_step.py --only tfnx  # names containing "tfnx"
 
 `tfp.layers` needs the legacy `tf_keras` (installed with
@@ -50,6 +51,9 @@ def main() -> None:
                       help='skip the per-model memory subprocesses')
   parser.add_argument('--scaling', action='store_true',
                       help='report Flipout vs plain dense over sizes instead')
+  parser.add_argument('--ensembles', action='store_true',
+                      help='report rank-1 and BatchEnsemble MLPs against a '
+                      'deep ensemble and plain dense at 512 rows instead')
   parser.add_argument('--memory-of', help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args.memory_of:
@@ -59,6 +63,9 @@ def main() -> None:
         f'Keras {keras.__version__}, {os.cpu_count()} CPUs', flush=True)
   if args.scaling:
     _harness.scaling(args.rounds, args.steps_per_round)
+    return
+  if args.ensembles:
+    _harness.ensembles(args.rounds, args.steps_per_round)
     return
   models = {name: spec for name, spec in _models.registry().items()
             if args.only in name or name.startswith('plain')}
