@@ -26,6 +26,8 @@ import tensorflow_probability as tfp
 
 from tfnx import _checks as checks
 from tfnx import _pipeline
+from tfnx import initializers as init_lib
+from tfnx import losses as losses_lib
 from tfnx import linear_maps
 from tfnx import seeds as seeds_lib
 from tfnx.keras import _call_seeds as call_seeds
@@ -61,11 +63,8 @@ class RandomSign(keras.initializers.Initializer):
     self.seed = seed
 
   def __call__(self, shape: Sequence[int], dtype: Any = None) -> tf.Tensor:
-    seed = seeds_lib.sanitize_seed(
-        seeds_lib.python_random_seed() if self.seed is None else self.seed,
-        'RandomSign')
-    uniform = tf.random.stateless_uniform(list(shape), seed)
-    signs = tf.where(uniform < self.probability, 1., -1.)
+    # The tf.Module layers' initializer, drawn in float32 whatever the dtype.
+    signs = init_lib.random_sign(self.probability, self.seed)(shape)
     return tf.cast(signs, dtype or keras.backend.floatx())
 
   def get_config(self) -> dict:
@@ -197,7 +196,8 @@ class NormalKLDivergence:
     try:
       divergence = tfd.kl_divergence(posterior, prior)
     except NotImplementedError:
-      divergence = posterior.log_prob(sample) - prior.log_prob(sample)
+      divergence = losses_lib.kl_divergence_monte_carlo(posterior, prior,
+                                                        sample)
     scale = self.kl_weight / (self.num_examples or 1)
     return divergence * tf.constant(scale, divergence.dtype)
 
