@@ -198,8 +198,10 @@ def _sizes(layer: Any) -> tuple:
 
 
 def _convert_layer(layer: Any, estimator: str, moped_delta: float,
-                   posterior_scale: str, prior: str,
+                   posterior_scale: str, prior: str, ensemble_size: int,
                    seed: Optional[tf.Tensor]) -> Any:
+  if estimator == 'rank1':
+    return _convert_to_rank1(layer, ensemble_size, seed)
   classes = _VARIATIONAL_CLASSES[type(layer)]
   if estimator not in classes:
     raise ValueError(f'to_variational: {layer.name} ({type(layer).__name__}) '
@@ -342,10 +344,8 @@ def to_variational(model: layers_lib.Sequential,
     layer_seeds = seeds_lib.split_seed(
         seeds_lib.sanitize_seed(seed, 'to_variational'), len(model.layers))
   converted = [
-      layer if i not in chosen
-      else _convert_to_rank1(layer, ensemble_size, layer_seeds[i])
-      if estimator == 'rank1'
-      else _convert_layer(layer, estimator, moped_delta, posterior_scale,
-                          prior, layer_seeds[i])
+      _convert_layer(layer, estimator, moped_delta, posterior_scale, prior,
+                     ensemble_size, layer_seeds[i])
+      if i in chosen else layer
       for i, layer in enumerate(model.layers)]
   return layers_lib.Sequential(converted, name=model.name)

@@ -31,19 +31,19 @@ __all__ = ['to_variational', 'CenteredNormalFn']
 
 _DENSE = {'flipout': dense.DenseFlipout,
           'local': dense.DenseLocalReparameterization,
-          'reparameterization': dense.DenseReparameterization}
+          'reparameterization': dense.DenseReparameterization,
+          'rank1': rank1.DenseRank1}
 _CONV = {
     keras.layers.Conv1D: {'flipout': conv.Conv1DFlipout,
-                          'reparameterization': conv.Conv1DReparameterization},
+                          'reparameterization': conv.Conv1DReparameterization,
+                          'rank1': rank1.Conv1DRank1},
     keras.layers.Conv2D: {'flipout': conv.Conv2DFlipout,
-                          'reparameterization': conv.Conv2DReparameterization},
+                          'reparameterization': conv.Conv2DReparameterization,
+                          'rank1': rank1.Conv2DRank1},
     keras.layers.Conv3D: {'flipout': conv.Conv3DFlipout,
-                          'reparameterization': conv.Conv3DReparameterization},
+                          'reparameterization': conv.Conv3DReparameterization,
+                          'rank1': rank1.Conv3DRank1},
 }
-_RANK1 = {keras.layers.Dense: rank1.DenseRank1,
-          keras.layers.Conv1D: rank1.Conv1DRank1,
-          keras.layers.Conv2D: rank1.Conv2DRank1,
-          keras.layers.Conv3D: rank1.Conv3DRank1}
 
 
 @export
@@ -89,19 +89,16 @@ class CenteredNormalFn:
 
 def _variational_class(layer: Any, estimator: str) -> Optional[type]:
   """The `tfnx.keras` class a layer becomes, or `None` if it stays."""
-  if estimator == 'rank1':
-    classes = {'rank1': _RANK1[type(layer)]} if type(layer) in _RANK1 else None
-  elif type(layer) is keras.layers.Dense:
+  if type(layer) is keras.layers.Dense:
     return _DENSE[estimator]
-  else:
-    classes = _CONV.get(type(layer))
+  classes = _CONV.get(type(layer))
   if classes is None:
     return None
   if estimator not in classes:
     raise ValueError(f'to_variational: {layer.name} ({type(layer).__name__}) '
                      f'has no {estimator!r} form; expected one of '
                      f'{tuple(classes)}, or `layers=` leaving it out.')
-  if getattr(layer, 'groups', 1) != 1:
+  if layer.groups != 1:
     raise ValueError(f'to_variational: {layer.name} has groups='
                      f'{layer.groups}; expected a convolution of one group.')
   return classes[estimator]
@@ -149,7 +146,7 @@ def _set_weights(new: Any, old: Any, moped_delta: float,
                  posterior_scale: str) -> None:
   """Posterior means (and a centred prior's) at the trained weights."""
   kernel = np.asarray(old.kernel)
-  if isinstance(new, tuple(_RANK1.values())):
+  if isinstance(new, rank1.EnsembleLayer):
     new.kernel.assign(kernel)
     if new.bias is not None:
       new.bias.assign(np.tile(np.asarray(old.bias), [new.ensemble_size, 1]))
